@@ -1,0 +1,333 @@
+import { context, diag, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { randomBytes } from 'node:crypto';
+import type { ResolvedAuditConfig } from './config.js';
+import { resolveConfig } from './config.js';
+import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js';
+import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './global.js';
+import type { AuditAttributeValue, AuditRecord } from './record.js';
+import { buildRecord, fragmentAttributes } from './record-builder.js';
+import { capturedRequests } from './request-capture.js';
+import { Tagger } from './tagger.js';
+import type { AuditOptions, AuditSetInput } from './types.js';
+
+/** Fragments held per trace at most; past it the trace is flushed early. */
+const MAX_FRAGMENTS_PER_TRACE = 64;
+/** How often traces that never end are looked for. */
+const SWEEP_INTERVAL_MS = 10_000;
+
+export interface AuditSpanProcessorOptions extends AuditOptions {
+  /** Where finished records go (the delivery queue). */
+  onRecord: (record: AuditRecord) => void;
+  /** Emitter id; default: 16 random hex characters, new per process start. */
+  emitterId?: string;
+  /** Resolved configuration; default: resolved from these options and the environment. */
+  config?: ResolvedAuditConfig;
+}
+
+interface TraceState {
+  traceId: string;
+  openSpans: number;
+  localRootsOpen: number;
+  localRootsEnded: number;
+  fragments: AuditFragment[];
+  /** `audit.set()` enrichments, applied to the automatic fragments. */
+  enrich: AuditFragment[];
+  /** First error message seen on any span of the trace. */
+  error?: string;
+  createdMs: number;
+  resource?: Record<string, AuditAttributeValue>;
+  timer?: NodeJS.Timeout;
+}
+
+function resourceAttributes(span: ReadableSpan): Record<string, AuditAttributeValue> | undefined {
+  const res = span.resource;
+  if (!res || res.asyncAttributesPending) return undefined;
+  const out: Record<string, AuditAttributeValue> = {};
+  for (const [k, v] of Object.entries(res.attributes)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  }
+  return out;
+}
+
+function isHttpServer(span: ReadableSpan): boolean {
+  return span.kind === SpanKind.SERVER && (span.attributes['http.request.method'] !== undefined || span.attributes['http.method'] !== undefined);
+}
+
+/**
+ * Turns every API call into exactly one audit record.
+ *
+ * - `onEnding` of an HTTP server span (still writable) derives the automatic
+ *   fragment and tags the span with its `audit.*` attributes;
+ * - `audit.record()` / `audit.set()` add fragments to the current trace;
+ * - when the process's local root spans of a trace have ended (plus a grace
+ *   period for children still open), the trace's fragments are merged into
+ *   one record per (action, resource) and handed to `onRecord` with the
+ *   emitter id and the next emitter sequence number.
+ *
+ * `onStart`/`onEnd` are synchronous, cheap and never throw. Open traces are
+ * bounded in number and size; traces that never end are flushed with
+ * `audit.incomplete` after the trace timeout.
+ */
+export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
+  readonly emitterId: string;
+  private readonly config: ResolvedAuditConfig;
+  private readonly tagger: Tagger;
+  private readonly onRecord: (record: AuditRecord) => void;
+  private readonly traces = new Map<string, TraceState>();
+  private readonly sweeper: NodeJS.Timeout;
+  private seq = 0;
+  private errors = 0;
+  private lastResource: Record<string, AuditAttributeValue> = {};
+  private closed = false;
+
+  constructor(options: AuditSpanProcessorOptions) {
+    this.config = options.config ?? resolveConfig(options);
+    this.tagger = new Tagger(this.config);
+    this.onRecord = options.onRecord;
+    this.emitterId = options.emitterId ?? randomBytes(8).toString('hex');
+    this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_INTERVAL_MS, this.config.traceTimeoutMs));
+    this.sweeper.unref();
+    setActiveProcessor(this);
+  }
+
+  /** The tagger, for the request hooks (response body capture decisions). */
+  get requestTagger(): Tagger {
+    return this.tagger;
+  }
+
+  /** Records emitted so far (the last emitter sequence number). */
+  get emitted(): number {
+    return this.seq;
+  }
+
+  onStart(span: Span, _parentContext: Context): void {
+    try {
+      const st = this.state(span.spanContext().traceId);
+      st.openSpans++;
+      const parent = span.parentSpanContext;
+      if (!parent || parent.isRemote) st.localRootsOpen++;
+      if (!st.resource) st.resource = resourceAttributes(span);
+      if (st.timer) {
+        clearTimeout(st.timer);
+        st.timer = undefined;
+      }
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  onEnding(span: Span): void {
+    try {
+      if (!isHttpServer(span)) return;
+      const captured = capturedRequests().get(span);
+      const fragment = this.tagger.tag(span, captured);
+      if (!fragment) return;
+      const st = this.state(span.spanContext().traceId);
+      if (st.fragments.length >= MAX_FRAGMENTS_PER_TRACE) this.flush(st, true);
+      st.fragments.push(fragment);
+      // The APM sees the audit attributes on the server span too.
+      span.setAttributes(fragmentAttributes(fragment));
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    try {
+      const traceId = span.spanContext().traceId;
+      const st = this.traces.get(traceId);
+      if (!st) return;
+      st.openSpans = Math.max(0, st.openSpans - 1);
+      if (st.error === undefined && span.status.code === SpanStatusCode.ERROR) {
+        const ex = span.events.find((e) => e.name === 'exception');
+        const msg = ex?.attributes?.['exception.message'] ?? span.status.message;
+        if (typeof msg === 'string' && msg.length > 0) st.error = msg;
+      }
+      const parent = span.parentSpanContext;
+      if (!parent || parent.isRemote) {
+        st.localRootsOpen = Math.max(0, st.localRootsOpen - 1);
+        st.localRootsEnded++;
+      }
+      if (!st.resource) st.resource = resourceAttributes(span);
+      if (st.localRootsEnded > 0 && st.localRootsOpen === 0) {
+        if (st.openSpans === 0) this.flush(st, false);
+        else this.armGrace(st);
+      }
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /** From `audit.record()`: a fragment of the current trace (or a record of its own without one). */
+  addFragment(fragment: AuditFragment): void {
+    try {
+      const span = trace.getSpan(context.active());
+      const sc = span?.spanContext();
+      if (!sc || !trace.isSpanContextValid(sc) || this.closed) {
+        this.emitStandalone(fragment);
+        return;
+      }
+      const st = this.state(sc.traceId);
+      if (st.fragments.length >= MAX_FRAGMENTS_PER_TRACE) this.flush(st, true);
+      st.fragments.push({ ...fragment, spanId: fragment.spanId ?? sc.spanId, traceFlags: fragment.traceFlags ?? sc.traceFlags });
+      // Called after the trace's spans ended (async work after the response): emit after the grace period.
+      if (st.openSpans === 0) this.armGrace(st);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /** From `audit.set()`: enrich the current operation's record. */
+  enrich(input: AuditSetInput, sanitize: boolean): void {
+    try {
+      const sc = trace.getSpan(context.active())?.spanContext();
+      if (!sc || !trace.isSpanContextValid(sc)) {
+        diag.debug('otel-audit: audit.set() outside of an operation is ignored');
+        return;
+      }
+      const st = this.state(sc.traceId);
+      const f: AuditFragment = { source: 'manual', action: '' };
+      if (input.actor) f.actor = { type: input.actor.type ?? 'user', ...input.actor } as AuditFragment['actor'];
+      if (input.tenant !== undefined) f.tenant = input.tenant;
+      if (input.resource?.type !== undefined) f.resourceType = String(input.resource.type);
+      if (input.resource?.id !== undefined) f.resourceId = String(input.resource.id);
+      if (input.outcome) f.outcome = input.outcome;
+      if (sanitize && input.before !== undefined) f.before = this.tagger.sanitize(input.before);
+      if (sanitize && input.after !== undefined) f.after = this.tagger.sanitize(input.after);
+      if (input.meta) f.meta = { ...input.meta };
+      st.enrich.push(f);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /** Sanitise a value the way request parameters are (redaction + size cap). */
+  sanitize(value: unknown): string | undefined {
+    return this.tagger.sanitize(value);
+  }
+
+  forceFlush(): Promise<void> {
+    for (const st of [...this.traces.values()]) {
+      if (st.localRootsEnded > 0 && st.localRootsOpen === 0) this.flush(st, false);
+    }
+    return Promise.resolve();
+  }
+
+  /** Emit every open trace (marked incomplete when it had not ended) and stop. Idempotent. */
+  shutdown(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    for (const st of [...this.traces.values()]) {
+      const ended = st.localRootsEnded > 0 && st.localRootsOpen === 0;
+      this.flush(st, !ended);
+    }
+    this.closed = true;
+    clearInterval(this.sweeper);
+    clearActiveProcessor(this);
+    return Promise.resolve();
+  }
+
+  private state(traceId: string): TraceState {
+    let st = this.traces.get(traceId);
+    if (st) return st;
+    if (this.traces.size >= this.config.maxOpenTraces) {
+      // Bounded memory: the oldest open trace goes out now, marked incomplete.
+      const oldest = this.traces.values().next().value;
+      if (oldest) this.flush(oldest, true);
+    }
+    st = { traceId, openSpans: 0, localRootsOpen: 0, localRootsEnded: 0, fragments: [], enrich: [], createdMs: Date.now() };
+    this.traces.set(traceId, st);
+    return st;
+  }
+
+  private armGrace(st: TraceState): void {
+    if (st.timer) return;
+    st.timer = setTimeout(() => {
+      st.timer = undefined;
+      this.flush(st, st.openSpans > 0 && st.localRootsOpen > 0);
+    }, this.config.graceMs);
+    st.timer.unref();
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.config.traceTimeoutMs;
+    for (const st of [...this.traces.values()]) {
+      if (st.createdMs > cutoff) break; // insertion order: the rest are younger
+      this.flush(st, true);
+    }
+  }
+
+  private flush(st: TraceState, incomplete: boolean): void {
+    if (st.timer) {
+      clearTimeout(st.timer);
+      st.timer = undefined;
+    }
+    if (this.traces.get(st.traceId) === st) this.traces.delete(st.traceId);
+    const fragments = st.fragments.splice(0);
+    if (fragments.length === 0) return;
+    if (st.resource) this.lastResource = st.resource;
+    const autos = fragments.filter((f) => f.source === 'auto').map((f) => this.applyEnrichment(f, st.enrich));
+    const manuals = fragments.filter((f) => f.source === 'manual');
+    const context0 = autos[0];
+    const merged = mergeFragments([...autos, ...manuals]);
+    const nowMs = Date.now();
+    for (const m of merged) {
+      let rec = withDefaults(m, context0);
+      if (rec.outcome === 'failure' && rec.error === undefined && st.error !== undefined) rec = { ...rec, error: st.error };
+      try {
+        this.onRecord(
+          buildRecord(rec, {
+            traceId: st.traceId,
+            emitterId: this.emitterId,
+            emitterSeq: ++this.seq,
+            resource: st.resource ?? this.lastResource,
+            incomplete,
+            nowMs,
+          }),
+        );
+      } catch (err) {
+        this.report(err);
+      }
+    }
+  }
+
+  private applyEnrichment(f: AuditFragment, enrich: readonly AuditFragment[]): AuditFragment {
+    let out = f;
+    for (const e of enrich) {
+      out = {
+        ...out,
+        ...(e.actor ? { actor: e.actor, attemptedPrincipal: false } : {}),
+        ...(e.tenant !== undefined ? { tenant: e.tenant } : {}),
+        ...(e.resourceType !== undefined ? { resourceType: e.resourceType } : {}),
+        ...(e.resourceId !== undefined ? { resourceId: e.resourceId } : {}),
+        ...(e.outcome ? { outcome: e.outcome } : {}),
+        ...(e.before !== undefined ? { before: e.before } : {}),
+        ...(e.after !== undefined ? { after: e.after } : {}),
+        ...(e.meta ? { meta: { ...out.meta, ...e.meta } } : {}),
+      };
+    }
+    return out;
+  }
+
+  private emitStandalone(fragment: AuditFragment): void {
+    const traceId = randomBytes(16).toString('hex');
+    const spanId = fragment.spanId ?? randomBytes(8).toString('hex');
+    const nowMs = Date.now();
+    this.onRecord(
+      buildRecord({ ...fragment, spanId, startMs: fragment.startMs ?? nowMs }, {
+        traceId,
+        emitterId: this.emitterId,
+        emitterSeq: ++this.seq,
+        resource: this.lastResource,
+        nowMs,
+      }),
+    );
+  }
+
+  private report(err: unknown): void {
+    this.errors++;
+    if (this.errors === 1 || this.errors % 1000 === 0) {
+      diag.error(`otel-audit: audit span processor error (${this.errors} so far)`, err);
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import { context, diag } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import type { AuditRecord } from '../record.js';
+import { emptyStats, type DeliveryStats } from './counters.js';
+import type { Spool, SpoolBatch } from './spool.js';
+import type { AuditTransport, TransportResult } from './transport.js';
+
+export interface DeliveryOptions {
+  /** Records held in memory before new ones go to the spool. */
+  queueSize: number;
+  /** Records per send. */
+  batchSize: number;
+  /** Delay before a partial batch is sent, ms. */
+  exportDelayMs: number;
+  /** First retry delay, ms. */
+  retryInitialMs: number;
+  /** Longest retry delay, ms. */
+  retryMaxMs: number;
+}
+
+/** Retry delays grow by this factor per failed attempt. */
+const BACKOFF_MULTIPLIER = 2;
+/** ± share of a retry delay that is randomised, so that many processes do not retry in step. */
+const JITTER = 0.2;
+
+/**
+ * Delivers audit records without silent loss, in emission order:
+ *
+ * - records go to a bounded memory queue and are sent in batches, one send
+ *   at a time (so the receiver sees them in emitter-seq order);
+ * - when the queue is full, or a send fails with a retryable error, delivery
+ *   switches to the disk spool: the memory queue is written to it and new
+ *   records follow it there, and sends continue from the spool with backoff
+ *   and jitter until it is empty;
+ * - only a full (or unusable) spool drops records, and every drop is counted
+ *   and reported.
+ *
+ * `enqueue` is synchronous and never throws.
+ */
+export class AuditDelivery {
+  private readonly queue: AuditRecord[] = [];
+  private spoolMode = false;
+  private sending: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private closed = false;
+  private readonly stats: DeliveryStats = emptyStats();
+  private dropReported = 0;
+
+  constructor(
+    private readonly transport: AuditTransport,
+    private readonly spool: Spool | undefined,
+    private readonly options: DeliveryOptions,
+  ) {
+    this.backoffMs = options.retryInitialMs;
+    // Records left in the spool by an earlier run (or a process that is gone) go first.
+    if (spool && !spool.isEmpty) {
+      this.spoolMode = true;
+      this.schedule(0);
+    }
+  }
+
+  /** Hand over one finished record. Never throws. */
+  enqueue(record: AuditRecord): void {
+    this.stats.emitted++;
+    try {
+      if (this.spoolMode || this.closed) {
+        this.toSpool([record], false);
+      } else if (this.queue.length >= this.options.queueSize) {
+        this.spoolMode = true;
+        this.toSpool([record], false);
+      } else {
+        this.queue.push(record);
+      }
+      if (!this.closed) {
+        if (this.queue.length >= this.options.batchSize) this.schedule(0);
+        else this.schedule(this.options.exportDelayMs);
+      }
+    } catch (err) {
+      diag.error('otel-audit: enqueue failed', err);
+    }
+  }
+
+  /** Counters, with the current queue depth and spool size. */
+  getStats(): DeliveryStats {
+    return { ...this.stats, queued: this.queue.length, spoolBytes: this.spool?.bytes ?? 0 };
+  }
+
+  /** True when nothing is waiting in memory or in the spool. */
+  get idle(): boolean {
+    return this.queue.length === 0 && (this.spool?.isEmpty ?? true) && this.sending === undefined;
+  }
+
+  /**
+   * Send everything pending, retrying as usual, until done or `timeoutMs`.
+   * Resolves true when nothing is left.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.idle && Date.now() < deadline) {
+      if (!this.sending && !this.retryTimer) this.pump();
+      const wait = this.sending ?? new Promise<void>((r) => setTimeout(r, 25));
+      await Promise.race([wait, new Promise<void>((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+    }
+    return this.idle;
+  }
+
+  /**
+   * Flush for at most `timeoutMs`, then write what is still in memory to the
+   * spool (replayed at the next start) and close the transport. Idempotent.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush(timeoutMs);
+    } finally {
+      this.closed = true;
+      clearTimeout(this.timer);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      if (this.queue.length > 0) this.toSpool(this.queue.splice(0), true);
+      this.spool?.close();
+      await this.transport.shutdown();
+      const s = this.getStats();
+      diag.info(
+        `otel-audit: delivery closed: emitted=${s.emitted} exported=${s.exported} spooled=${s.spooled} ` +
+          `replayed=${s.replayed} dropped=${s.dropped} rejected=${s.rejected}`,
+      );
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.sending || this.retryTimer) return;
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private pump(): void {
+    if (this.sending) return;
+    const next = this.nextBatch();
+    if (!next) {
+      if (this.spoolMode && this.queue.length === 0 && (this.spool?.isEmpty ?? true)) this.spoolMode = false;
+      return;
+    }
+    this.sending = this.send(next).finally(() => {
+      this.sending = undefined;
+      if (!this.retryTimer && !this.closed && !this.idle) this.schedule(0);
+    });
+  }
+
+  private nextBatch(): { records: AuditRecord[]; fromSpool?: SpoolBatch } | undefined {
+    if (this.queue.length > 0) return { records: this.queue.splice(0, this.options.batchSize) };
+    if (!this.spool) return undefined;
+    try {
+      const batch = this.spool.peek(this.options.batchSize);
+      return batch ? { records: batch.records, fromSpool: batch } : undefined;
+    } catch (err) {
+      diag.error('otel-audit: cannot read the spool', err);
+      return undefined;
+    }
+  }
+
+  private async send(batch: { records: AuditRecord[]; fromSpool?: SpoolBatch }): Promise<void> {
+    let result: TransportResult;
+    try {
+      // The pipeline never traces itself.
+      result = await context.with(suppressTracing(context.active()), () => this.transport.send(batch.records));
+    } catch (err) {
+      result = { kind: 'retryable', error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    const n = batch.records.length;
+    if (result.kind === 'success' || result.kind === 'failure') {
+      if (result.kind === 'success') {
+        this.stats.exported += n;
+        if (batch.fromSpool) this.stats.replayed += n;
+      } else {
+        this.stats.rejected += n;
+        diag.error(`otel-audit: the receiver refused ${n} audit records: ${result.error.message}`);
+      }
+      if (batch.fromSpool) this.spool?.ack(batch.fromSpool);
+      this.backoffMs = this.options.retryInitialMs;
+      return;
+    }
+    this.stats.retries++;
+    if (!batch.fromSpool) {
+      // Put the batch back in front and move memory to disk: the endpoint is down.
+      this.queue.unshift(...batch.records);
+      if (this.spool) {
+        this.spoolMode = true;
+        this.toSpool(this.queue.splice(0), true);
+      }
+    }
+    const delay = result.retryInMs ?? this.nextBackoff();
+    if (this.stats.retries === 1 || this.stats.retries % 20 === 0) {
+      diag.warn(`otel-audit: audit export failed (${result.error.message}); retrying in ${Math.round(delay)} ms`);
+    }
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private nextBackoff(): number {
+    const base = Math.min(this.backoffMs, this.options.retryMaxMs);
+    this.backoffMs = Math.min(this.backoffMs * BACKOFF_MULTIPLIER, this.options.retryMaxMs);
+    return Math.max(1, base * (1 + (Math.random() * 2 - 1) * JITTER));
+  }
+
+  private toSpool(records: AuditRecord[], fresh: boolean): void {
+    if (records.length === 0) return;
+    let written = 0;
+    if (this.spool) {
+      try {
+        written = this.spool.append(records, fresh);
+      } catch (err) {
+        diag.error('otel-audit: cannot write to the spool', err);
+      }
+    }
+    this.stats.spooled += written;
+    const rest = records.slice(written);
+    if (rest.length === 0) return;
+    // No room on disk: keep them in memory while there is room there, else drop (counted, loud).
+    if (!this.closed && !this.spool) {
+      const room = Math.max(0, this.options.queueSize - this.queue.length);
+      this.queue.push(...rest.slice(0, room));
+      rest.splice(0, room);
+    }
+    if (rest.length > 0) {
+      this.stats.dropped += rest.length;
+      if (this.stats.dropped - this.dropReported >= 1 || this.dropReported === 0) {
+        diag.error(
+          `otel-audit: DROPPED ${rest.length} audit records (spool ${this.spool ? 'full' : 'unavailable'}); ` +
+            `${this.stats.dropped} dropped in total`,
+        );
+        this.dropReported = this.stats.dropped;
+      }
+    }
+  }
+}

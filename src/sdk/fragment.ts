@@ -1,0 +1,115 @@
+import type { Actor } from './actor.js';
+import type { AuditLevel, AuditMetaValue, AuditOutcome } from './types.js';
+
+/** HTTP facts of the operation (semantic-convention attributes). */
+export interface HttpFacts {
+  method?: string;
+  route?: string;
+  path?: string;
+  statusCode?: number;
+  clientAddress?: string;
+  userAgent?: string;
+}
+
+/**
+ * One description of an audited operation: the automatic one derived from a
+ * server span, or one from `audit.record()`. Fragments of a trace are merged
+ * into records by {@link mergeFragments}.
+ */
+export interface AuditFragment {
+  source: 'auto' | 'manual';
+  action: string;
+  resourceType?: string;
+  resourceId?: string;
+  actor?: Actor;
+  tenant?: string;
+  outcome?: AuditOutcome;
+  error?: string;
+  module?: string;
+  level?: AuditLevel;
+  /** Sanitised, capped JSON. */
+  request?: string;
+  /** Sanitised, capped JSON. */
+  before?: string;
+  /** Sanitised, capped JSON. */
+  after?: string;
+  meta?: Record<string, AuditMetaValue>;
+  http?: HttpFacts;
+  /** Span that describes the operation. */
+  spanId?: string;
+  traceFlags?: number;
+  /** Start of the operation, Unix ms. */
+  startMs?: number;
+  durationMs?: number;
+  /** Principal taken from a login body rather than an authenticated identity. */
+  attemptedPrincipal?: boolean;
+}
+
+function sameResource(a: AuditFragment, b: AuditFragment): boolean {
+  if (a.resourceId !== undefined && b.resourceId !== undefined) {
+    return a.resourceId === b.resourceId && (a.resourceType === b.resourceType || !a.resourceType || !b.resourceType);
+  }
+  // A fragment with an unknown resource id merges into the same-action record.
+  if (a.resourceType && b.resourceType && a.resourceType !== b.resourceType) return false;
+  return true;
+}
+
+/** Fields of `over` that are set win over those of `base`; a known resource id wins over an unknown one. */
+function mergeInto(base: AuditFragment, over: AuditFragment): AuditFragment {
+  const out: AuditFragment = { ...base };
+  for (const [k, v] of Object.entries(over) as [keyof AuditFragment, unknown][]) {
+    if (v === undefined || k === 'meta' || k === 'http' || k === 'source') continue;
+    if (k === 'actor' && (v as Actor).type === 'anonymous' && base.actor && base.actor.type !== 'anonymous') continue;
+    (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (base.meta || over.meta) out.meta = { ...base.meta, ...over.meta };
+  if (base.http || over.http) out.http = { ...base.http, ...over.http };
+  if (base.source === 'auto' || over.source === 'auto') {
+    // Timing and span identity of the operation come from its server span.
+    const auto = base.source === 'auto' ? base : over;
+    if (auto.spanId) out.spanId = auto.spanId;
+    if (auto.startMs !== undefined) out.startMs = auto.startMs;
+    if (auto.durationMs !== undefined) out.durationMs = auto.durationMs;
+    out.source = 'auto';
+  }
+  if (base.resourceId !== undefined && over.resourceId === undefined) out.resourceId = base.resourceId;
+  if (!over.resourceType && base.resourceType) out.resourceType = base.resourceType;
+  return out;
+}
+
+/**
+ * Merge the fragments of one trace into records: one per (action, resource).
+ * Manual fragments are applied after automatic ones, so what the handler says
+ * wins over what was derived from the request.
+ */
+export function mergeFragments(fragments: readonly AuditFragment[]): AuditFragment[] {
+  const ordered = [...fragments.filter((f) => f.source === 'auto'), ...fragments.filter((f) => f.source === 'manual')];
+  const records: AuditFragment[] = [];
+  for (const f of ordered) {
+    const i = records.findIndex((r) => r.action === f.action && sameResource(r, f));
+    if (i < 0) records.push({ ...f });
+    else records[i] = mergeInto(records[i] as AuditFragment, f);
+  }
+  return records;
+}
+
+/** Apply trace-wide context (from the operation's server span) to a record that lacks it. */
+export function withDefaults(record: AuditFragment, ctx: AuditFragment | undefined): AuditFragment {
+  if (!ctx || ctx === record) return record;
+  return {
+    ...record,
+    actor: record.actor ?? ctx.actor,
+    tenant: record.tenant ?? ctx.tenant,
+    outcome: record.outcome ?? ctx.outcome,
+    error: record.error ?? ctx.error,
+    module: record.module ?? ctx.module,
+    level: record.level ?? ctx.level,
+    request: record.request ?? ctx.request,
+    http: { ...ctx.http, ...record.http },
+    spanId: record.spanId ?? ctx.spanId,
+    traceFlags: record.traceFlags ?? ctx.traceFlags,
+    startMs: record.startMs ?? ctx.startMs,
+    durationMs: record.durationMs ?? ctx.durationMs,
+    attemptedPrincipal: record.attemptedPrincipal ?? ctx.attemptedPrincipal,
+  };
+}

@@ -1,0 +1,84 @@
+import { trace } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Response bodies are kept for resource ids only up to this size. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** The request objects of one server span, read when the span ends. */
+export interface CapturedRequest {
+  req: IncomingMessage;
+  res?: ServerResponse;
+  /** A framework's own request object (fastify), whose body/params/user are not on `req`. */
+  framework?: Record<string, unknown>;
+  /** Response body chunks, kept only for routes whose resource id comes from the response. */
+  responseChunks?: Buffer[];
+  responseBytes?: number;
+}
+
+const REGISTRY = Symbol.for('otel-audit.captured-requests');
+type Holder = { [REGISTRY]?: WeakMap<object, CapturedRequest> };
+
+/** Span → request objects. On globalThis so that the ESM and CommonJS builds share it. */
+export function capturedRequests(): WeakMap<object, CapturedRequest> {
+  const g = globalThis as Holder;
+  return (g[REGISTRY] ??= new WeakMap());
+}
+
+/** `requestHook` of the HTTP instrumentation: remember the request of a server span. */
+export function captureRequest(span: object, req: IncomingMessage): void {
+  const map = capturedRequests();
+  const entry = map.get(span);
+  if (entry) entry.req = req;
+  else map.set(span, { req });
+}
+
+function toBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk);
+  return undefined;
+}
+
+/**
+ * `responseHook` of the HTTP instrumentation: remember the response, and when
+ * `keepBody` says so, keep a bounded copy of its body (resources created by a
+ * POST learn their id from the response).
+ */
+export function captureResponse(span: object, res: ServerResponse, keepBody: boolean): void {
+  const map = capturedRequests();
+  const entry = map.get(span);
+  if (!entry) return;
+  entry.res = res;
+  if (!keepBody) return;
+  entry.responseChunks = [];
+  entry.responseBytes = 0;
+  const keep = (chunk: unknown, encoding: unknown): void => {
+    const buf = toBuffer(chunk, encoding);
+    if (!buf || !entry.responseChunks || (entry.responseBytes ?? 0) + buf.length > MAX_RESPONSE_BYTES) return;
+    entry.responseChunks.push(buf);
+    entry.responseBytes = (entry.responseBytes ?? 0) + buf.length;
+  };
+  const write = res.write;
+  const end = res.end;
+  // Same signatures as the originals; the arguments are passed through untouched.
+  res.write = function (this: ServerResponse, ...args: unknown[]) {
+    keep(args[0], args[1]);
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as ServerResponse['write'];
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (typeof args[0] !== 'function') keep(args[0], args[1]);
+    return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse['end'];
+}
+
+/**
+ * `requestHook` of the fastify instrumentation: attach fastify's request
+ * (parsed body, params, user) to the HTTP server span active at that moment.
+ */
+export function captureFrameworkRequest(request: unknown): void {
+  if (request === null || typeof request !== 'object') return;
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  const entry = capturedRequests().get(span);
+  if (entry) entry.framework = request as Record<string, unknown>;
+}

@@ -1,0 +1,234 @@
+import { diag, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { IncomingMessage } from 'node:http';
+import { actorFromClaims, actorFromUser, decodeJwtClaims, normalizeActor, type Actor } from './actor.js';
+import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from './client-ip.js';
+import type { ResolvedAuditConfig } from './config.js';
+import type { AuditFragment } from './fragment.js';
+import { isListed, matchPathRule } from './path-rules.js';
+import { capJson, createRedactor } from './redact.js';
+import type { CapturedRequest } from './request-capture.js';
+import { compileRouteTable, deriveOperation, getPath, matchRoute, parseSource, templatePath, type RouteRule, type RouteTable } from './route.js';
+import type { AuditLevel, AuditOutcome, AuditRequestInfo } from './types.js';
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.length > 0 ? v : undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function header(req: IncomingMessage | undefined, name: string): string | undefined {
+  const v = req?.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseQuery(url: string | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (!url) return out;
+  const q = url.indexOf('?');
+  if (q < 0) return out;
+  for (const [k, v] of new URLSearchParams(url.slice(q + 1))) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+function hrToMs(t: readonly [number, number]): number {
+  return t[0] * 1000 + t[1] / 1e6;
+}
+
+/**
+ * Derives the automatic audit fragment of an HTTP server span: route,
+ * action, resource, actor, outcome, client, request parameters, level and
+ * module, from the span's attributes and the captured request objects.
+ */
+export class Tagger {
+  private readonly table: RouteTable;
+  private readonly redact: (value: unknown) => unknown;
+  private readonly trusted: TrustedProxies;
+  private hookErrors = 0;
+
+  constructor(private readonly config: ResolvedAuditConfig) {
+    this.table = compileRouteTable(config.routes);
+    this.redact = createRedactor(config.redactKeys);
+    this.trusted = parseTrustedProxies(config.trustedProxies);
+    if (this.trusted.invalid.length > 0) {
+      diag.warn(`otel-audit: ignoring invalid trusted proxies: ${this.trusted.invalid.join(', ')}`);
+    }
+  }
+
+  /** Sanitise and cap a value the way request parameters are. */
+  sanitize(value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    return capJson(this.redact(value), this.config.maxValueBytes);
+  }
+
+  /** True when the response body of this request must be kept (a rule takes the resource id from it). */
+  wantsResponseBody(method: string, path: string): boolean {
+    const m = this.table.match(method, path);
+    return m?.rule.resourceId?.startsWith('response:') === true;
+  }
+
+  /** Fragment of a server span, or undefined when the route is ignored. */
+  tag(span: ReadableSpan, captured: CapturedRequest | undefined): AuditFragment | undefined {
+    const attrs: Attributes = span.attributes;
+    const req = captured?.req;
+    const method = (str(attrs['http.request.method']) ?? str(attrs['http.method']) ?? req?.method ?? 'GET').toUpperCase();
+    const rawUrl = req?.url ?? str(attrs['url.path']) ?? str(attrs['http.target']) ?? '/';
+    const path = str(attrs['url.path']) ?? rawUrl.split('?')[0] ?? '/';
+    const match = this.table.match(method, str(attrs['http.route']) ?? path);
+    const route = str(attrs['http.route']) ?? match?.template ?? templatePath(path);
+    const rule: RouteRule | undefined = match?.rule ?? this.table.match(method, path)?.rule;
+    const level = this.levelOf(rule, path, route);
+    if (level === 'ignore') return undefined;
+
+    const framework = captured?.framework;
+    const fw = (key: string): unknown => (framework ? framework[key] : (req as unknown as Record<string, unknown> | undefined)?.[key]);
+    const body = fw('body');
+    const query = parseQuery(rawUrl);
+    const params = matchRoute(route, path) ?? {};
+    const statusCode =
+      typeof attrs['http.response.status_code'] === 'number'
+        ? attrs['http.response.status_code']
+        : typeof attrs['http.status_code'] === 'number'
+          ? attrs['http.status_code']
+          : captured?.res?.statusCode;
+
+    const op = deriveOperation(method, route, params);
+    const info: AuditRequestInfo | undefined = req
+      ? { req, request: framework ?? req, method, path, route, headers: req.headers, body, query, params }
+      : undefined;
+    const resourceId = this.resourceId(rule, info, captured) ?? op.resourceId;
+    const { actor, tenant, attempted } = this.actorOf(rule, info);
+    const { outcome, error } = this.outcomeOf(span, statusCode);
+
+    let request: string | undefined;
+    if (level === 'full') request = this.sanitize(compactRequest(query, body));
+    else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
+
+    const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
+    return {
+      source: 'auto',
+      action: rule?.action ?? op.action,
+      resourceType: rule?.resourceType ?? op.resourceType,
+      ...(resourceId !== undefined ? { resourceId } : {}),
+      actor,
+      ...(tenant !== undefined ? { tenant } : {}),
+      outcome,
+      ...(error !== undefined ? { error } : {}),
+      module: rule?.module ?? matchPathRule(this.config.modules, path, route) ?? this.config.defaultModule,
+      level,
+      ...(request !== undefined ? { request } : {}),
+      http: {
+        method,
+        route,
+        path,
+        ...(statusCode !== undefined ? { statusCode } : {}),
+        ...(this.clientOf(req, attrs) !== undefined ? { clientAddress: this.clientOf(req, attrs) as string } : {}),
+        ...(ua !== undefined ? { userAgent: ua } : {}),
+      },
+      spanId: span.spanContext().spanId,
+      traceFlags: span.spanContext().traceFlags,
+      startMs: hrToMs(span.startTime),
+      durationMs: Math.round(hrToMs(span.duration) * 1000) / 1000,
+      ...(attempted ? { attemptedPrincipal: true } : {}),
+    };
+  }
+
+  private levelOf(rule: RouteRule | undefined, path: string, route: string): AuditLevel {
+    if (rule?.level) return rule.level;
+    if (isListed(this.config.ignore, path, route)) return 'ignore';
+    return matchPathRule(this.config.levels, path, route) ?? this.config.defaultLevel;
+  }
+
+  private resourceId(rule: RouteRule | undefined, info: AuditRequestInfo | undefined, captured: CapturedRequest | undefined): string | undefined {
+    const spec = rule?.resourceId ? parseSource(rule.resourceId) : undefined;
+    if (!spec || !info) return undefined;
+    switch (spec.from) {
+      case 'param':
+        return str(info.params[spec.path]);
+      case 'query': {
+        const v = info.query[spec.path];
+        return str(Array.isArray(v) ? v[0] : v);
+      }
+      case 'header':
+        return header(info.req, spec.path.toLowerCase());
+      case 'body':
+        return str(getPath(info.body, spec.path));
+      case 'response': {
+        const chunks = captured?.responseChunks;
+        if (!chunks || chunks.length === 0) return undefined;
+        try {
+          return str(getPath(JSON.parse(Buffer.concat(chunks).toString('utf8')), spec.path));
+        } catch {
+          return undefined;
+        }
+      }
+    }
+  }
+
+  private actorOf(rule: RouteRule | undefined, info: AuditRequestInfo | undefined): { actor: Actor; tenant?: string; attempted?: boolean } {
+    const anonymous: Actor = { type: 'anonymous' };
+    if (!info) return { actor: anonymous };
+    const tenantHeader = this.config.tenantHeader ? header(info.req, this.config.tenantHeader) : undefined;
+    const withTenant = (r: { actor: Actor; tenant?: string }): { actor: Actor; tenant?: string } => {
+      const tenant = r.tenant ?? tenantHeader;
+      return tenant !== undefined ? { actor: r.actor, tenant } : { actor: r.actor };
+    };
+    if (this.config.actor) {
+      try {
+        const result = this.config.actor(info);
+        const actor = normalizeActor(result);
+        if (actor) {
+          const tenant = result !== null && typeof result === 'object' ? str(result.tenant) : undefined;
+          return withTenant(tenant !== undefined ? { actor, tenant } : { actor });
+        }
+      } catch (err) {
+        this.hookErrors++;
+        if (this.hookErrors === 1) diag.error('otel-audit: the actor hook threw; falling back (reported once)', err);
+      }
+    }
+    const user = actorFromUser((info.request as Record<string, unknown>)['user'] ?? (info.req as unknown as Record<string, unknown>)['user']);
+    if (user) return withTenant(user);
+    const claims = decodeJwtClaims(header(info.req, 'authorization'));
+    if (claims) {
+      const fromJwt = actorFromClaims(claims, this.config.jwtClaims);
+      if (fromJwt) return withTenant(fromJwt);
+    }
+    if (this.config.actorHeader) {
+      const id = header(info.req, this.config.actorHeader);
+      if (id) return withTenant({ actor: { id, type: 'user' } });
+    }
+    const principalSpec = rule?.principal ? parseSource(rule.principal) : undefined;
+    if (principalSpec) {
+      const src = principalSpec.from === 'body' ? info.body : principalSpec.from === 'query' ? info.query : principalSpec.from === 'param' ? info.params : undefined;
+      const principal = str(getPath(src, principalSpec.path));
+      if (principal) return { ...withTenant({ actor: { id: principal, name: principal, type: 'user' } }), attempted: true };
+    }
+    return withTenant({ actor: anonymous });
+  }
+
+  private outcomeOf(span: ReadableSpan, statusCode: number | undefined): { outcome: AuditOutcome; error?: string } {
+    const exception = span.events.find((e) => e.name === 'exception');
+    const exMessage = str(exception?.attributes?.['exception.message']);
+    if (statusCode === 401 || statusCode === 403) return { outcome: 'denied' };
+    if (exception || span.status.code === SpanStatusCode.ERROR || (statusCode !== undefined && statusCode >= 400)) {
+      const error = exMessage ?? str(span.status.message);
+      return error !== undefined ? { outcome: 'failure', error } : { outcome: 'failure' };
+    }
+    return { outcome: 'success' };
+  }
+
+  private clientOf(req: IncomingMessage | undefined, attrs: Attributes): string | undefined {
+    if (!req) return str(attrs['network.peer.address']);
+    return resolveClientAddress(req.socket?.remoteAddress, req.headers['x-forwarded-for'], this.trusted);
+  }
+}
+
+function compactRequest(query: Record<string, string | string[]>, body: unknown): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  if (Object.keys(query).length > 0) out['query'] = query;
+  if (body !== undefined && body !== null && !(typeof body === 'string' && body.length === 0)) out['body'] = body;
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -1,0 +1,121 @@
+import type { IncomingMessage } from 'node:http';
+import type { Actor } from './actor.js';
+import type { RouteRule } from './route.js';
+
+export type { Actor } from './actor.js';
+export type { RouteRule } from './route.js';
+
+/** How much a route records. `ignore` records nothing. */
+export type AuditLevel = 'full' | 'basic' | 'minimal' | 'ignore';
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+export type AuditMetaValue = string | number | boolean;
+
+/** What the request looked like, handed to the user's actor hook. */
+export interface AuditRequestInfo {
+  /** The raw Node.js request (express requests are the same object). */
+  req: IncomingMessage;
+  /** The framework's request object when one exists (fastify), else `req`. */
+  request: unknown;
+  method: string;
+  path: string;
+  route: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+  query: Record<string, string | string[]>;
+  params: Record<string, string>;
+}
+
+/** Result of an actor hook: an actor, an actor id, or nothing (fall through). */
+export type ActorHookResult =
+  | (Partial<Actor> & { id?: string; tenant?: string })
+  | string
+  | undefined
+  | null;
+
+/** User hook resolving the actor of a request. Runs guarded: a throw is logged once, the request is unaffected. */
+export type ActorResolver = (info: AuditRequestInfo) => ActorHookResult;
+
+/**
+ * Options of {@link startAudit} and of the config module named by
+ * `OTEL_AUDIT_CONFIG` (its default export, or the module itself).
+ * Every option also has an environment variable; the option wins.
+ */
+export interface AuditOptions {
+  /** Resolve the actor of a request. Default: none (req.user, JWT, header, anonymous follow). */
+  actor?: ActorResolver;
+  /** Route table: actions, resource ids, principals, levels and modules per route. Default: []. */
+  routes?: RouteRule[];
+  /** Extra keys to redact, on top of the built-in list. Env `OTEL_AUDIT_REDACT_KEYS`. Default: []. */
+  redactKeys?: string[];
+  /** Level per route or prefix (`/admin/*`). Env `OTEL_AUDIT_LEVELS`. Default: {}. */
+  levels?: Record<string, AuditLevel>;
+  /** Level of routes with no rule. Env `OTEL_AUDIT_LEVEL`. Default: `full`. */
+  defaultLevel?: AuditLevel;
+  /** Paths or prefixes never recorded. Env `OTEL_AUDIT_IGNORE`. Default: /healthz, /readyz, /metrics, /favicon.ico. */
+  ignore?: string[];
+  /** Module per route prefix (`/api/jenkins/*` → `jenkins`). Env `OTEL_AUDIT_MODULES`. Default: {}. */
+  modules?: Record<string, string>;
+  /** Module of routes with no rule. Env `OTEL_AUDIT_DEFAULT_MODULE`. Default: `core`. */
+  defaultModule?: string;
+  /** Header carrying the actor id. Env `OTEL_AUDIT_ACTOR_HEADER`. Default: none. */
+  actorHeader?: string;
+  /** Header carrying the tenant id. Env `OTEL_AUDIT_TENANT_HEADER`. Default: none. */
+  tenantHeader?: string;
+  /** JWT claim names. Env `OTEL_AUDIT_JWT_CLAIMS` (`id=sub,name=preferred_username,tenant=tenant_id`). */
+  jwtClaims?: { id?: string; name?: string; type?: string; tenant?: string };
+  /** Proxies whose X-Forwarded-For is believed. Env `OTEL_AUDIT_TRUSTED_PROXIES`. Default: none. */
+  trustedProxies?: string[];
+  /** Cap of the serialised request, change and metadata values per record, bytes. Env `OTEL_AUDIT_MAX_VALUE_BYTES`. Default: 4096. */
+  maxValueBytes?: number;
+  /** Where records go: `otlp`, `console` or `none`. Env `OTEL_AUDIT_EXPORTER`. Default: `otlp`. */
+  exporter?: 'otlp' | 'console' | 'none';
+  /** OTLP/gRPC endpoint of audit records. Env `OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT`. Default: the SDK's logs endpoint. */
+  endpoint?: string;
+  /** Timeout of one export call, ms. Env `OTEL_AUDIT_EXPORTER_OTLP_TIMEOUT`. Default: 10000. */
+  exportTimeoutMs?: number;
+  /** Records held in memory before spooling to disk. Env `OTEL_AUDIT_QUEUE_SIZE`. Default: 10000. */
+  queueSize?: number;
+  /** Records per export call. Env `OTEL_AUDIT_BATCH_SIZE`. Default: 512. */
+  batchSize?: number;
+  /** Delay before a partial batch is sent, ms. Env `OTEL_AUDIT_EXPORT_DELAY_MS`. Default: 200. */
+  exportDelayMs?: number;
+  /** First retry delay, ms (doubles up to `retryMaxMs`, with jitter). Env `OTEL_AUDIT_RETRY_INITIAL_MS`. Default: 500. */
+  retryInitialMs?: number;
+  /** Longest retry delay, ms. Env `OTEL_AUDIT_RETRY_MAX_MS`. Default: 30000. */
+  retryMaxMs?: number;
+  /** Spool directory. Env `OTEL_AUDIT_SPOOL_DIR`. Default: `./.otel-audit/spool`. */
+  spoolDir?: string;
+  /** Spool size bound, bytes; past it records are dropped and counted. Env `OTEL_AUDIT_SPOOL_MAX_BYTES`. Default: 104857600. */
+  spoolMaxBytes?: number;
+  /** Wait for child spans after the local root span ends, ms. Env `OTEL_AUDIT_GRACE_MS`. Default: 500. */
+  graceMs?: number;
+  /** A trace still open after this long is flushed with `audit.incomplete`, ms. Env `OTEL_AUDIT_TRACE_TIMEOUT_MS`. Default: 300000. */
+  traceTimeoutMs?: number;
+  /** Open traces held at most; past it the oldest is flushed early. Env `OTEL_AUDIT_MAX_OPEN_TRACES`. Default: 10000. */
+  maxOpenTraces?: number;
+  /** Time given to delivery at shutdown before the rest is spooled, ms. Env `OTEL_AUDIT_SHUTDOWN_TIMEOUT_MS`. Default: 5000. */
+  shutdownTimeoutMs?: number;
+}
+
+/** Input of `audit.record()`. */
+export interface AuditRecordInput {
+  action: string;
+  resource?: { type?: string; id?: string | number };
+  actor?: Partial<Actor>;
+  tenant?: string;
+  outcome?: AuditOutcome;
+  before?: unknown;
+  after?: unknown;
+  meta?: Record<string, AuditMetaValue>;
+}
+
+/** Input of `audit.set()`: enriches the current operation's record, never creates one. */
+export interface AuditSetInput {
+  actor?: Partial<Actor>;
+  tenant?: string;
+  resource?: { type?: string; id?: string | number };
+  outcome?: AuditOutcome;
+  before?: unknown;
+  after?: unknown;
+  meta?: Record<string, AuditMetaValue>;
+}
