@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecodedLogRecord } from '../../src/otlp/schema.js';
+import { baseEnv, FIXTURES, fakeJwt, request, startApp, tempDir, type AppProcess } from '../helpers/app-process.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+
+let receiver: OtlpReceiver;
+let app: AppProcess;
+let spool: { path: string; remove: () => void };
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  spool = tempDir('express');
+  app = await startApp('express-app.mjs', {
+    env: { ...baseEnv(receiver.endpoint, spool.path), OTEL_AUDIT_CONFIG: `${FIXTURES}audit-config.cjs`, OTEL_AUDIT_ACTOR_HEADER: 'x-user-id', OTEL_AUDIT_MAX_VALUE_BYTES: '1024' },
+  });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await receiver?.stop();
+  spool?.remove();
+});
+
+/** Send one request and return the audit records of its trace (waits for them). */
+async function recordsOf(
+  method: string,
+  path: string,
+  init: { body?: unknown; headers?: Record<string, string> } = {},
+  expected = 1,
+): Promise<{ status: number; records: DecodedLogRecord[]; traceId: string }> {
+  const traceId = crypto.randomUUID().replace(/-/g, '');
+  const traceparent = `00-${traceId}-${'1'.repeat(16)}-01`;
+  const res = await request(app.url, method, path, { ...init, headers: { traceparent, ...init.headers } });
+  const of = (): DecodedLogRecord[] => receiver.auditRecords().filter((r) => r.traceId === traceId);
+  if (expected > 0) await receiver.waitFor(() => of().length >= expected);
+  // Give a wrongly emitted extra record the chance to arrive.
+  await new Promise((r) => setTimeout(r, 300));
+  return { status: res.status, records: of(), traceId };
+}
+
+describe('express app under --import otel-audit/register', () => {
+  it('middleware + handler audit.record() for one POST /sessions → exactly one record with the handler id', async () => {
+    const { status, records, traceId } = await recordsOf('POST', '/sessions', { body: { seed: '42' } });
+    expect(status).toBe(201);
+    expect(records).toHaveLength(1);
+    const r = records[0]!;
+    expect(r.eventName).toBe('audit');
+    expect(r.traceId).toBe(traceId);
+    expect(r.attributes['audit.action']).toBe('session.create');
+    expect(r.attributes['audit.resource.type']).toBe('session');
+    expect(r.attributes['audit.resource.id']).toBe('s-42');
+    expect(r.attributes['audit.meta.via']).toBe('handler');
+    expect(r.attributes['http.route']).toBe('/sessions');
+    expect(r.attributes['http.response.status_code']).toBe(201);
+    // The record points at the server span of the request.
+    const server = receiver.spans.find((s) => s.traceId === traceId && s.kind === 2);
+    expect(server).toBeDefined();
+    expect(r.spanId).toBe(server!.spanId);
+    expect(server!.attributes['audit.action']).toBe('session.create');
+  });
+
+  it('derives route, action and resource from the framework route', async () => {
+    const { records } = await recordsOf('PUT', '/users/77', { body: { name: 'n' } });
+    expect(records).toHaveLength(1);
+    const a = records[0]!.attributes;
+    expect(a['audit.action']).toBe('user.update');
+    expect(a['audit.resource.type']).toBe('user');
+    expect(a['audit.resource.id']).toBe('77');
+    expect(a['http.route']).toBe('/users/:id');
+    expect(a['url.path']).toBe('/users/77');
+    expect(a['http.request.method']).toBe('PUT');
+    expect(a['audit.outcome']).toBe('success');
+    expect(a['audit.module']).toBe('core');
+    expect(a['client.address']).toBe('127.0.0.1');
+    expect(records[0]!.resource['service.name']).toBe('fixture-service');
+    const body = records[0]!.body as Record<string, unknown>;
+    expect(body['action']).toBe('user.update');
+    expect((body['resource'] as Record<string, unknown>)['id']).toBe('77');
+  });
+
+  it('templates unknown paths and takes the resource id from the response when the route table says so', async () => {
+    const unmatched = await recordsOf('GET', '/nothing/0123456789abcdef0123');
+    expect(unmatched.status).toBe(404);
+    expect(unmatched.records[0]!.attributes['http.route']).toBe('/nothing/:id');
+    const created = await recordsOf('POST', '/items', { body: { n: 5 } });
+    expect(created.records[0]!.attributes['audit.action']).toBe('item.create');
+    expect(created.records[0]!.attributes['audit.resource.id']).toBe('it-5');
+  });
+
+  it('actor from a JWT, a header, req.user, the hook, or anonymous', async () => {
+    const jwt = await recordsOf('GET', '/users/1', {
+      headers: { authorization: `Bearer ${fakeJwt({ sub: 'u-7', preferred_username: 'carol', tenant_id: 't-9' })}` },
+    });
+    expect(jwt.records[0]!.attributes).toMatchObject({ 'audit.actor.id': 'u-7', 'audit.actor.name': 'carol', 'audit.actor.type': 'user', 'audit.tenant.id': 't-9' });
+    const hdr = await recordsOf('GET', '/users/1', { headers: { 'x-user-id': 'u-header' } });
+    expect(hdr.records[0]!.attributes).toMatchObject({ 'audit.actor.id': 'u-header', 'audit.actor.type': 'user' });
+    const user = await recordsOf('GET', '/users/1', { headers: { 'x-test-user': 'u-req' } });
+    expect(user.records[0]!.attributes).toMatchObject({ 'audit.actor.id': 'u-req', 'audit.actor.name': 'from-req-user' });
+    const hook = await recordsOf('GET', '/users/1', { headers: { 'x-hook-actor': 'svc-1', 'x-user-id': 'ignored' } });
+    expect(hook.records[0]!.attributes).toMatchObject({ 'audit.actor.id': 'svc-1', 'audit.actor.type': 'service', 'audit.tenant.id': 't-hook' });
+    const anon = await recordsOf('GET', '/users/1');
+    expect(anon.records[0]!.attributes['audit.actor.type']).toBe('anonymous');
+    expect(anon.records[0]!.attributes['audit.actor.id']).toBeUndefined();
+  });
+
+  it('a failed login is denied and records the attempted principal', async () => {
+    const { status, records } = await recordsOf('POST', '/login', { body: { username: 'mallory', password: 'wrong' } });
+    expect(status).toBe(401);
+    expect(records).toHaveLength(1);
+    const a = records[0]!.attributes;
+    expect(a['audit.action']).toBe('session.create');
+    expect(a['audit.outcome']).toBe('denied');
+    expect(a['audit.actor.id']).toBe('mallory');
+    expect(a['audit.meta.attempted_principal']).toBe(true);
+    expect(a['audit.request']).not.toContain('wrong');
+  });
+
+  it('403 is denied; a thrown error is a failure with its message', async () => {
+    const denied = await recordsOf('GET', '/forbidden');
+    expect(denied.records[0]!.attributes['audit.outcome']).toBe('denied');
+    const boom = await recordsOf('GET', '/boom');
+    expect(boom.status).toBe(500);
+    expect(boom.records[0]!.attributes['audit.outcome']).toBe('failure');
+    expect(boom.records[0]!.attributes['audit.error.message']).toBe('database exploded');
+  });
+
+  it('redacts nested secrets and caps oversize bodies with a marker', async () => {
+    const { records } = await recordsOf('PUT', '/users/5', {
+      body: { profile: { password: 'hunter2', nested: [{ api_key: 'k-123', ok: 'visible' }] }, card: '4111 1111 1111 1111' },
+    });
+    const req = String(records[0]!.attributes['audit.request']);
+    expect(req).toContain('visible');
+    expect(req).not.toContain('hunter2');
+    expect(req).not.toContain('k-123');
+    expect(req).not.toContain('4111 1111 1111 1111');
+    expect(req).toContain('[REDACTED]');
+    const big = await recordsOf('POST', '/echo', { body: { blob: 'x'.repeat(50_000), keep: 'me' } });
+    const capped = String(big.records[0]!.attributes['audit.request']);
+    expect(Buffer.byteLength(capped)).toBeLessThanOrEqual(1024);
+    expect(capped).toContain('[truncated');
+    expect(() => JSON.parse(capped)).not.toThrow();
+  });
+
+  it('does not record /healthz; basic level drops the body; module from the prefix', async () => {
+    const health = await recordsOf('GET', '/healthz', {}, 0);
+    expect(health.status).toBe(200);
+    expect(health.records).toHaveLength(0);
+    const basic = await recordsOf('POST', '/basic/things?x=1', { body: { secretish: 'body-value' } });
+    const a = basic.records[0]!.attributes;
+    expect(a['audit.level']).toBe('basic');
+    expect(String(a['audit.request'])).toContain('"x"');
+    expect(String(a['audit.request'])).not.toContain('body-value');
+    const jenkins = await recordsOf('GET', '/api/jenkins/jobs/nightly');
+    expect(jenkins.records[0]!.attributes['audit.module']).toBe('jenkins');
+    expect(jenkins.records[0]!.attributes['audit.action']).toBe('job.read');
+  });
+
+  it('a user hook that throws: the request is served and the error is logged once', async () => {
+    const first = await recordsOf('GET', '/users/3', { headers: { 'x-hook-throws': '1', 'x-user-id': 'fallback' } });
+    const second = await recordsOf('GET', '/users/3', { headers: { 'x-hook-throws': '1' } });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(first.records[0]!.attributes['audit.actor.id']).toBe('fallback');
+    expect(second.records).toHaveLength(1);
+    const logged = app.output().match(/actor hook threw/g) ?? [];
+    expect(logged).toHaveLength(1);
+  });
+
+  it('numbers records 1, 2, 3, ... per emitter', () => {
+    const seqs = receiver.auditRecords().map((r) => Number(r.attributes['audit.emitter.seq']));
+    expect(seqs.length).toBeGreaterThan(5);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(new Set(receiver.auditRecords().map((r) => r.attributes['audit.emitter.id'])).size).toBe(1);
+  });
+});
