@@ -109,6 +109,11 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Non-empty trimmed string only (names are never numbers). */
+function nameText(value: unknown): string | undefined {
+  return typeof value === 'string' ? text(value) : undefined;
+}
+
 /**
  * Like {@link text}, also accepting objects with their own `toString`
  * (database ids such as MongoDB's ObjectId).
@@ -144,20 +149,28 @@ function makeActor(id: string | undefined, name: string | undefined, type: Actor
  * `idtyp: app` (Microsoft Entra) or a `service-account-` username
  * (Keycloak); otherwise a `user`. The id falls back to the client id for
  * service tokens; the name falls back to `name`, `email`, `username`.
- * Returns `undefined` when no id is found.
+ * Returns `undefined` when no id is found. Never throws.
  */
 export function actorFromClaims(
   claims: Record<string, unknown> | undefined,
   names: JwtClaimNames = DEFAULT_JWT_CLAIMS,
 ): ActorWithTenant | undefined {
+  try {
+    return claimsActor(claims, names);
+  } catch {
+    return undefined;
+  }
+}
+
+function claimsActor(claims: Record<string, unknown> | undefined, names: JwtClaimNames): ActorWithTenant | undefined {
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) return undefined;
   const subject = text(claim(claims, names.id));
   const clientId = text(own(claims, 'client_id')) ?? text(own(claims, 'azp')) ?? text(own(claims, 'cid'));
 
-  let name = text(claim(claims, names.name));
+  let name = nameText(claim(claims, names.name));
   for (const fallback of NAME_FALLBACK_CLAIMS) {
     if (name !== undefined) break;
-    name = text(own(claims, fallback));
+    name = nameText(own(claims, fallback));
   }
 
   const declared = names.type !== undefined ? text(claim(claims, names.type))?.toLowerCase() : undefined;
@@ -210,14 +223,22 @@ function tenantText(value: unknown): string | undefined {
  * `user` or `service` (else `user`), tenant from
  * `tenantId`/`tenant_id`/`tenant`/`orgId`/`organizationId`. A non-empty
  * string is taken as the id. Returns `undefined` when neither id nor name is
- * found.
+ * found. Never throws.
  */
 export function actorFromUser(user: unknown): ActorWithTenant | undefined {
+  try {
+    return userActor(user);
+  } catch {
+    return undefined;
+  }
+}
+
+function userActor(user: unknown): ActorWithTenant | undefined {
   const plain = text(user);
   if (plain !== undefined) return { actor: makeActor(plain, undefined, 'user') };
   if (user === null || typeof user !== 'object' || Array.isArray(user)) return undefined;
   const id = first(USER_ID_KEYS, (k) => idText(prop(user, k)));
-  const name = first(USER_NAME_KEYS, (k) => text(prop(user, k)));
+  const name = first(USER_NAME_KEYS, (k) => nameText(prop(user, k)));
   if (id === undefined && name === undefined) return undefined;
   const declared = text(prop(user, 'type'))?.toLowerCase();
   const type: Actor['type'] = declared === 'service' ? 'service' : 'user';
@@ -230,14 +251,22 @@ export function actorFromUser(user: unknown): ActorWithTenant | undefined {
  * object (type `user`, `service` or `anonymous`; default `user`, or
  * `anonymous` when neither id nor name is given with that type) or a plain
  * string / number id. Returns `undefined` for anything without an id, a
- * name or an explicit `anonymous` type.
+ * name or an explicit `anonymous` type. Never throws.
  */
 export function normalizeActor(input: unknown): Actor | undefined {
+  try {
+    return hookActor(input);
+  } catch {
+    return undefined;
+  }
+}
+
+function hookActor(input: unknown): Actor | undefined {
   const plain = text(input);
   if (plain !== undefined) return makeActor(plain, undefined, 'user');
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
   const id = idText(prop(input, 'id'));
-  const name = text(prop(input, 'name'));
+  const name = nameText(prop(input, 'name'));
   const declared = text(prop(input, 'type'))?.toLowerCase();
   if (declared === 'anonymous') return makeActor(id, name, 'anonymous');
   if (id === undefined && name === undefined) return undefined;

@@ -521,7 +521,8 @@ function normaliseTemplate(parsed: ParsedTemplate): string {
 /**
  * Compiles user route rules into a table. Lookup order: template rules before
  * prefix (`/*`) rules; among templates, more static segments first; among
- * prefixes, longer prefixes first; ties keep configuration order. Method
+ * prefixes, longer prefixes first; then rules with a method filter before
+ * rules without one; remaining ties keep configuration order. Method
  * filters compare case-insensitively (`*`/`ALL` or no filter: any method; a
  * GET filter also admits HEAD).
  */
@@ -546,6 +547,9 @@ export function compileRouteTable(rules: readonly RouteRule[]): RouteTable {
       return b.parsed.segments.length - a.parsed.segments.length;
     }
     if (a.parsed.staticCount !== b.parsed.staticCount) return b.parsed.staticCount - a.parsed.staticCount;
+    const aFiltered = a.methods !== undefined ? 0 : 1;
+    const bFiltered = b.methods !== undefined ? 0 : 1;
+    if (aFiltered !== bFiltered) return aFiltered - bFiltered;
     return a.order - b.order;
   });
 
