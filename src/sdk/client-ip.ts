@@ -234,13 +234,16 @@ export function isTrustedAddress(address: string | undefined, trusted: TrustedPr
   return isTrustedIp(address === undefined ? undefined : parseIp(address), trusted);
 }
 
-/** An `X-Forwarded-For` entry without a port (`1.2.3.4:80`, `[::1]:80`). */
-function stripPort(entry: string): string {
-  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(entry);
-  if (bracketed) return bracketed[1] as string;
-  const v4 = /^([\d.]+):\d{1,5}$/.exec(entry);
-  if (v4) return v4[1] as string;
-  return entry;
+/**
+ * An `X-Forwarded-For` entry without its port (`1.2.3.4:80`, `[::1]:80`);
+ * `undefined` when the port is not a valid port number.
+ */
+function stripPort(entry: string): string | undefined {
+  const m = /^\[([^\]]*)\](?::(\d{1,5}))?$/.exec(entry) ?? /^([\d.]+):(\d{1,5})$/.exec(entry);
+  if (!m) return entry;
+  const port = m[2];
+  if (port !== undefined && Number(port) > 65535) return undefined;
+  return m[1] as string;
 }
 
 /**
@@ -273,7 +276,8 @@ export function resolveClientAddress(
 
   let last = peerText;
   for (let i = entries.length - 1; i >= 0; i--) {
-    const ip = parseIp(stripPort(entries[i] as string));
+    const host = stripPort(entries[i] as string);
+    const ip = host === undefined ? undefined : parseIp(host);
     if (ip === undefined) return last;
     last = formatIp(ip);
     if (!isTrustedIp(ip, trusted)) return last;

@@ -227,7 +227,6 @@ describe('createRedactor: JSON-friendly conversion', () => {
   });
 
   it('unwraps boxed primitives', () => {
-    // eslint-disable-next-line no-new-wrappers -- boxed values are what is being tested
     expect(redact([new String('s'), new Number(2), new Boolean(false)])).toEqual(['s', 2, false]);
   });
 });

@@ -1,0 +1,35 @@
+// Plain OpenTelemetry, as a service without otel-audit would run it: the Node
+// SDK with HTTP and express instrumentation, spans batched and exported over
+// OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT.
+//   node --import ./bench/plain-otel.mjs app.mjs
+// The baseline of bench/sdk-overhead: otel-audit's register hook sets up the
+// same instrumentation, span pipeline and ES module loader hook, plus audit.
+import { supportsSyncHooks, register as registerSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { createAddHookMessageChannel } from 'import-in-the-middle';
+import * as nodeModule from 'node:module';
+import { diag } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+
+// ES module apps are patched only through a loader hook, which must be in
+// place before the instrumentations are created and the app is imported.
+const include = ['http', 'https', 'express'];
+if (supportsSyncHooks()) {
+  registerSyncHooks({ include });
+} else {
+  const { registerOptions } = createAddHookMessageChannel();
+  nodeModule.register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+}
+
+const sdk = new NodeSDK({
+  spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+  instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+});
+sdk.start();
+
+process.once('SIGTERM', () => {
+  sdk.shutdown().catch((err) => diag.error('plain-otel: shutdown failed', err));
+});

@@ -1,0 +1,100 @@
+import { context, SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { audit } from '../../src/sdk/audit-api.js';
+import { AuditSpanProcessor } from '../../src/sdk/audit-span-processor.js';
+import { resolveConfig } from '../../src/sdk/config.js';
+import type { AuditRecord } from '../../src/sdk/record.js';
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+});
+
+let provider: TracerProvider | undefined;
+afterEach(async () => {
+  await provider?.shutdown();
+  provider = undefined;
+});
+
+function setup(env: Record<string, string> = {}): { tracer: Tracer; records: AuditRecord[]; processor: AuditSpanProcessor } {
+  const records: AuditRecord[] = [];
+  const config = resolveConfig({}, { OTEL_AUDIT_GRACE_MS: '50', ...env });
+  const processor = new AuditSpanProcessor({ config, onRecord: (r) => records.push(r) });
+  provider = new TracerProvider({ spanProcessors: [processor] });
+  return { tracer: provider.getTracer('test'), records, processor };
+}
+
+const serverAttrs = (method: string, path: string, status: number): Record<string, string | number> => ({
+  'http.request.method': method,
+  'url.path': path,
+  'http.response.status_code': status,
+});
+
+describe('AuditSpanProcessor', () => {
+  it('one record per server span, emitted when the local root ends, tagged on the span too', () => {
+    const { tracer, records } = setup();
+    const span = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: serverAttrs('GET', '/users/12', 200) });
+    span.end();
+    expect(records).toHaveLength(1);
+    expect(records[0]!.attributes).toMatchObject({ 'audit.action': 'user.read', 'audit.resource.id': '12', 'audit.emitter.seq': 1 });
+    expect(records[0]!.traceId).toBe(span.spanContext().traceId);
+    expect(records[0]!.spanId).toBe(span.spanContext().spanId);
+  });
+
+  it('waits for a child that ends after the root (grace period), and merges its manual record', async () => {
+    const { tracer, records } = setup();
+    const root = tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: serverAttrs('POST', '/sessions', 201) });
+    const ctx = trace.setSpan(context.active(), root);
+    const child = tracer.startSpan('work', {}, ctx);
+    root.end();
+    expect(records).toHaveLength(0);
+    context.with(trace.setSpan(ctx, child), () => audit.record({ action: 'session.create', resource: { type: 'session', id: 's-1' } }));
+    child.end();
+    expect(records).toHaveLength(1);
+    expect(records[0]!.attributes['audit.resource.id']).toBe('s-1');
+    expect(records[0]!.attributes['audit.incomplete']).toBeUndefined();
+  });
+
+  it('a trace whose child never ends is flushed after the grace period', async () => {
+    const { tracer, records } = setup();
+    const root = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: serverAttrs('GET', '/things', 200) });
+    tracer.startSpan('never-ends', {}, trace.setSpan(context.active(), root));
+    root.end();
+    await new Promise((r) => setTimeout(r, 120));
+    expect(records).toHaveLength(1);
+    expect(records[0]!.attributes['audit.action']).toBe('thing.list');
+  });
+
+  it('bounded: past maxOpenTraces the oldest open trace is flushed early, marked incomplete', () => {
+    const { tracer, records } = setup({ OTEL_AUDIT_MAX_OPEN_TRACES: '2' });
+    const a = tracer.startSpan('a', { kind: SpanKind.SERVER, attributes: serverAttrs('GET', '/a/1', 200) });
+    context.with(trace.setSpan(context.active(), a), () => audit.record({ action: 'a.touch', resource: { type: 'a', id: '1' } }));
+    tracer.startSpan('b', { kind: SpanKind.SERVER });
+    tracer.startSpan('c', { kind: SpanKind.SERVER });
+    expect(records).toHaveLength(1);
+    expect(records[0]!.attributes['audit.action']).toBe('a.touch');
+    expect(records[0]!.attributes['audit.incomplete']).toBe(true);
+  });
+
+  it('shutdown flushes open traces as incomplete; audit.record() without a span is a record of its own', async () => {
+    const { tracer, records, processor } = setup();
+    const open = tracer.startSpan('open', { kind: SpanKind.SERVER, attributes: serverAttrs('DELETE', '/files/9', 204) });
+    context.with(trace.setSpan(context.active(), open), () => audit.record({ action: 'file.purge', resource: { type: 'file', id: '9' } }));
+    audit.record({ action: 'job.run', resource: { type: 'job', id: 'nightly' }, actor: { id: 'cron', type: 'service' } });
+    expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run']);
+    expect(records[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    await processor.shutdown();
+    expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run', 'file.purge']);
+    expect(records[1]!.attributes['audit.incomplete']).toBe(true);
+    expect(records.map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 2]);
+  });
+
+  it('ignored routes produce nothing; audit.record() never throws, even with bad input', () => {
+    const { tracer, records } = setup();
+    tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: serverAttrs('GET', '/healthz', 200) }).end();
+    expect(records).toHaveLength(0);
+    expect(() => audit.record(null as unknown as Parameters<typeof audit.record>[0])).not.toThrow();
+    expect(() => audit.set(undefined as unknown as Parameters<typeof audit.set>[0])).not.toThrow();
+  });
+});
