@@ -76,3 +76,15 @@ describe('frameworks and module systems', () => {
     });
   });
 });
+
+describe('start-up failure', () => {
+  it('never throws into the host: the app runs untraced and the failure is logged once', async () => {
+    const app = await startApp('http-app.mjs', {
+      env: { ...baseEnv(receiver.endpoint, spool.path), OTEL_AUDIT_CONFIG: '/nonexistent/audit.config.cjs' },
+    });
+    apps.push(app);
+    const res = await request(app.url, 'GET', '/widgets/1');
+    expect(res.status).toBe(200);
+    expect(app.output().match(/will not produce telemetry/g)).toHaveLength(1);
+  });
+});
