@@ -152,7 +152,8 @@ export function resolveConfig(options: AuditOptions = {}, env: Env = process.env
         : {}),
     },
     trustedProxies: options.trustedProxies ?? parseList(str(env, 'OTEL_AUDIT_TRUSTED_PROXIES')),
-    maxValueBytes: options.maxValueBytes ?? num(env, 'OTEL_AUDIT_MAX_VALUE_BYTES', 4096, 64),
+    // capJson needs room for its smallest marker; tiny caps are raised to 64 bytes.
+    maxValueBytes: Math.max(64, options.maxValueBytes ?? num(env, 'OTEL_AUDIT_MAX_VALUE_BYTES', 4096, 64)),
     exporter,
     endpoint: options.endpoint ?? str(env, 'OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT') ?? defaultAuditEndpoint(env),
     exportTimeoutMs: options.exportTimeoutMs ?? num(env, 'OTEL_AUDIT_EXPORTER_OTLP_TIMEOUT', 10_000, 1),

@@ -280,7 +280,7 @@ function walkUnsafe(value: unknown, depth: number, ctx: WalkContext): JsonValue 
     return walkUnsafe(obj.valueOf(), depth, ctx);
   }
   if (depth > MAX_DEPTH) return MAX_DEPTH_MARKER;
-  
+  if (ctx.ancestors.has(obj)) return CIRCULAR;
 
   ctx.ancestors.add(obj);
   try {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecodedLogRecord } from '../../src/otlp/schema.js';
 import { baseEnv, request, startApp, tempDir, type AppProcess } from '../helpers/app-process.js';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
