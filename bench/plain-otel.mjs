@@ -1,6 +1,6 @@
 // Plain OpenTelemetry, as a service without otel-audit would run it: the Node
-// SDK with HTTP and express instrumentation, spans batched and exported over
-// OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT.
+// SDK with HTTP and express instrumentation, spans batched (BatchSpanProcessor,
+// OTEL_BSP_* settings) and exported over OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT.
 //   node --import ./bench/plain-otel.mjs app.mjs
 // The baseline of bench/sdk-overhead: otel-audit's register hook sets up the
 // same instrumentation, span pipeline and ES module loader hook, plus audit.
@@ -12,7 +12,6 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 
 // ES module apps are patched only through a loader hook, which must be in
 // place before the instrumentations are created and the app is imported.
@@ -24,8 +23,10 @@ if (supportsSyncHooks()) {
   nodeModule.register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 }
 
+// `traceExporter` makes the SDK wrap it in a BatchSpanProcessor configured from
+// OTEL_BSP_*, as otel-audit does for its APM exporter.
 const sdk = new NodeSDK({
-  spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+  traceExporter: new OTLPTraceExporter(),
   instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
 });
 sdk.start();
