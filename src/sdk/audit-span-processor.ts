@@ -6,6 +6,7 @@ import { resolveConfig } from './config.js';
 import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js';
 import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './global.js';
 import type { AuditAttributeValue, AuditRecord } from './record.js';
+import { ATTR_AUDIT_EMITTER_ID } from './attributes.js';
 import { buildRecord, fragmentAttributes } from './record-builder.js';
 import { capturedRequests } from './request-capture.js';
 import { Tagger } from './tagger.js';
@@ -126,8 +127,10 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
       const st = this.state(span.spanContext().traceId);
       if (st.fragments.length >= MAX_FRAGMENTS_PER_TRACE) this.flush(st, true);
       st.fragments.push(fragment);
-      // The APM sees the audit attributes on the server span too.
-      span.setAttributes(fragmentAttributes(fragment));
+      // The APM sees the audit attributes on the server span too. The emitter
+      // id tells a receiver that this span's record also travels as a log
+      // record, so that the span is never stored as a second record.
+      span.setAttributes({ ...fragmentAttributes(fragment), [ATTR_AUDIT_EMITTER_ID]: this.emitterId });
     } catch (err) {
       this.report(err);
     }

@@ -40,6 +40,8 @@ export interface AuditFragment {
   traceFlags?: number;
   /** Start of the operation, Unix ms. */
   startMs?: number;
+  /** Start of the operation, Unix nanoseconds as a decimal string (exact, from the span). */
+  startNs?: string;
   durationMs?: number;
   /** Principal taken from a login body rather than an authenticated identity. */
   attemptedPrincipal?: boolean;
@@ -69,6 +71,7 @@ function mergeInto(base: AuditFragment, over: AuditFragment): AuditFragment {
     const auto = base.source === 'auto' ? base : over;
     if (auto.spanId) out.spanId = auto.spanId;
     if (auto.startMs !== undefined) out.startMs = auto.startMs;
+    if (auto.startNs !== undefined) out.startNs = auto.startNs;
     if (auto.durationMs !== undefined) out.durationMs = auto.durationMs;
     out.source = 'auto';
   }
@@ -109,6 +112,7 @@ export function withDefaults(record: AuditFragment, ctx: AuditFragment | undefin
     spanId: record.spanId ?? ctx.spanId,
     traceFlags: record.traceFlags ?? ctx.traceFlags,
     startMs: record.startMs ?? ctx.startMs,
+    startNs: record.startNs ?? ctx.startNs,
     durationMs: record.durationMs ?? ctx.durationMs,
     attemptedPrincipal: record.attemptedPrincipal ?? ctx.attemptedPrincipal,
   };

@@ -106,7 +106,7 @@ export function buildRecord(f: AuditFragment, ctx: RecordContext): AuditRecord {
     traceId: ctx.traceId,
     spanId: f.spanId ?? '0000000000000000',
     traceFlags: f.traceFlags ?? 0,
-    timeUnixNano: msToNanoString(f.startMs ?? ctx.nowMs),
+    timeUnixNano: f.startNs ?? msToNanoString(f.startMs ?? ctx.nowMs),
     observedTimeUnixNano: msToNanoString(ctx.nowMs),
     attributes,
     body,

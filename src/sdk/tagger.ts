@@ -131,6 +131,7 @@ export class Tagger {
       spanId: span.spanContext().spanId,
       traceFlags: span.spanContext().traceFlags,
       startMs: hrToMs(span.startTime),
+      startNs: (BigInt(span.startTime[0]) * 1_000_000_000n + BigInt(span.startTime[1])).toString(),
       durationMs: Math.round(hrToMs(span.duration) * 1000) / 1000,
       ...(attempted ? { attemptedPrincipal: true } : {}),
     };

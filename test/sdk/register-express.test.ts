@@ -57,6 +57,9 @@ describe('express app under --import otel-audit/register', () => {
     expect(server).toBeDefined();
     expect(r.spanId).toBe(server!.spanId);
     expect(server!.attributes['audit.action']).toBe('session.create');
+    // Same instant as the span, to the nanosecond; the span names the emitter whose log record describes it.
+    expect(r.timeUnixNano).toBe(server!.startTimeUnixNano);
+    expect(server!.attributes['audit.emitter.id']).toBe(r.attributes['audit.emitter.id']);
   });
 
   it('derives route, action and resource from the framework route', async () => {
