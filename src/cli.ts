@@ -1,27 +1,35 @@
 #!/usr/bin/env node
 /**
- * `otel-audit` command line. Commands are added as their components land;
- * every command answers `--help`.
+ * `otel-audit` command line. Every command answers `--help`.
  */
+import { migrateCommand } from './cli/migrate.js';
+import { sinkCommand } from './cli/sink.js';
 import { VERSION } from './sdk/version.js';
+
+type Command = (argv: readonly string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  sink: { run: sinkCommand, summary: 'OTLP receiver that writes audit records to Postgres' },
+  migrate: { run: migrateCommand, summary: 'apply the database migrations and exit' },
+};
 
 const USAGE = `otel-audit ${VERSION}
 
 Usage: otel-audit <command> [options]
 
 Commands:
-  help        show this help
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 
-Options:
-  -h, --help     show help
-  -v, --version  show the version
+Run "otel-audit <command> --help" for the options of a command.
 
 The SDK needs no command: run a service with
   node --import otel-audit/register app.js
 `;
 
-export function main(argv: readonly string[]): number {
-  const [cmd] = argv;
+export async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     process.stdout.write(USAGE);
     return 0;
@@ -30,8 +38,20 @@ export function main(argv: readonly string[]): number {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  process.stderr.write(`otel-audit: unknown command "${cmd}"\n\n${USAGE}`);
-  return 2;
+  const command = COMMANDS[cmd];
+  if (!command) {
+    process.stderr.write(`otel-audit: unknown command "${cmd}"\n\n${USAGE}`);
+    return 2;
+  }
+  return command.run(rest);
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`otel-audit: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

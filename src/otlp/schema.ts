@@ -12,9 +12,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { IConversionOptions, Message, NamespaceBase, Root, Service, Type } from 'protobufjs';
+import { assetPath } from '../assets.js';
 
 /** The .proto files of the schema, relative to the proto directory, in dependency order. */
 export const OTLP_PROTO_FILES: readonly string[] = [
@@ -81,7 +81,7 @@ export const OTLP_TO_OBJECT_OPTIONS: Readonly<IConversionOptions> = Object.freez
 
 /** Directory holding the .proto files, next to the module's own directory. */
 export function otlpProtoDir(): string {
-  return fileURLToPath(new URL('../proto/', import.meta.url));
+  return assetPath('proto');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { context, diag, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
 import type { ResolvedAuditConfig } from './config.js';
@@ -37,18 +38,26 @@ interface TraceState {
   /** First error message seen on any span of the trace. */
   error?: string;
   createdMs: number;
-  resource?: Record<string, AuditAttributeValue>;
   timer?: NodeJS.Timeout;
 }
 
-function resourceAttributes(span: ReadableSpan): Record<string, AuditAttributeValue> | undefined {
-  const res = span.resource;
-  if (!res || res.asyncAttributesPending) return undefined;
+/** Scalar resource attributes; the first value of a key wins, as in `Resource.attributes`. */
+function plainAttributes(res: Resource): Record<string, AuditAttributeValue> {
   const out: Record<string, AuditAttributeValue> = {};
-  for (const [k, v] of Object.entries(res.attributes)) {
+  const entries: [string, unknown][] = res.asyncAttributesPending ? res.getRawAttributes() : Object.entries(res.attributes);
+  for (const [k, v] of entries) {
+    if (Object.hasOwn(out, k)) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
   }
   return out;
+}
+
+/** A finished merge, waiting for its emitter sequence number and resource. */
+interface Ready {
+  fragment: AuditFragment;
+  traceId: string;
+  incomplete: boolean;
+  nowMs: number;
 }
 
 function isHttpServer(span: ReadableSpan): boolean {
@@ -79,7 +88,11 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   private readonly sweeper: NodeJS.Timeout;
   private seq = 0;
   private errors = 0;
-  private lastResource: Record<string, AuditAttributeValue> = {};
+  /** The process's resource (from the first span), and its attributes once settled. */
+  private resource: Resource | undefined;
+  private resourceAttrs: Record<string, AuditAttributeValue> | undefined;
+  private readonly waiting: Ready[] = [];
+  private settling: Promise<void> | undefined;
   private closed = false;
 
   constructor(options: AuditSpanProcessorOptions) {
@@ -108,7 +121,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
       st.openSpans++;
       const parent = span.parentSpanContext;
       if (!parent || parent.isRemote) st.localRootsOpen++;
-      if (!st.resource) st.resource = resourceAttributes(span);
+      this.resource ??= span.resource;
       if (st.timer) {
         clearTimeout(st.timer);
         st.timer = undefined;
@@ -152,7 +165,6 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
         st.localRootsOpen = Math.max(0, st.localRootsOpen - 1);
         st.localRootsEnded++;
       }
-      if (!st.resource) st.resource = resourceAttributes(span);
       if (st.localRootsEnded > 0 && st.localRootsOpen === 0) {
         if (st.openSpans === 0) this.flush(st, false);
         else this.armGrace(st);
@@ -227,7 +239,53 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     this.closed = true;
     clearInterval(this.sweeper);
     clearActiveProcessor(this);
-    return Promise.resolve();
+    return this.settling ?? Promise.resolve();
+  }
+
+  /**
+   * Hand records over in order. Resource detectors may still be running at
+   * start-up (service.name from the environment among them): records wait
+   * for them, so that every record carries the process's full resource.
+   */
+  private deliver(items: Ready[]): void {
+    if (items.length === 0) return;
+    if (this.resourceAttrs === undefined && this.resource?.asyncAttributesPending && this.resource.waitForAsyncAttributes) {
+      this.waiting.push(...items);
+      if (!this.settling) {
+        const res = this.resource;
+        this.settling = res
+          .waitForAsyncAttributes?.()
+          .catch((err: unknown) => this.report(err))
+          .then(() => {
+            this.resourceAttrs = plainAttributes(res);
+            const queued = this.waiting.splice(0);
+            this.deliver(queued);
+          });
+      }
+      return;
+    }
+    if (this.waiting.length > 0) {
+      this.waiting.push(...items);
+      return;
+    }
+    if (this.resourceAttrs === undefined && this.resource) this.resourceAttrs = plainAttributes(this.resource);
+    for (const it of items) {
+      try {
+        const spanId = it.fragment.spanId ?? randomBytes(8).toString('hex');
+        this.onRecord(
+          buildRecord({ ...it.fragment, spanId }, {
+            traceId: it.traceId,
+            emitterId: this.emitterId,
+            emitterSeq: ++this.seq,
+            resource: this.resourceAttrs ?? {},
+            incomplete: it.incomplete,
+            nowMs: it.nowMs,
+          }),
+        );
+      } catch (err) {
+        this.report(err);
+      }
+    }
   }
 
   private state(traceId: string): TraceState {
@@ -268,30 +326,16 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     if (this.traces.get(st.traceId) === st) this.traces.delete(st.traceId);
     const fragments = st.fragments.splice(0);
     if (fragments.length === 0) return;
-    if (st.resource) this.lastResource = st.resource;
     const autos = fragments.filter((f) => f.source === 'auto').map((f) => this.applyEnrichment(f, st.enrich));
     const manuals = fragments.filter((f) => f.source === 'manual');
     const context0 = autos[0];
-    const merged = mergeFragments([...autos, ...manuals]);
     const nowMs = Date.now();
-    for (const m of merged) {
+    const ready: Ready[] = mergeFragments([...autos, ...manuals]).map((m) => {
       let rec = withDefaults(m, context0);
       if (rec.outcome === 'failure' && rec.error === undefined && st.error !== undefined) rec = { ...rec, error: st.error };
-      try {
-        this.onRecord(
-          buildRecord(rec, {
-            traceId: st.traceId,
-            emitterId: this.emitterId,
-            emitterSeq: ++this.seq,
-            resource: st.resource ?? this.lastResource,
-            incomplete,
-            nowMs,
-          }),
-        );
-      } catch (err) {
-        this.report(err);
-      }
-    }
+      return { fragment: rec, traceId: st.traceId, incomplete, nowMs };
+    });
+    this.deliver(ready);
   }
 
   private applyEnrichment(f: AuditFragment, enrich: readonly AuditFragment[]): AuditFragment {
@@ -313,18 +357,8 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   }
 
   private emitStandalone(fragment: AuditFragment): void {
-    const traceId = randomBytes(16).toString('hex');
-    const spanId = fragment.spanId ?? randomBytes(8).toString('hex');
     const nowMs = Date.now();
-    this.onRecord(
-      buildRecord({ ...fragment, spanId, startMs: fragment.startMs ?? nowMs }, {
-        traceId,
-        emitterId: this.emitterId,
-        emitterSeq: ++this.seq,
-        resource: this.lastResource,
-        nowMs,
-      }),
-    );
+    this.deliver([{ fragment: { ...fragment, startMs: fragment.startMs ?? nowMs }, traceId: randomBytes(16).toString('hex'), incomplete: false, nowMs }]);
   }
 
   private report(err: unknown): void {

@@ -1,0 +1,127 @@
+/**
+ * `otel-audit migrate`: apply the schema migrations (and create the coming
+ * months' partitions) without starting the sink.
+ */
+import { parseArgs } from 'node:util';
+import { type Database, isConnectionError, openDatabase } from '../db/database.js';
+import { ensurePartitions, migrate } from '../db/migrate.js';
+
+const HELP = `Usage: otel-audit migrate [options]
+
+Apply the pending schema migrations to the audit database (schema "audit"),
+then create the monthly partitions of audit.records up to 12 months ahead.
+Migrations are forward-only and run under an advisory lock: running this
+while sinks run, or from several places at once, is safe. The sink applies
+them on start as well.
+
+Options:
+  --database-url URL  Postgres server to migrate (default: DATABASE_URL)
+  --data-dir DIR      the embedded database in DIR, even when DATABASE_URL or
+                      PG* variables are set (default: OTEL_AUDIT_DATA_DIR)
+  --verbose           say which database; print stack traces of errors
+  -h, --help          show this help
+
+The database, first that applies:
+  1. --database-url URL or --data-dir DIR
+  2. DATABASE_URL, e.g. postgres://audit:secret@db.example.com:5432/audit
+  3. PGHOST, PGPORT, PGDATABASE, PGUSER or PGSERVICE (any one set), with
+     PGPASSWORD, PGSSLMODE, ... read as libpq reads them
+  4. embedded Postgres (PGlite) in OTEL_AUDIT_DATA_DIR, else ./.otel-audit;
+     one process at a time: stop a sink that uses it first
+
+Exit status: 0 when the schema is up to date, 1 on failure, 2 on bad usage.
+`;
+
+/** Environment variables that select a Postgres server. */
+const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGDATABASE', 'PGUSER', 'PGPORT', 'PGSERVICE'];
+
+export async function migrateCommand(argv: readonly string[]): Promise<number> {
+  let values: { help?: boolean; verbose?: boolean; 'database-url'?: string; 'data-dir'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        verbose: { type: 'boolean' },
+        'database-url': { type: 'string' },
+        'data-dir': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const url = values['database-url'];
+  const dataDir = values['data-dir'];
+  if (url !== undefined && dataDir !== undefined) {
+    return usageError('--database-url and --data-dir exclude each other');
+  }
+  if (url === '' || dataDir === '') return usageError('--database-url and --data-dir need a value');
+  const verbose = values.verbose === true;
+
+  let env: Record<string, string | undefined> = process.env;
+  if (dataDir !== undefined) {
+    // The flag asks for the embedded database: server variables must not win.
+    env = { ...process.env };
+    for (const name of SERVER_VARIABLES) delete env[name];
+  }
+
+  let db: Database | undefined;
+  try {
+    db = await openDatabase({
+      ...(url !== undefined ? { url } : {}),
+      ...(dataDir !== undefined ? { dataDir } : {}),
+      env,
+      poolSize: 2,
+      onError: (err) => {
+        if (verbose) process.stderr.write(`otel-audit migrate: ${oneLine(err)}\n`);
+      },
+    });
+    if (verbose) process.stdout.write(`database: ${db.description}\n`);
+    const result = await migrate(db, { log: (msg) => process.stdout.write(`${msg}\n`) });
+    const created = await ensurePartitions(db);
+    if (created > 0) process.stdout.write(`created ${created} monthly partition${created === 1 ? '' : 's'} of audit.records\n`);
+    process.stdout.write(
+      result.applied.length > 0
+        ? `schema at version ${result.current} (${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied)\n`
+        : `schema up to date at version ${result.current}\n`,
+    );
+    return 0;
+  } catch (err) {
+    const where = db ? ` (${db.description})` : '';
+    const what = isConnectionError(err) ? `cannot reach the database${where}: ` : '';
+    process.stderr.write(`otel-audit migrate: ${what}${oneLine(err)}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  } finally {
+    if (db) {
+      await db.close().catch((err: unknown) => {
+        if (verbose) process.stderr.write(`otel-audit migrate: closing the database: ${oneLine(err)}\n`);
+      });
+    }
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`otel-audit migrate: ${message}\nRun "otel-audit migrate --help" for usage.\n`);
+  return 2;
+}
+
+/** The error as one line; connection failures to several addresses have an empty message. */
+function oneLine(err: unknown): string {
+  let text: string;
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    text = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  } else if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    text = err.message || (typeof code === 'string' ? code : err.name);
+  } else {
+    text = String(err);
+  }
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

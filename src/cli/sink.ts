@@ -1,0 +1,73 @@
+import { startSink } from '../sink/sink.js';
+import type { SinkOptions } from '../sink/types.js';
+import { flagHelp, parseFlags, type FlagSpec } from './options.js';
+
+const env = (name: string): string[] => [`OTEL_AUDIT_SINK_${name}`];
+
+export const SINK_FLAGS: FlagSpec[] = [
+  { flag: 'host', env: env('HOST'), type: 'string', help: 'address to bind (0.0.0.0 in a container)', default: '127.0.0.1' },
+  { flag: 'grpc-port', env: env('GRPC_PORT'), type: 'number', help: 'OTLP/gRPC port', default: '4317' },
+  { flag: 'http-port', env: env('HTTP_PORT'), type: 'number', help: 'OTLP/HTTP port (protobuf and JSON)', default: '4318' },
+  { flag: 'metrics-port', env: env('METRICS_PORT'), type: 'number', help: 'Prometheus /metrics, /healthz, /readyz', default: '9464' },
+  { flag: 'database-url', env: ['OTEL_AUDIT_SINK_DATABASE_URL', 'DATABASE_URL'], type: 'string', help: 'Postgres connection string; else PG* variables; else the embedded database' },
+  { flag: 'data-dir', env: ['OTEL_AUDIT_SINK_DATA_DIR', 'OTEL_AUDIT_DATA_DIR'], type: 'string', help: 'embedded database directory', default: './.otel-audit' },
+  { flag: 'token', env: env('TOKEN'), type: 'string', help: 'require "Authorization: Bearer <token>"' },
+  { flag: 'tls-cert', env: env('TLS_CERT'), type: 'string', help: 'TLS certificate (PEM file) for both listeners' },
+  { flag: 'tls-key', env: env('TLS_KEY'), type: 'string', help: 'TLS private key (PEM file)' },
+  { flag: 'max-message-bytes', env: env('MAX_MESSAGE_BYTES'), type: 'number', help: 'largest request, after decompression', default: '16777216' },
+  { flag: 'max-value-bytes', env: env('MAX_VALUE_BYTES'), type: 'number', help: 'largest single string value of a record', default: '65536' },
+  { flag: 'batch-rows', env: env('BATCH_ROWS'), type: 'number', help: 'rows per database batch', default: '2000' },
+  { flag: 'batch-delay-ms', env: env('BATCH_DELAY_MS'), type: 'number', help: 'how long a lone batch waits for more rows', default: '10' },
+  { flag: 'max-queue-rows', env: env('MAX_QUEUE_ROWS'), type: 'number', help: 'rows waiting at most before exports are answered retryable', default: '100000' },
+  { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: 'database connections', default: '10' },
+  { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: '300000' },
+  { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: 'info' },
+  { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: 'true' },
+  { flag: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export const SINK_USAGE = `Usage: otel-audit sink [options]
+
+OTLP receiver (gRPC, and HTTP with protobuf or JSON) that writes audit
+records (log records with event name "audit", and spans carrying audit.action)
+to Postgres, schema "audit". An export is answered OK only after its records
+are committed; when the database is down it answers UNAVAILABLE / 503 so the
+client retries. Input that cannot be stored is kept in audit.rejected.
+
+Options (each also an environment variable):
+${flagHelp(SINK_FLAGS)}
+`;
+
+/** `otel-audit sink`: runs until SIGTERM/SIGINT, then shuts down gracefully. */
+export async function sinkCommand(argv: readonly string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseFlags(argv, SINK_FLAGS);
+  } catch (err) {
+    process.stderr.write(`otel-audit sink: ${(err as Error).message}\n\n${SINK_USAGE}`);
+    return 2;
+  }
+  if (flags['help']) {
+    process.stdout.write(SINK_USAGE);
+    return 0;
+  }
+  const options: SinkOptions = {};
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'help') (options as Record<string, unknown>)[k] = v;
+  let sink;
+  try {
+    sink = await startSink(options);
+  } catch (err) {
+    process.stderr.write(`otel-audit sink: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const running = sink;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      running.log.info({ signal }, 'shutting down');
+      void running.close().finally(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,87 @@
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { encodeLogsResponse, encodeTraceResponse, OTLP_LOGS_EXPORT_PATH, OTLP_TRACE_EXPORT_PATH } from '../otlp/schema.js';
+import { bearerMatches } from './auth.js';
+import { RetryableError } from './errors.js';
+import type { IngestResult, Signal } from './ingest.js';
+
+export interface GrpcServerOptions {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  token: string | undefined;
+  tls: { cert: string; key: string } | undefined;
+  log: Logger;
+  handle: (signal: Signal, body: Buffer, peer: string) => Promise<IngestResult>;
+}
+
+const raw = (b: Buffer): Buffer => b;
+
+function method(path: string): grpc.MethodDefinition<Buffer, Buffer> {
+  // Bytes in, bytes out: decoding happens in the handler, so that a malformed
+  // request is answered INVALID_ARGUMENT and kept, not lost in the transport.
+  return { path, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw };
+}
+
+function fail(code: grpc.status, details: string): Partial<grpc.StatusObject> {
+  return { code, details };
+}
+
+/** OTLP/gRPC LogsService/Export and TraceService/Export. */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': 4 * 1024 * 1024,
+  });
+  const handler = (signal: Signal): grpc.handleUnaryCall<Buffer, Buffer> => (call, callback) => {
+    if (options.token !== undefined) {
+      const auth = call.metadata.get('authorization')[0];
+      if (!bearerMatches(typeof auth === 'string' ? auth : undefined, options.token)) {
+        callback(fail(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token'));
+        return;
+      }
+    }
+    options
+      .handle(signal, call.request, call.getPeer())
+      .then((result) => {
+        if (result.kind === 'invalid') return callback(fail(grpc.status.INVALID_ARGUMENT, result.message));
+        const partial = result.rejected > 0 ? { rejected: result.rejected, errorMessage: result.message } : undefined;
+        const body = signal === 'logs' ? encodeLogsResponse(partial) : encodeTraceResponse(partial);
+        callback(null, Buffer.from(body));
+      })
+      .catch((err: unknown) => {
+        if (err instanceof RetryableError) {
+          callback(fail(err.kind === 'exhausted' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE, err.message));
+        } else {
+          options.log.error({ err }, 'export failed');
+          callback(fail(grpc.status.UNAVAILABLE, `internal error: ${(err as Error).message}`));
+        }
+      });
+  };
+  server.addService(
+    { Export: method(OTLP_LOGS_EXPORT_PATH) } as grpc.ServiceDefinition,
+    { Export: handler('logs') },
+  );
+  server.addService(
+    { Export: method(OTLP_TRACE_EXPORT_PATH) } as grpc.ServiceDefinition,
+    { Export: handler('traces') },
+  );
+  const creds = options.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(options.tls.cert), private_key: readFileSync(options.tls.key) }], false)
+    : grpc.ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,123 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createGunzip, createInflate } from 'node:zlib';
+import protobuf from 'protobufjs';
+import type { Logger } from 'pino';
+import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
+import { bearerMatches } from './auth.js';
+import { RetryableError } from './errors.js';
+import type { IngestResult, Signal, Transport } from './ingest.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  token: string | undefined;
+  tls: { cert: string; key: string } | undefined;
+  log: Logger;
+  handle: (signal: Signal, transport: Transport, body: Buffer, peer: string) => Promise<IngestResult>;
+}
+
+class TooLarge extends Error {}
+
+/** google.rpc.Status { int32 code = 1; string message = 2; }, the OTLP/HTTP error body. */
+function statusProto(code: number, message: string): Uint8Array {
+  return protobuf.Writer.create().uint32(8).int32(code).uint32(18).string(message).finish();
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) return reject(new TooLarge(`request of ${declared} bytes exceeds the limit of ${limit}`));
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    let stream: NodeJS.ReadableStream = req;
+    if (encoding === 'gzip') stream = req.pipe(createGunzip());
+    else if (encoding === 'deflate') stream = req.pipe(createInflate());
+    else if (encoding !== 'identity') return reject(new Error(`unsupported content-encoding "${encoding}"`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      // The limit applies after decompression too: a small gzip bomb is still refused.
+      if (size > limit) {
+        reject(new TooLarge(`request exceeds the limit of ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', (e: Error) => reject(e));
+  });
+}
+
+/** OTLP/HTTP: POST /v1/logs and /v1/traces, protobuf or JSON, optionally gzip. */
+export async function startHttpServer(options: HttpServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const respond = (res: ServerResponse, status: number, json: boolean, body: Uint8Array | string, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...headers });
+    res.end(body);
+  };
+  const error = (res: ServerResponse, status: number, json: boolean, grpcCode: number, message: string, headers: Record<string, string> = {}): void => {
+    respond(res, status, json, json ? JSON.stringify({ code: grpcCode, message }) : statusProto(grpcCode, message), headers);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    const signal: Signal | undefined = path === '/v1/logs' ? 'logs' : path === '/v1/traces' ? 'traces' : undefined;
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const json = type === 'application/json';
+    if (!signal) return error(res, 404, json, 5, `no OTLP endpoint at ${path}; use /v1/logs or /v1/traces`);
+    if (req.method !== 'POST') return error(res, 405, json, 12, 'use POST', { allow: 'POST' });
+    if (options.token !== undefined && !bearerMatches(req.headers.authorization, options.token)) {
+      return error(res, 401, json, 16, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+    }
+    if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
+      return error(res, 415, false, 3, `unsupported content-type "${type}"; use application/x-protobuf or application/json`);
+    }
+    const transport: Transport = json ? 'http/json' : 'http/protobuf';
+    const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
+    readBody(req, options.maxMessageBytes)
+      .then((body) => options.handle(signal, transport, body, peer))
+      .then((result) => {
+        if (result.kind === 'invalid') return error(res, 400, json, 3, result.message);
+        const partial = result.rejected > 0 ? { rejected: result.rejected, errorMessage: result.message } : undefined;
+        if (json) {
+          const key = signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans';
+          respond(res, 200, true, JSON.stringify(partial ? { partialSuccess: { [key]: String(partial.rejected), errorMessage: partial.errorMessage } } : {}));
+        } else {
+          respond(res, 200, false, signal === 'logs' ? encodeLogsResponse(partial) : encodeTraceResponse(partial));
+        }
+      })
+      .catch((err: unknown) => {
+        if (res.headersSent || res.destroyed) return;
+        if (err instanceof TooLarge) return error(res, 413, json, 8, err.message, { connection: 'close' });
+        if (err instanceof RetryableError) {
+          return error(res, err.kind === 'exhausted' ? 429 : 503, json, err.kind === 'exhausted' ? 8 : 14, err.message, { 'retry-after': String(err.retryAfterSeconds) });
+        }
+        if (err instanceof Error && /content-encoding|incorrect header check|unexpected end of file/i.test(err.message)) {
+          return error(res, 400, json, 3, `cannot read the request body: ${err.message}`);
+        }
+        options.log.error({ err }, 'export failed');
+        error(res, 503, json, 14, `internal error: ${(err as Error).message}`, { 'retry-after': '1' });
+      });
+  };
+
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, onRequest)
+    : createHttpServer(onRequest);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,77 @@
+import { decodeLogsJson, decodeTraceJson } from '../otlp/json.js';
+import { decodeLogsRequest, decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../otlp/schema.js';
+import type { SinkMetrics } from './metrics.js';
+import type { AuditRow } from './row.js';
+import { logRecordToRow, spanToRow, type TransformLimits } from './transform.js';
+import type { RejectedInput, Writer } from './writer.js';
+
+export type Signal = 'logs' | 'traces';
+export type Transport = RejectedInput['transport'];
+
+/** The answer to one Export call. */
+export type IngestResult =
+  | { kind: 'ok'; rejected: number; message: string }
+  | { kind: 'invalid'; message: string };
+
+/** Thrown by the writer when the client must retry; passed through untouched. */
+export interface IngestContext {
+  writer: Writer;
+  metrics: SinkMetrics;
+  limits: TransformLimits;
+}
+
+function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogRecord[] | DecodedSpan[] {
+  if (transport === 'http/json') {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    return signal === 'logs' ? decodeLogsJson(text) : decodeTraceJson(text);
+  }
+  return signal === 'logs' ? decodeLogsRequest(body) : decodeTraceRequest(body);
+}
+
+function safeJson(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One Export call: decode, turn each record into a row (or a rejection),
+ * store rows and rejections, and answer. Undecodable payloads are kept
+ * verbatim in `audit.rejected` and answered `invalid`. Resolves only after
+ * the database committed; rejects with RetryableError when the client must
+ * retry.
+ */
+export async function ingest(ctx: IngestContext, signal: Signal, transport: Transport, body: Buffer, peer: string | null): Promise<IngestResult> {
+  const { metrics } = ctx;
+  let items: DecodedLogRecord[] | DecodedSpan[];
+  try {
+    items = decode(signal, transport, body);
+  } catch (err) {
+    const message = `cannot decode the ${signal} request (${transport}): ${(err as Error).message}`;
+    metrics.rejected.inc({ signal, reason: 'undecodable' });
+    await ctx.writer.submit([], [{ signal, transport, reason: message, raw: body, record: null, peer }], { signal, transport, peer });
+    return { kind: 'invalid', message };
+  }
+  const rows: AuditRow[] = [];
+  const rejects: RejectedInput[] = [];
+  let ignored = 0;
+  const reasons: string[] = [];
+  for (const item of items) {
+    const out = signal === 'logs' ? logRecordToRow(item as DecodedLogRecord, ctx.limits) : spanToRow(item as DecodedSpan, ctx.limits);
+    if (out.kind === 'row') rows.push(out.row);
+    else if (out.kind === 'ignored') ignored++;
+    else {
+      const record = out.rejection.record ?? item;
+      rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      if (reasons.length < 3) reasons.push(out.rejection.reason);
+    }
+  }
+  metrics.received.inc({ signal }, rows.length + rejects.length);
+  if (ignored > 0) metrics.ignored.inc({ signal }, ignored);
+  if (rejects.length > 0) metrics.rejected.inc({ signal, reason: 'invalid_record' }, rejects.length);
+  await ctx.writer.submit(rows, rejects, { signal, transport, peer });
+  const message = rejects.length > 0 ? `${rejects.length} record(s) rejected and kept in audit.rejected: ${reasons.join('; ')}` : '';
+  return { kind: 'ok', rejected: rejects.length, message };
+}

@@ -1,0 +1,34 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of the sink (own registry: embedding it never collides with an app's). */
+export interface SinkMetrics {
+  registry: Registry;
+  received: Counter<'signal'>;
+  written: Counter;
+  duplicates: Counter;
+  rejected: Counter<'signal' | 'reason'>;
+  ignored: Counter<'signal'>;
+  batchSize: Histogram;
+  batchSeconds: Histogram;
+  queueDepth: Gauge;
+  openGaps: Gauge;
+  missingRecords: Gauge;
+}
+
+export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'otel_audit_sink_process_' });
+  return {
+    registry,
+    received: new Counter({ name: 'otel_audit_sink_records_received_total', help: 'Audit records received (valid or not)', labelNames: ['signal'], registers: [registry] }),
+    written: new Counter({ name: 'otel_audit_sink_records_written_total', help: 'Audit records inserted into audit.records', registers: [registry] }),
+    duplicates: new Counter({ name: 'otel_audit_sink_records_duplicate_total', help: 'Redelivered audit records that inserted nothing', registers: [registry] }),
+    rejected: new Counter({ name: 'otel_audit_sink_records_rejected_total', help: 'Input kept in audit.rejected', labelNames: ['signal', 'reason'], registers: [registry] }),
+    ignored: new Counter({ name: 'otel_audit_sink_non_audit_ignored_total', help: 'Log records and spans that are not audit records (acknowledged, not stored)', labelNames: ['signal'], registers: [registry] }),
+    batchSize: new Histogram({ name: 'otel_audit_sink_batch_rows', help: 'Rows per database batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [registry] }),
+    batchSeconds: new Histogram({ name: 'otel_audit_sink_batch_seconds', help: 'Database time per batch', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    queueDepth: new Gauge({ name: 'otel_audit_sink_queue_depth', help: 'Rows waiting for the database', registers: [registry], collect() { this.set(queueDepth()); } }),
+    openGaps: new Gauge({ name: 'otel_audit_sink_open_sequence_gaps', help: 'Emitter sequence gaps open longer than the gap window', registers: [registry] }),
+    missingRecords: new Gauge({ name: 'otel_audit_sink_missing_records', help: 'Records missing in gaps open longer than the gap window', registers: [registry] }),
+  };
+}

@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { openDatabase, type Database } from '../db/database.js';
+import { ensurePartitions, migrate, schemaStatus } from '../db/migrate.js';
+import { openGaps } from './gaps.js';
+import { startGrpcServer } from './grpc-server.js';
+import { startHttpServer } from './http-server.js';
+import { ingest, type IngestContext } from './ingest.js';
+import { createSinkMetrics, type SinkMetrics } from './metrics.js';
+import { DEFAULT_LIMITS } from './transform.js';
+import type { SinkOptions } from './types.js';
+import { Writer } from './writer.js';
+
+/** A running sink. */
+export interface Sink {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly metricsPort: number;
+  readonly db: Database;
+  readonly metrics: SinkMetrics;
+  readonly log: Logger;
+  /** Stop accepting, write what is queued, close the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Start the sink: open the database (Postgres or embedded), apply
+ * migrations under the advisory lock, create partitions ahead, and serve
+ * OTLP over gRPC and HTTP plus metrics and health endpoints.
+ */
+export async function startSink(options: SinkOptions = {}, logger?: Logger): Promise<Sink> {
+  const log = logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'otel-audit-sink' } });
+  const host = options.host ?? '127.0.0.1';
+  const db = await openDatabase({
+    ...(options.databaseUrl !== undefined ? { url: options.databaseUrl } : {}),
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    poolSize: options.poolSize ?? 10,
+    onError: (err) => log.warn({ err }, 'database connection error'),
+  });
+  log.info({ database: db.description }, 'database opened');
+  const cleanups: (() => Promise<void>)[] = [() => db.close()];
+  try {
+    if (options.migrate !== false) {
+      const { applied, current } = await migrate(db, { log: (msg) => log.info(msg) });
+      log.info({ applied, current }, 'schema ready');
+    }
+    await ensurePartitions(db);
+
+    // The writer reports each batch to the metrics; the metrics read the writer's queue depth.
+    const metrics: SinkMetrics = createSinkMetrics(() => writer.depth);
+    const writer: Writer = new Writer(
+      db,
+      { maxBatchRows: options.batchRows ?? 2000, maxDelayMs: options.batchDelayMs ?? 10, maxQueueRows: options.maxQueueRows ?? 100_000, concurrency: 2 },
+      (b) => {
+        metrics.written.inc(b.inserted);
+        metrics.duplicates.inc(b.duplicates);
+        metrics.batchSize.observe(b.rows);
+        metrics.batchSeconds.observe(b.seconds);
+      },
+    );
+    const ctx: IngestContext = {
+      writer,
+      metrics,
+      limits: { ...DEFAULT_LIMITS, ...(options.maxValueBytes !== undefined ? { maxValueBytes: options.maxValueBytes } : {}) },
+    };
+    const tls = options.tlsCert && options.tlsKey ? { cert: options.tlsCert, key: options.tlsKey } : undefined;
+    const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+    const common = { host, maxMessageBytes, token: options.token, tls, log };
+
+    const grpcServer = await startGrpcServer({ ...common, port: options.grpcPort ?? 4317, handle: (signal, body, peer) => ingest(ctx, signal, 'grpc', body, peer) });
+    cleanups.unshift(() => grpcServer.close());
+    const httpServer = await startHttpServer({ ...common, port: options.httpPort ?? 4318, handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer) });
+    cleanups.unshift(() => httpServer.close());
+
+    const gapWindowMs = options.gapWindowMs ?? 300_000;
+    const checkGaps = async (): Promise<void> => {
+      try {
+        const gaps = await openGaps(db, gapWindowMs);
+        metrics.openGaps.set(gaps.length);
+        metrics.missingRecords.set(gaps.reduce((n, g) => n + Number(BigInt(g.to) - BigInt(g.from) + 1n), 0));
+        for (const g of gaps) log.warn({ emitter: g.emitterId, service: g.serviceName, from: g.from, to: g.to, since: g.since }, 'audit records missing from an emitter');
+      } catch (err) {
+        log.debug({ err }, 'gap check failed');
+      }
+    };
+    const gapTimer = setInterval(() => void checkGaps(), Math.max(250, Math.min(30_000, gapWindowMs / 2)));
+    gapTimer.unref();
+    const partitionTimer = setInterval(() => void ensurePartitions(db).catch((err: unknown) => log.warn({ err }, 'partition maintenance failed')), DAY_MS);
+    partitionTimer.unref();
+
+    const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
+        void checkGaps()
+          .then(() => metrics.registry.metrics())
+          .then((text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          });
+      } else if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok\n');
+      } else if (path === '/readyz') {
+        schemaStatus(db)
+          .then((s) => {
+            const ready = s.pending === 0;
+            res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+            res.end(ready ? 'ready\n' : `migrations pending: ${s.pending}\n`);
+          })
+          .catch((err: unknown) => {
+            res.writeHead(503, { 'content-type': 'text/plain' });
+            res.end(`database unreachable: ${(err as Error).message}\n`);
+          });
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found: try /metrics, /healthz, /readyz\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      metricsServer.once('error', reject);
+      metricsServer.listen(options.metricsPort ?? 9464, host, () => resolve());
+    });
+    cleanups.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
+        }),
+    );
+    const metricsPort = (metricsServer.address() as AddressInfo).port;
+    log.info({ grpc: `${host}:${grpcServer.port}`, http: `${host}:${httpServer.port}`, metrics: `${host}:${metricsPort}` }, 'otel-audit sink listening');
+
+    let closing: Promise<void> | undefined;
+    const w = writer;
+    return {
+      grpcPort: grpcServer.port,
+      httpPort: httpServer.port,
+      metricsPort,
+      db,
+      metrics,
+      log,
+      close(): Promise<void> {
+        closing ??= (async () => {
+          clearInterval(gapTimer);
+          clearInterval(partitionTimer);
+          // Stop accepting first, then write what was accepted, then close the database.
+          await Promise.all([grpcServer.close(), httpServer.close()]);
+          await w.close();
+          await new Promise<void>((resolve) => {
+            metricsServer.close(() => resolve());
+            metricsServer.closeAllConnections();
+          });
+          await db.close();
+          log.info('otel-audit sink stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    for (const fn of cleanups) await fn().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+/** Options of {@link startSink}; each is also a CLI flag and an `OTEL_AUDIT_SINK_*` variable. */
+export interface SinkOptions {
+  /** Address the listeners bind to. Default `127.0.0.1` (use `0.0.0.0` in a container). */
+  host?: string;
+  /** OTLP/gRPC port. Default 4317 (0 = any free port). */
+  grpcPort?: number;
+  /** OTLP/HTTP port. Default 4318 (0 = any free port). */
+  httpPort?: number;
+  /** Prometheus `/metrics`, `/healthz`, `/readyz` port. Default 9464 (0 = any free port). */
+  metricsPort?: number;
+  /** Postgres connection string. Default `DATABASE_URL`, else `PG*`, else the embedded database. */
+  databaseUrl?: string;
+  /** Embedded database directory. Default `OTEL_AUDIT_DATA_DIR` or `./.otel-audit`. */
+  dataDir?: string;
+  /** Require `Authorization: Bearer <token>`. Default: no authentication. */
+  token?: string;
+  /** TLS certificate and key (PEM paths) for both listeners. Default: plaintext. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Largest request accepted, bytes (after decompression). Default 16 MiB. */
+  maxMessageBytes?: number;
+  /** Largest single string value of a record, bytes. Default 64 KiB. */
+  maxValueBytes?: number;
+  /** Rows per database batch. Default 2000. */
+  batchRows?: number;
+  /** How long a lone batch waits for more rows, ms. Default 10. */
+  batchDelayMs?: number;
+  /** Rows waiting at most before exports are refused as retryable. Default 100000. */
+  maxQueueRows?: number;
+  /** Database connections. Default 10. */
+  poolSize?: number;
+  /** A sequence gap open longer than this is counted as missing records, ms. Default 300000. */
+  gapWindowMs?: number;
+  /** pino level: fatal, error, warn, info, debug, trace, silent. Default `info`. */
+  logLevel?: string;
+  /** Apply migrations on start. Default true. */
+  migrate?: boolean;
+}

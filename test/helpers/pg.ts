@@ -1,0 +1,49 @@
+/**
+ * Throwaway databases on the local test server (127.0.0.1:5432, trust auth).
+ * The schema name `audit` is fixed, so each test file that touches Postgres
+ * takes a fresh database of its own.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `otel_audit_t_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  return {
+    name,
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    drop: () => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+  };
+}
+
+/**
+ * Connections to database name other than the asking one, after waiting up
+ * to timeoutMs for closing ones to go (a backend exits shortly after its
+ * client hangs up). 0 means every pool was closed.
+ */
+export async function openConnections(name: string, timeoutMs = 2_000): Promise<number> {
+  return admin(async (c) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await c.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
+      const n = rows[0]?.n ?? 0;
+      if (n === 0 || Date.now() > deadline) return n;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+}
