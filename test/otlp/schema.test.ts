@@ -209,7 +209,7 @@ describe('OTLP schema: byte-for-byte against the official serializer', () => {
   it('loads all proto files and exposes the gRPC method paths', () => {
     const schema = loadOtlpSchema();
     expect(loadOtlpSchema()).toBe(schema);
-    expect(schema.protoDir).toBe(fileURLToPath(new URL('../../src/proto/', import.meta.url)));
+    expect(schema.protoDir).toBe(fileURLToPath(new URL('../../src/proto', import.meta.url)));
     expect(schema.logsExportPath).toBe('/opentelemetry.proto.collector.logs.v1.LogsService/Export');
     expect(schema.traceExportPath).toBe('/opentelemetry.proto.collector.trace.v1.TraceService/Export');
     const logRecord = schema.root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
