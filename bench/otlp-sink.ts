@@ -2,16 +2,18 @@
  * A cheap OTLP/gRPC sink for benchmarks: accepts LogsService/Export and
  * TraceService/Export on 127.0.0.1, answers every call with an empty
  * response and only counts what arrives (calls, bytes, spans, log records,
- * audit records). Nothing is decoded beyond the few protobuf tags needed to
- * count, so the sink costs the machine little.
+ * audit records). It speaks unary gRPC directly on node:http2 and decodes
+ * nothing beyond the few protobuf tags needed to count, so it costs the
+ * machine little.
  *
- *   node bench/otlp-sink.ts [--port N]
+ *   node bench/otlp-sink.ts [--port N] [--window BYTES]
  *
  * Prints `LISTENING <port>`. When started with an IPC channel (fork), it
  * answers the message `{ type: 'stats' }` with `{ type: 'stats', stats }`.
  * Without one, it prints the counts on SIGINT/SIGTERM.
  */
-import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+import { gunzipSync, inflateSync } from 'node:zlib';
 
 export interface SinkStats {
   logCalls: number;
@@ -31,6 +33,14 @@ const TRACES_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export
 const AUDIT = Buffer.from('audit');
 /** LogRecord.event_name. */
 const EVENT_NAME_FIELD = 12;
+/**
+ * HTTP/2 flow-control window the sink grants, bytes. The OpenTelemetry
+ * Collector's gRPC server grows its windows to the bandwidth-delay product
+ * (up to 16 MiB); with a fixed 64 KiB window, an export of a few hundred KB
+ * waits for several window updates, each of which a busy app only reads
+ * between requests, and the exporters then fall behind.
+ */
+const DEFAULT_WINDOW = 16 * 1024 * 1024;
 
 const stats: SinkStats = {
   logCalls: 0, logBytes: 0, logRecords: 0, auditRecords: 0, traceCalls: 0, traceBytes: 0, spans: 0, cpuMs: 0,
@@ -98,81 +108,126 @@ function isAudit(buf: Buffer, start: number, end: number): boolean {
   return audit;
 }
 
-const identity = (buf: Buffer): Buffer => buf;
-const EMPTY = Buffer.alloc(0); // a valid, empty Export*ServiceResponse
-
-function method(path: string): grpc.MethodDefinition<Buffer, Buffer> {
-  return {
-    path,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  };
-}
-
-type Handler = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void;
-
-const onLogs: Handler = (call, callback) => {
-  const buf = call.request;
+/** Counts one ExportLogsServiceRequest. */
+function onLogs(buf: Buffer): void {
   stats.logCalls += 1;
   stats.logBytes += buf.length;
-  try {
-    eachItem(buf, (s, e) => {
-      stats.logRecords += 1;
-      if (isAudit(buf, s, e)) stats.auditRecords += 1;
-    });
-  } catch (err) {
-    callback({ code: grpc.status.INVALID_ARGUMENT, details: String(err) }, null);
-    return;
-  }
-  callback(null, EMPTY);
-};
+  eachItem(buf, (s, e) => {
+    stats.logRecords += 1;
+    if (isAudit(buf, s, e)) stats.auditRecords += 1;
+  });
+}
 
-const onTraces: Handler = (call, callback) => {
-  const buf = call.request;
+/** Counts one ExportTraceServiceRequest. */
+function onTraces(buf: Buffer): void {
   stats.traceCalls += 1;
   stats.traceBytes += buf.length;
-  try {
-    eachItem(buf, () => {
-      stats.spans += 1;
-    });
-  } catch (err) {
-    callback({ code: grpc.status.INVALID_ARGUMENT, details: String(err) }, null);
-    return;
+  eachItem(buf, () => {
+    stats.spans += 1;
+  });
+}
+
+const HANDLERS: Record<string, (buf: Buffer) => void> = { [LOGS_PATH]: onLogs, [TRACES_PATH]: onTraces };
+
+/** gRPC status codes the sink answers with. */
+const GRPC_OK = 0;
+const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_UNIMPLEMENTED = 12;
+
+/** The one message of a unary gRPC request body: 1 byte compressed flag, 4 bytes length, the message. */
+function unframe(body: Buffer, encoding: string | undefined): Buffer {
+  if (body.length < 5) throw new Error('short gRPC frame');
+  const compressed = body[0] === 1;
+  const len = body.readUInt32BE(1);
+  if (body.length < 5 + len) throw new Error('truncated gRPC frame');
+  const msg = body.subarray(5, 5 + len);
+  if (!compressed) return msg;
+  if (encoding === 'gzip') return gunzipSync(msg);
+  if (encoding === 'deflate') return inflateSync(msg);
+  throw new Error(`unsupported grpc-encoding ${encoding ?? '(none)'}`);
+}
+
+/** An empty Export*ServiceResponse, framed. */
+const EMPTY_RESPONSE = Buffer.from([0, 0, 0, 0, 0]);
+
+function answer(stream: http2.ServerHttp2Stream, code: number, message = ''): void {
+  if (stream.destroyed || stream.closed) return;
+  if (code === GRPC_OK) {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(GRPC_OK) }));
+    stream.end(EMPTY_RESPONSE);
+  } else {
+    // Trailers-only response.
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) },
+      { endStream: true },
+    );
   }
-  callback(null, EMPTY);
-};
+}
+
+function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  const handler = HANDLERS[String(headers[':path'])];
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.on('error', () => undefined); // a client that went away; nothing to answer
+  stream.on('end', () => {
+    if (!handler) {
+      answer(stream, GRPC_UNIMPLEMENTED, `unknown method ${String(headers[':path'])}`);
+      return;
+    }
+    try {
+      const encoding = headers['grpc-encoding'];
+      handler(unframe(Buffer.concat(chunks), typeof encoding === 'string' ? encoding : undefined));
+    } catch (err) {
+      answer(stream, GRPC_INVALID_ARGUMENT, String(err));
+      return;
+    }
+    answer(stream, GRPC_OK);
+  });
+}
 
 function snapshot(): SinkStats {
   const cpu = process.cpuUsage();
   return { ...stats, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
 }
 
-function portArg(): number {
-  const i = process.argv.indexOf('--port');
+function intArg(name: string, fallback: number, min: number, max: number): number {
+  const i = process.argv.indexOf(`--${name}`);
   const raw = i >= 0 ? process.argv[i + 1] : undefined;
-  const n = raw === undefined ? 0 : Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port ${raw ?? ''}: not a port number`);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} ${raw}: expected an integer in [${min}, ${max}]`);
   return n;
 }
 
-const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-server.addService({ Export: method(LOGS_PATH) }, { Export: onLogs });
-server.addService({ Export: method(TRACES_PATH) }, { Export: onTraces });
+let port = 0;
+let windowBytes = DEFAULT_WINDOW;
+try {
+  port = intArg('port', 0, 0, 65535);
+  windowBytes = intArg('window', DEFAULT_WINDOW, 65535, 2 ** 31 - 1);
+} catch (err) {
+  console.error(`otlp-sink: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
 
-server.bindAsync(`127.0.0.1:${portArg()}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    console.error(`otlp-sink: ${err.message}`);
-    process.exit(1);
-  }
-  process.stdout.write(`LISTENING ${port}\n`);
+const server = http2.createServer({ settings: { initialWindowSize: windowBytes } });
+server.on('session', (session) => {
+  // The connection-level window starts at 64 KiB whatever the settings say.
+  if (windowBytes > 65535) session.setLocalWindowSize(windowBytes);
+  session.on('error', () => undefined);
+});
+server.on('stream', onStream);
+server.on('error', (err) => {
+  console.error(`otlp-sink: ${err.message}`);
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => {
+  const addr = server.address();
+  process.stdout.write(`LISTENING ${typeof addr === 'object' && addr ? addr.port : port}\n`);
 });
 
 const stop = (): void => {
-  server.forceShutdown();
+  server.close();
   if (!process.send) process.stdout.write(`${JSON.stringify(snapshot())}\n`);
   process.exit(0);
 };

@@ -1,0 +1,82 @@
+/**
+ * Runs the benchmarks: `npm run bench [-- [scenario ...] [options]]`.
+ * Each scenario is a script of its own, run in a child process with the
+ * options given here; see bench/README.md.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface BenchScenario {
+  name: string;
+  script: string;
+  summary: string;
+}
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+
+const SCENARIOS: readonly BenchScenario[] = [
+  {
+    name: 'sdk-overhead',
+    script: 'sdk-overhead.ts',
+    summary: 'express app under load: no telemetry vs plain OpenTelemetry vs otel-audit (req/s, p99, CPU per request)',
+  },
+];
+
+const USAGE = `Usage: node bench/run.ts [scenario ...] [options]
+
+Runs the named benchmark scenarios (default: all) one after the other.
+Options are passed to every scenario; \`--help\` with a scenario name prints
+that scenario's options.
+
+Scenarios:
+${SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.summary}`).join('\n')}
+
+Examples:
+  npm run bench
+  npm run bench -- sdk-overhead --duration 5 --rounds 1
+  npm run bench -- sdk-overhead --help
+`;
+
+function runScenario(s: BenchScenario, args: string[]): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, [join(BENCH_DIR, s.script), ...args], { stdio: 'inherit' });
+    child.once('error', (err) => {
+      console.error(`${s.name}: ${err.message}`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const names = argv.filter((a) => SCENARIOS.some((s) => s.name === a));
+  const options = argv.filter((a) => !names.includes(a));
+  if (names.length === 0 && (options.includes('--help') || options.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const unknown = options.find((a, i) => !a.startsWith('-') && !(options[i - 1] ?? '').startsWith('-'));
+  if (unknown !== undefined) {
+    console.error(`unknown scenario "${unknown}"\n\n${USAGE}`);
+    return 2;
+  }
+  const selected = names.length > 0 ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
+  let failed = 0;
+  for (const s of selected) {
+    if (selected.length > 1) console.log(`\n=== ${s.name} ===`);
+    const code = await runScenario(s, options);
+    if (code !== 0) failed = code;
+  }
+  return failed;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);
