@@ -48,7 +48,12 @@ function register(): void {
   const g = globalThis as Holder;
   if (g[STARTED] !== undefined) return; // both --import and --require, or loaded twice
   g[STARTED] = false;
-  diag.setLogger(new DiagConsoleLogger(), { logLevel: logLevel(), suppressOverrideMessage: true });
+  // With OTEL_LOG_LEVEL set, the Node SDK installs the same console logger
+  // itself (installing one first would make it warn about replacing it).
+  const setLogger = (): void => {
+    diag.setLogger(new DiagConsoleLogger(), { logLevel: logLevel(), suppressOverrideMessage: true });
+  };
+  if (process.env['OTEL_LOG_LEVEL'] === undefined) setLogger();
   try {
     if ((process.env['OTEL_SDK_DISABLED'] ?? '').trim().toLowerCase() === 'true') {
       diag.info('otel-audit: OTEL_SDK_DISABLED=true; not starting');
@@ -59,6 +64,7 @@ function register(): void {
     installShutdown(handle);
     diag.debug(`otel-audit: started (emitter ${handle.emitterId})`);
   } catch (err) {
+    setLogger();
     diag.error('otel-audit: failed to start; this process will not produce telemetry or audit records', err);
   }
 }

@@ -8,7 +8,7 @@ import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js'
 import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './global.js';
 import type { AuditAttributeValue, AuditRecord } from './record.js';
 import { ATTR_AUDIT_EMITTER_ID } from './attributes.js';
-import { buildRecord, fragmentAttributes } from './record-builder.js';
+import { buildRecord, spanAttributes } from './record-builder.js';
 import { capturedRequests } from './request-capture.js';
 import { Tagger } from './tagger.js';
 import type { AuditOptions, AuditSetInput } from './types.js';
@@ -143,7 +143,9 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
       // The APM sees the audit attributes on the server span too. The emitter
       // id tells a receiver that this span's record also travels as a log
       // record, so that the span is never stored as a second record.
-      span.setAttributes({ ...fragmentAttributes(fragment), [ATTR_AUDIT_EMITTER_ID]: this.emitterId });
+      const attrs = spanAttributes(fragment);
+      attrs[ATTR_AUDIT_EMITTER_ID] = this.emitterId;
+      span.setAttributes(attrs);
     } catch (err) {
       this.report(err);
     }

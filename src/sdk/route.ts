@@ -181,7 +181,21 @@ function ownString(obj: Readonly<Record<string, string>>, key: string): string |
  * decoded parameters (the wildcard remainder under `*`), or `undefined`.
  */
 export function matchRoute(template: string, path: string): Record<string, string> | undefined {
-  return matchParsed(parseTemplate(template), splitSegments(path), false, undefined);
+  return matchParsed(parsedTemplate(template), splitSegments(path), false, undefined);
+}
+
+/** Parsed templates of recent routes: a service has few routes and this runs on every request. */
+const PARSED = new Map<string, ParsedTemplate>();
+const MAX_PARSED = 1000;
+
+function parsedTemplate(template: string): ParsedTemplate {
+  let tpl = PARSED.get(template);
+  if (!tpl) {
+    if (PARSED.size >= MAX_PARSED) PARSED.clear();
+    tpl = parseTemplate(template);
+    PARSED.set(template, tpl);
+  }
+  return tpl;
 }
 
 // ---------------------------------------------------------------------------

@@ -48,6 +48,8 @@ export class Tagger {
   private readonly redact: (value: unknown) => unknown;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
+  private readonly ops = new Map<string, { action: string; resourceType: string; resourceId?: string }>();
+  private readonly peers = new Map<string, string | undefined>();
 
   constructor(private readonly config: ResolvedAuditConfig) {
     this.table = compileRouteTable(config.routes);
@@ -95,7 +97,7 @@ export class Tagger {
           ? attrs['http.status_code']
           : captured?.res?.statusCode;
 
-    const op = deriveOperation(method, route, params);
+    const op = this.operation(method, route, params);
     const info: AuditRequestInfo | undefined = req
       ? { req, request: framework ?? req, method, path, route, headers: req.headers, body, query, params }
       : undefined;
@@ -108,6 +110,7 @@ export class Tagger {
     else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
+    const clientAddress = this.clientOf(req, attrs);
     return {
       source: 'auto',
       action: rule?.action ?? op.action,
@@ -125,7 +128,7 @@ export class Tagger {
         route,
         path,
         ...(statusCode !== undefined ? { statusCode } : {}),
-        ...(this.clientOf(req, attrs) !== undefined ? { clientAddress: this.clientOf(req, attrs) as string } : {}),
+        ...(clientAddress !== undefined ? { clientAddress } : {}),
         ...(ua !== undefined ? { userAgent: ua } : {}),
       },
       spanId: span.spanContext().spanId,
@@ -135,6 +138,30 @@ export class Tagger {
       durationMs: Math.round(hrToMs(span.duration) * 1000) / 1000,
       ...(attempted ? { attemptedPrincipal: true } : {}),
     };
+  }
+
+  /**
+   * deriveOperation per (method, route) is cached: a service has few routes.
+   * The cached form is derived with placeholder params (NUL + name), which
+   * are then replaced by the request's own values.
+   */
+  private operation(method: string, route: string, params: Record<string, string>): { action: string; resourceType: string; resourceId?: string } {
+    const key = `${method} ${route}`;
+    let cached = this.ops.get(key);
+    if (!cached) {
+      const names = matchRoute(route, route) ?? {};
+      const placeholders: Record<string, string> = {};
+      for (const name of Object.keys(names)) placeholders[name] = `\u0000${name}\u0000`;
+      cached = deriveOperation(method, route, placeholders);
+      if (this.ops.size >= 1000) this.ops.clear();
+      this.ops.set(key, cached);
+    }
+    if (cached.resourceId === undefined || !cached.resourceId.includes('\u0000')) return cached;
+    let resourceId = '';
+    cached.resourceId.split('\u0000').forEach((part, i) => {
+      resourceId += i % 2 === 1 ? (params[part] ?? '') : part;
+    });
+    return { action: cached.action, resourceType: cached.resourceType, resourceId };
   }
 
   private levelOf(rule: RouteRule | undefined, path: string, route: string): AuditLevel {
@@ -223,7 +250,16 @@ export class Tagger {
 
   private clientOf(req: IncomingMessage | undefined, attrs: Attributes): string | undefined {
     if (!req) return str(attrs['network.peer.address']);
-    return resolveClientAddress(req.socket?.remoteAddress, req.headers['x-forwarded-for'], this.trusted);
+    const remote = req.socket?.remoteAddress;
+    if (this.trusted.all || this.trusted.ranges.length > 0 || remote === undefined) {
+      return resolveClientAddress(remote, req.headers['x-forwarded-for'], this.trusted);
+    }
+    // No trusted proxies: the peer itself, normalised once per distinct peer.
+    if (this.peers.has(remote)) return this.peers.get(remote);
+    const out = resolveClientAddress(remote, undefined, this.trusted);
+    if (this.peers.size >= 1000) this.peers.clear();
+    this.peers.set(remote, out);
+    return out;
   }
 }
 

@@ -32,6 +32,7 @@ export interface OtlpTransportOptions {
 export class OtlpTransport implements AuditTransport {
   private readonly exporter: OTLPLogExporter;
   private readonly resources = new Map<string, Resource>();
+  private readonly byIdentity = new WeakMap<object, Resource>();
 
   constructor(options: OtlpTransportOptions) {
     this.exporter = new OTLPLogExporter({ url: options.url, timeoutMillis: options.timeoutMs, concurrencyLimit: 1 });
@@ -63,8 +64,12 @@ export class OtlpTransport implements AuditTransport {
   }
 
   private resourceFor(attrs: Record<string, string | number | boolean>): Resource {
-    // Records of one process share one Resource object, so the serializer
-    // groups them under one ResourceLogs.
+    // Records of one process share one attributes object (found by identity,
+    // without serialising it per record) and so one Resource object, which
+    // the serializer groups under one ResourceLogs. Spooled records come back
+    // as copies: those are found by content.
+    const same = this.byIdentity.get(attrs);
+    if (same) return same;
     const key = JSON.stringify(attrs);
     let res = this.resources.get(key);
     if (!res) {
@@ -72,6 +77,7 @@ export class OtlpTransport implements AuditTransport {
       res = resourceFromAttributes(attrs);
       this.resources.set(key, res);
     }
+    this.byIdentity.set(attrs, res);
     return res;
   }
 
