@@ -77,6 +77,20 @@ const INSERT_REJECTED = `
 INSERT INTO audit.rejected (signal, transport, reason, raw, record, peer)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[], $6::text[])`;
 
+/**
+ * The whole batch in one statement, so one round trip and no explicit
+ * transaction (a statement is atomic): records, the emitters' sequence
+ * bookkeeping and rejected input, as data-modifying CTEs. Parameters: $1..$27
+ * records, $28..$31 emitters, $32..$37 rejected (empty arrays insert nothing).
+ */
+const WRITE_BATCH = `
+WITH r AS (${INSERT_RECORDS.trim()}),
+e AS (${UPSERT_EMITTERS.trim().replace(/\$(\d)(?!\d)/g, (_, n: string) => `$${Number(n) + 27}`)}),
+j AS (${INSERT_REJECTED.trim().replace(/\$(\d)(?!\d)/g, (_, n: string) => `$${Number(n) + 31}`)})
+SELECT count(*)::int AS inserted FROM r`;
+
+const EMPTY_EMITTERS: unknown[] = [[], [], [], []];
+
 function json(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
@@ -280,7 +294,7 @@ export class Writer {
     let refused = 0;
     try {
       try {
-        inserted = await this.db.transaction((tx) => this.writeAll(tx, rows, rejects));
+        inserted = await this.writeAll(this.db, rows, rejects);
       } catch (err) {
         if (isConnectionError(err)) throw err;
         // A row the database refused (a constraint the transform did not foresee):
@@ -303,16 +317,10 @@ export class Writer {
     });
   }
 
-  private async writeAll(tx: Queryable, rows: AuditRow[], rejects: RejectedInput[]): Promise<number> {
-    let inserted = 0;
-    if (rows.length > 0) {
-      const res = await tx.query(INSERT_RECORDS, recordParams(rows));
-      inserted = res.rowCount;
-      const em = emitterParams(rows);
-      if (em) await tx.query(UPSERT_EMITTERS, em);
-    }
-    if (rejects.length > 0) await tx.query(INSERT_REJECTED, rejectedParams(rejects));
-    return inserted;
+  private async writeAll(db: Queryable, rows: AuditRow[], rejects: RejectedInput[]): Promise<number> {
+    const params = [...recordParams(rows), ...(emitterParams(rows) ?? EMPTY_EMITTERS), ...rejectedParams(rejects)];
+    const res = await db.query<{ inserted: number }>(WRITE_BATCH, params);
+    return Number(res.rows[0]?.inserted ?? 0);
   }
 
   private async writeOneByOne(batch: Pending[], cause: Error): Promise<{ inserted: number; refused: number }> {
@@ -322,7 +330,7 @@ export class Writer {
     for (const p of batch) {
       for (const row of p.rows) {
         try {
-          inserted += await this.db.transaction((tx) => this.writeAll(tx, [row], []));
+          inserted += await this.writeAll(this.db, [row], []);
         } catch (err) {
           if (isConnectionError(err)) throw err;
           refused++;
