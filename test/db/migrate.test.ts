@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,11 @@ import { ensurePartitions, loadMigrations, migrate, schemaStatus } from '../../s
 import { createTestDatabase, openConnections } from '../helpers/pg.js';
 
 const SHIPPED = assetPath('db', 'migrations');
+/** The migrations that ship, and names for test migrations that come after them. */
+const SHIPPED_NAMES = readdirSync(SHIPPED).filter((f) => /^\d{6}.*\.sql$/.test(f)).sort();
+const N = SHIPPED_NAMES.length;
+const mig = (k: number): string => `${String(N + k).padStart(6, '0')}.sql`;
+const re = (name: string): string => name.replace('.', '\\.');
 
 type Backend = 'postgres' | 'pglite';
 
@@ -74,11 +80,11 @@ describe.each(['postgres', 'pglite'] as const)('migrations on %s', (backend) => 
   });
 
   it('creates the schema on a fresh database', async () => {
-    expect(await schemaStatus(db)).toEqual({ applied: 0, latest: 1, pending: 1 });
+    expect(await schemaStatus(db)).toEqual({ applied: 0, latest: N, pending: N });
     const log: string[] = [];
     const result = await migrate(db, { log: (m) => log.push(m) });
-    expect(result).toEqual({ applied: ['000001.sql'], current: 1 });
-    expect(log).toEqual([expect.stringMatching(/^applied 000001\.sql \(\d+ ms\)$/)]);
+    expect(result).toEqual({ applied: SHIPPED_NAMES, current: N });
+    expect(log).toEqual(SHIPPED_NAMES.map((n) => expect.stringMatching(new RegExp(`^applied ${re(n)} \\(\\d+ ms\\)$`))));
 
     const { rows } = await db.query<{ name: string }>(
       "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'audit' AND c.relkind IN ('r', 'p') ORDER BY 1",
@@ -86,13 +92,13 @@ describe.each(['postgres', 'pglite'] as const)('migrations on %s', (backend) => 
     const tables = rows.map((r) => r.name);
     for (const t of ['records', 'records_default', 'rejected', 'emitters', 'digests', 'schema_migrations']) expect(tables).toContain(t);
     const recorded = await db.query<{ id: number; name: string; checksum: string; applied_at: Date }>('SELECT * FROM audit.schema_migrations');
-    expect(recorded.rows).toEqual([{ id: 1, name: '000001.sql', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), applied_at: expect.any(Date) }]);
-    expect(await schemaStatus(db)).toEqual({ applied: 1, latest: 1, pending: 0 });
+    expect(recorded.rows).toEqual(SHIPPED_NAMES.map((name, i) => ({ id: i + 1, name, checksum: expect.stringMatching(/^[0-9a-f]{64}$/), applied_at: expect.any(Date) })));
+    expect(await schemaStatus(db)).toEqual({ applied: N, latest: N, pending: 0 });
   });
 
   it('applies nothing the second time', async () => {
-    expect(await migrate(db)).toEqual({ applied: [], current: 1 });
-    expect((await db.query('SELECT 1 FROM audit.schema_migrations')).rowCount).toBe(1);
+    expect(await migrate(db)).toEqual({ applied: [], current: N });
+    expect((await db.query('SELECT 1 FROM audit.schema_migrations')).rowCount).toBe(N);
   });
 
   it('has monthly partitions for this month and the next 12', async () => {
@@ -178,41 +184,41 @@ describe.each(['postgres', 'pglite'] as const)('migrations on %s', (backend) => 
   });
 
   it('rolls back a failing migration and records nothing of it', async () => {
-    const dir = await migrationsDir({ '000002.sql': 'CREATE TABLE audit.half_done (x int);\nSELEC 1;\n' });
+    const dir = await migrationsDir({ [mig(1)]: 'CREATE TABLE audit.half_done (x int);\nSELEC 1;\n' });
     temp.push(dir);
-    await expect(migrate(db, { dir })).rejects.toThrow(/migration 000002\.sql failed: syntax error/);
+    await expect(migrate(db, { dir })).rejects.toThrow(new RegExp(`migration ${re(mig(1))} failed: syntax error`));
     expect((await db.query("SELECT to_regclass('audit.half_done') AS t")).rows).toEqual([{ t: null }]);
-    expect(await schemaStatus(db, { dir })).toEqual({ applied: 1, latest: 2, pending: 1 });
+    expect(await schemaStatus(db, { dir })).toEqual({ applied: N, latest: N + 1, pending: 1 });
   });
 
   it('detects a shipped migration that was edited', async () => {
-    const dir = await migrationsDir({ '000002.sql': 'CREATE TABLE audit.extra (x int);\n' });
+    const dir = await migrationsDir({ [mig(1)]: 'CREATE TABLE audit.extra (x int);\n' });
     temp.push(dir);
-    expect(await migrate(db, { dir })).toEqual({ applied: ['000002.sql'], current: 2 });
-    await writeFile(join(dir, '000002.sql'), 'CREATE TABLE audit.extra (x int, y int);\n');
-    await expect(migrate(db, { dir })).rejects.toThrow(/000002\.sql differs from the one applied .* must never be edited/);
-    await expect(migrate(db, { dir })).rejects.toThrow(/000002\.sql differs/);
+    expect(await migrate(db, { dir })).toEqual({ applied: [mig(1)], current: N + 1 });
+    await writeFile(join(dir, mig(1)), 'CREATE TABLE audit.extra (x int, y int);\n');
+    await expect(migrate(db, { dir })).rejects.toThrow(new RegExp(`${re(mig(1))} differs from the one applied .* must never be edited`));
+    await expect(migrate(db, { dir })).rejects.toThrow(new RegExp(`${re(mig(1))} differs`));
     // CRLF line endings alone do not count as an edit.
-    await writeFile(join(dir, '000002.sql'), 'CREATE TABLE audit.extra (x int);\r\n');
-    expect(await migrate(db, { dir })).toEqual({ applied: [], current: 2 });
+    await writeFile(join(dir, mig(1)), 'CREATE TABLE audit.extra (x int);\r\n');
+    expect(await migrate(db, { dir })).toEqual({ applied: [], current: N + 1 });
 
     // The shipped set, one behind the database: reported, not an error.
     const log: string[] = [];
-    expect(await migrate(db, { log: (m) => log.push(m) })).toEqual({ applied: [], current: 2 });
-    expect(log).toEqual([expect.stringContaining('does not know: 000002.sql')]);
-    expect(await schemaStatus(db)).toEqual({ applied: 2, latest: 1, pending: 0 });
-    await db.exec('DROP TABLE audit.extra; DELETE FROM audit.schema_migrations WHERE id = 2');
+    expect(await migrate(db, { log: (m) => log.push(m) })).toEqual({ applied: [], current: N + 1 });
+    expect(log).toEqual([expect.stringContaining(`does not know: ${mig(1)}`)]);
+    expect(await schemaStatus(db)).toEqual({ applied: N + 1, latest: N, pending: 0 });
+    await db.exec(`DROP TABLE audit.extra; DELETE FROM audit.schema_migrations WHERE id = ${N + 1}`);
   });
 
   it('serialises concurrent migrate() calls on one database object', async () => {
     const dir = await migrationsDir({
-      '000002.sql': 'CREATE TABLE audit.c2 (x int);',
-      '000003.sql': 'CREATE TABLE audit.c3 (x int);',
+      [mig(1)]: 'CREATE TABLE audit.c2 (x int);',
+      [mig(2)]: 'CREATE TABLE audit.c3 (x int);',
     });
     temp.push(dir);
     const results = await Promise.all([migrate(db, { dir }), migrate(db, { dir }), migrate(db, { dir })]);
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(['000002.sql', '000003.sql']);
-    expect(results.every((r) => r.current === 3)).toBe(true);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([mig(1), mig(2)]);
+    expect(results.every((r) => r.current === N + 2)).toBe(true);
     await db.exec('DROP TABLE audit.c2, audit.c3; DELETE FROM audit.schema_migrations WHERE id > 1');
   });
 });
@@ -248,17 +254,17 @@ describe('concurrent migration from several processes (postgres)', () => {
   it('applies each migration exactly once', async () => {
     const test = await createTestDatabase();
     const dir = await migrationsDir({
-      '000002.sql': 'CREATE TABLE audit.m2 (x int); SELECT pg_sleep(0.05);',
-      '000003.sql': 'ALTER TABLE audit.m2 ADD COLUMN y int;',
-      '000004.sql': 'CREATE INDEX m2_y ON audit.m2 (y);',
+      [mig(1)]: 'CREATE TABLE audit.m2 (x int); SELECT pg_sleep(0.05);',
+      [mig(2)]: 'ALTER TABLE audit.m2 ADD COLUMN y int;',
+      [mig(3)]: 'CREATE INDEX m2_y ON audit.m2 (y);',
     });
     const dbs = await Promise.all(Array.from({ length: 4 }, () => openDatabase({ url: test.url, env: {}, poolSize: 2 })));
     try {
       const results = await Promise.all(dbs.map((db) => migrate(db, { dir })));
-      expect(results.flatMap((r) => r.applied).sort()).toEqual(['000001.sql', '000002.sql', '000003.sql', '000004.sql']);
-      expect(results.every((r) => r.current === 4)).toBe(true);
+      expect(results.flatMap((r) => r.applied).sort()).toEqual([...SHIPPED_NAMES, mig(1), mig(2), mig(3)]);
+      expect(results.every((r) => r.current === N + 3)).toBe(true);
       const { rows } = await dbs[0]!.query<{ id: number }>('SELECT id FROM audit.schema_migrations ORDER BY id');
-      expect(rows.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.id)).toEqual(Array.from({ length: N + 3 }, (_, i) => i + 1));
       // Partition creation from several processes at once is safe too.
       const created = await Promise.all(dbs.map((db) => ensurePartitions(db, 24)));
       expect(created.filter((n) => n > 0)).toHaveLength(1);
@@ -299,10 +305,12 @@ describe('otel-audit migrate', () => {
     const test = await createTestDatabase();
     try {
       const first = await run(['--database-url', test.url]);
-      expect(first).toEqual({ code: 0, out: expect.stringMatching(/^applied 000001\.sql \(\d+ ms\)\n(created \d+ monthly partitions? of audit.records\n)?schema at version 1 \(1 migration applied\)\n$/), err: '' });
+      const applied = SHIPPED_NAMES.map((n) => `applied ${re(n)} \\(\\d+ ms\\)\\n`).join('');
+      const plural = N === 1 ? 'migration' : 'migrations';
+      expect(first).toEqual({ code: 0, out: expect.stringMatching(new RegExp(`^${applied}(created \\d+ monthly partitions? of audit.records\\n)?schema at version ${N} \\(${N} ${plural} applied\\)\\n$`)), err: '' });
       const second = await run([`--database-url=${test.url}`, '--verbose']);
       expect(second.code).toBe(0);
-      expect(second.out).toBe(`database: ${test.url}\nschema up to date at version 1\n`);
+      expect(second.out).toBe(`database: ${test.url}\nschema up to date at version ${N}\n`);
       expect(await openConnections(test.name)).toBe(0);
     } finally {
       await test.drop();
@@ -317,7 +325,7 @@ describe('otel-audit migrate', () => {
       const { code, out, err } = await run(['--data-dir', dir]);
       expect(err).toBe('');
       expect(code).toBe(0);
-      expect(out).toContain('schema at version 1');
+      expect(out).toContain(`schema at version ${N}`);
     } finally {
       vi.unstubAllEnvs();
       await rm(dir, { recursive: true, force: true });

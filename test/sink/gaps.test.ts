@@ -36,10 +36,14 @@ it('an emitter sequence with a hole is reported once the window passes, and clos
   ]);
   expect(await t.metric('otel_audit_sink_open_sequence_gaps')).toBe(2);
   expect(await t.metric('otel_audit_sink_missing_records')).toBe(3);
+  const status = await t.sink.db.query<Record<string, unknown>>(`SELECT highest_contiguous_seq::text AS hc, max_seq::text AS mx, gaps::text AS gaps, missing::text AS missing FROM audit.emitter_status WHERE emitter_id = 'em-gap'`);
+  expect(status.rows[0]).toEqual({ hc: '3', mx: '9', gaps: '{[4,6),[8,9)}', missing: '3' });
 
   await send('em-gap', [4, 5, 8]);
   expect(await openGaps(t.sink.db, 0)).toEqual([]);
   expect(await t.metric('otel_audit_sink_open_sequence_gaps')).toBe(0);
   const row = await t.sink.db.query<{ max_seq: string; gap_since: Date | null; seen: string }>(`SELECT max_seq::text, gap_since, seen::text FROM audit.emitters WHERE emitter_id = 'em-gap'`);
   expect(row.rows[0]).toEqual({ max_seq: '9', gap_since: null, seen: '{[1,10)}' });
+  const closed = await t.sink.db.query<Record<string, unknown>>(`SELECT highest_contiguous_seq::text AS hc, missing::text AS missing FROM audit.emitter_status WHERE emitter_id = 'em-gap'`);
+  expect(closed.rows[0]).toEqual({ hc: '9', missing: '0' });
 });
