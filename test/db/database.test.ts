@@ -3,49 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, isConnectionError, openDatabase } from '../../src/db/database.js';
-import { createTestDatabase, openConnections, PG_ADMIN_URL } from '../helpers/pg.js';
+import { createTestDatabase, openConnections, openTestBackend, PG_ADMIN_URL, type TestBackend } from '../helpers/pg.js';
 
-type Backend = 'postgres' | 'pglite';
 
-interface Fixture {
-  db: Database;
-  /** Closes everything the fixture opened; for Postgres, asserts no connection is left. */
-  teardown(): Promise<void>;
-  /** Postgres only: the database name. */
-  name?: string;
-}
-
-async function setUp(backend: Backend): Promise<Fixture> {
-  if (backend === 'postgres') {
-    const test = await createTestDatabase();
-    const db = await openDatabase({ url: test.url, env: {}, poolSize: 4 });
-    return {
-      db,
-      name: test.name,
-      async teardown() {
-        await db.close();
-        const left = await openConnections(test.name);
-        await test.drop();
-        expect(left, 'connections left open to the test database').toBe(0);
-      },
-    };
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'otel-audit-db-'));
-  const db = await openDatabase({ dataDir: dir, env: {} });
-  return {
-    db,
-    async teardown() {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 describe.each(['postgres', 'pglite'] as const)('database on %s', (backend) => {
-  let fx: Fixture;
+  let fx: TestBackend;
   let db: Database;
   beforeAll(async () => {
-    fx = await setUp(backend);
+    fx = await openTestBackend(backend);
     db = fx.db;
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { assetPath } from '../../src/assets.js';
 import { migrateCommand } from '../../src/cli/migrate.js';
 import { type Database, openDatabase } from '../../src/db/database.js';
 import { ensurePartitions, loadMigrations, migrate, schemaStatus } from '../../src/db/migrate.js';
-import { createTestDatabase, openConnections } from '../helpers/pg.js';
+import { createTestDatabase, openConnections, openTestBackend, type TestBackend } from '../helpers/pg.js';
 
 const SHIPPED = assetPath('db', 'migrations');
 /** The migrations that ship, and names for test migrations that come after them. */
@@ -16,37 +16,7 @@ const N = SHIPPED_NAMES.length;
 const mig = (k: number): string => `${String(N + k).padStart(6, '0')}.sql`;
 const re = (name: string): string => name.replace('.', '\\.');
 
-type Backend = 'postgres' | 'pglite';
 
-interface Fixture {
-  db: Database;
-  teardown(): Promise<void>;
-}
-
-async function setUp(backend: Backend): Promise<Fixture> {
-  if (backend === 'postgres') {
-    const test = await createTestDatabase();
-    const db = await openDatabase({ url: test.url, env: {} });
-    return {
-      db,
-      async teardown() {
-        await db.close();
-        const left = await openConnections(test.name);
-        await test.drop();
-        expect(left, 'connections left open to the test database').toBe(0);
-      },
-    };
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'otel-audit-migrate-'));
-  const db = await openDatabase({ dataDir: dir, env: {} });
-  return {
-    db,
-    async teardown() {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Month partition name for the month `offset` months from now (UTC). */
 function partitionName(offset: number): string {
@@ -67,11 +37,11 @@ const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SPAN = 'b7ad6b7169203331';
 
 describe.each(['postgres', 'pglite'] as const)('migrations on %s', (backend) => {
-  let fx: Fixture;
+  let fx: TestBackend;
   let db: Database;
   const temp: string[] = [];
   beforeAll(async () => {
-    fx = await setUp(backend);
+    fx = await openTestBackend(backend);
     db = fx.db;
   });
   afterAll(async () => {

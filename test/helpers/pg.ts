@@ -5,6 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Database } from '../../src/db/database.js';
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -46,4 +50,39 @@ export async function openConnections(name: string, timeoutMs = 2_000): Promise<
       await new Promise((r) => setTimeout(r, 50));
     }
   });
+}
+
+/** A database of either backend for a test file, with a teardown that checks nothing was left open. */
+export interface TestBackend {
+  db: Database;
+  /** Closes everything; for Postgres, drops the database and asserts no connection was left open. */
+  teardown(): Promise<void>;
+  /** Postgres only: the database name. */
+  name?: string;
+}
+
+export async function openTestBackend(backend: 'postgres' | 'pglite', poolSize = 4): Promise<TestBackend> {
+  if (backend === 'postgres') {
+    const test = await createTestDatabase();
+    const db = await openDatabase({ url: test.url, env: {}, poolSize });
+    return {
+      db,
+      name: test.name,
+      async teardown() {
+        await db.close();
+        const left = await openConnections(test.name);
+        await test.drop();
+        if (left !== 0) throw new Error(`${left} connection(s) left open to the test database`);
+      },
+    };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'otel-audit-db-'));
+  const db = await openDatabase({ dataDir: dir, env: {} });
+  return {
+    db,
+    async teardown() {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
