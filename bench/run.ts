@@ -21,6 +21,11 @@ const SCENARIOS: readonly BenchScenario[] = [
     script: 'sdk-overhead.ts',
     summary: 'express app under load: no telemetry vs plain OpenTelemetry vs otel-audit (req/s, p99, CPU per request)',
   },
+  {
+    name: 'sink-ingest',
+    script: 'sink-ingest.ts',
+    summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
+  },
 ];
 
 const USAGE = `Usage: node bench/run.ts [scenario ...] [options]
@@ -36,6 +41,7 @@ Examples:
   npm run bench
   npm run bench -- sdk-overhead --duration 5 --rounds 1
   npm run bench -- sdk-overhead --help
+  npm run bench -- sink-ingest --rounds 1 --latency-duration 10
 `;
 
 function runScenario(s: BenchScenario, args: string[]): Promise<number> {
