@@ -20,6 +20,7 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'batch-delay-ms', env: env('BATCH_DELAY_MS'), type: 'number', help: 'how long a lone batch waits for more rows', default: '10' },
   { flag: 'max-queue-rows', env: env('MAX_QUEUE_ROWS'), type: 'number', help: 'rows waiting at most before exports are answered retryable', default: '100000' },
   { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: 'database connections', default: '10' },
+  { flag: 'writers', env: env('WRITERS'), type: 'number', help: 'batches written at once (at most --pool-size)', default: '2' },
   { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: '300000' },
   { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: 'info' },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: 'true' },

@@ -53,7 +53,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const metrics: SinkMetrics = createSinkMetrics(() => writer.depth);
     const writer: Writer = new Writer(
       db,
-      { maxBatchRows: options.batchRows ?? 2000, maxDelayMs: options.batchDelayMs ?? 10, maxQueueRows: options.maxQueueRows ?? 100_000, concurrency: 2 },
+      { maxBatchRows: options.batchRows ?? 2000, maxDelayMs: options.batchDelayMs ?? 10, maxQueueRows: options.maxQueueRows ?? 100_000, concurrency: Math.max(1, Math.min(options.writers ?? 2, options.poolSize ?? 10)) },
       (b) => {
         metrics.written.inc(b.inserted);
         metrics.duplicates.inc(b.duplicates);

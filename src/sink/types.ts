@@ -29,6 +29,8 @@ export interface SinkOptions {
   maxQueueRows?: number;
   /** Database connections. Default 10. */
   poolSize?: number;
+  /** Batches written at once (at most poolSize). Default 2. */
+  writers?: number;
   /** A sequence gap open longer than this is counted as missing records, ms. Default 300000. */
   gapWindowMs?: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default `info`. */
