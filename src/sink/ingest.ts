@@ -1,5 +1,6 @@
 import { decodeLogsJson, decodeTraceJson } from '../otlp/json.js';
-import { decodeLogsRequest, decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../otlp/schema.js';
+import { decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../otlp/schema.js';
+import { decodeLogsWire } from '../otlp/wire-logs.js';
 import type { SinkMetrics } from './metrics.js';
 import type { AuditRow } from './row.js';
 import { logRecordToRow, spanToRow, type TransformLimits } from './transform.js';
@@ -25,7 +26,8 @@ function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogR
     const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
     return signal === 'logs' ? decodeLogsJson(text) : decodeTraceJson(text);
   }
-  return signal === 'logs' ? decodeLogsRequest(body) : decodeTraceRequest(body);
+  // Logs (audit records) take the direct wire decoder; traces are mostly acknowledged and dropped.
+  return signal === 'logs' ? decodeLogsWire(body) : decodeTraceRequest(body);
 }
 
 function safeJson(value: unknown): unknown {
