@@ -11,26 +11,25 @@
  */
 import autocannon from 'autocannon';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { COMMON_OPTIONS, commandLine, commonOptions, positive, UsageError, type CommonOptions } from './lib/args.ts';
+import {
+  awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, cpuMs, cpuProfArgs, machineBusyMs, ROOT, runMain, selfCpuMs, stopChild, track,
+} from './lib/proc.ts';
+import { owner, readProfile, shortUrl } from './lib/profile.ts';
+import { fmt, machine, mdTable, median, textTable, writeReadme } from './lib/report.ts';
 import type { SinkStats } from './otlp-sink.js';
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH_DIR, '..');
 const APP = join(BENCH_DIR, 'apps', 'express-app.mjs');
 const SINK = join(BENCH_DIR, 'otlp-sink.ts');
-const README = join(BENCH_DIR, 'README.md');
 /** Required ratio otel-audit ÷ plain OpenTelemetry of requests per second. */
 const GOAL = 0.95;
 /** Share of completed requests that must arrive as audit records. */
 const AUDIT_MIN_SHARE = 0.99;
-/** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
-const CLOCK_TICKS_PER_S = 100;
 
 const USAGE = `Usage: node bench/sdk-overhead.ts [options]
 
@@ -86,20 +85,16 @@ const SCENARIOS: readonly Scenario[] = [
   { id: 'audit', label: 'otel-audit', nodeArgs: ['--import', 'otel-audit/register'] },
 ];
 
-interface Options {
+interface Options extends CommonOptions {
   duration: number;
   warmup: number;
   connections: number;
   rounds: number;
   scenarios: Scenario[];
-  cpuProfDir: string | undefined;
   bspMaxQueue: number | undefined;
   rate: number | undefined;
   sinkWindow: number | undefined;
   env: Record<string, string>;
-  top: number;
-  verbose: boolean;
-  write: boolean;
 }
 
 interface RunResult {
@@ -136,17 +131,6 @@ interface RunResult {
 // ---------------------------------------------------------------------------
 // Arguments
 
-function positive(name: string, raw: string | undefined, fallback: number, integer: boolean): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} ${raw}: expected a positive ${integer ? 'integer' : 'number'}`);
-  }
-  return n;
-}
-
-class UsageError extends Error {}
-
 function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({
     args: argv,
@@ -160,12 +144,7 @@ function parseOptions(argv: string[]): Options | undefined {
       rate: { type: 'string' },
       'sink-window': { type: 'string' },
       env: { type: 'string', multiple: true },
-      'cpu-prof': { type: 'boolean' },
-      'cpu-prof-dir': { type: 'string' },
-      top: { type: 'string' },
-      write: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
+      ...COMMON_OPTIONS,
     },
     strict: true,
   });
@@ -184,87 +163,34 @@ function parseOptions(argv: string[]): Options | undefined {
     if (eq <= 0) throw new UsageError(`--env ${kv}: expected KEY=VALUE`);
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const profiling = values['cpu-prof'] === true || values['cpu-prof-dir'] !== undefined;
   return {
     duration: positive('duration', values.duration, 10, false),
     warmup: positive('warmup', values.warmup, 3, false),
     connections: positive('connections', values.connections, 50, true),
     rounds: positive('rounds', values.rounds, 3, true),
     scenarios,
-    cpuProfDir: profiling
-      ? resolve(values['cpu-prof-dir'] ?? mkdtempSync(join(os.tmpdir(), 'otel-audit-prof-')))
-      : undefined,
     bspMaxQueue: values['bsp-max-queue'] === undefined ? undefined : positive('bsp-max-queue', values['bsp-max-queue'], 0, true),
     rate: values.rate === undefined ? undefined : positive('rate', values.rate, 0, true),
     sinkWindow: values['sink-window'] === undefined ? undefined : positive('sink-window', values['sink-window'], 0, true),
     env,
-    top: positive('top', values.top, 20, true),
-    write: values.write === true,
-    verbose: values.verbose === true,
+    ...commonOptions(values),
   };
 }
 
 // ---------------------------------------------------------------------------
 // Children
 
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-}
-
 /** Resolves with the port of the first `LISTENING <port>` line the child prints. */
 function listeningPort(child: ChildProcess, name: string, output: () => string, timeoutMs = 20_000): Promise<number> {
-  return new Promise<number>((resolvePort, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`${name} did not start within ${timeoutMs} ms`)), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString('utf8');
-      const m = /^LISTENING (\d+)$/m.exec(out);
-      if (m) {
-        cleanup();
-        resolvePort(Number(m[1]));
-      }
-    };
-    const onExit = (code: number | null, signal: string | null): void =>
-      fail(new Error(`${name} exited (${signal ?? code}) before listening\n${output()}`));
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    const fail = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
+  return awaitLine(child, {
+    name,
+    output,
+    timeoutMs,
+    match: (line) => {
+      const m = /^LISTENING (\d+)$/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    },
   });
-}
-
-/** The child's stdout and stderr together (the SDKs' diagnostics use both), the last `limit` characters. */
-function collectOutput(child: ChildProcess, limit = 256 * 1024): () => string {
-  let text = '';
-  const add = (chunk: Buffer): void => {
-    text += chunk.toString('utf8');
-    if (text.length > limit) text = text.slice(-limit);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  return () => text;
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<number> {
-  const started = Date.now();
-  if (child.exitCode !== null || child.signalCode !== null) return 0;
-  // 'close' comes after the child's stdio ended: its last words are read by then.
-  const exited = once(child, 'close');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  return Date.now() - started;
 }
 
 interface Sink {
@@ -317,11 +243,8 @@ interface App {
 }
 
 function appEnv(scenario: Scenario, sinkPort: number, spoolDir: string, opts: Options): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
   // Only what the runner sets: no OTEL_* or NODE_OPTIONS from the calling shell.
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('OTEL_') && k !== 'NODE_OPTIONS') env[k] = v;
-  }
+  const env = childEnv();
   env['NODE_ENV'] = 'production';
   env['PORT'] = '0';
   if (scenario.id !== 'none') {
@@ -341,8 +264,7 @@ function appEnv(scenario: Scenario, sinkPort: number, spoolDir: string, opts: Op
 }
 
 async function startApp(scenario: Scenario, sinkPort: number, spoolDir: string, opts: Options, profile: string | undefined): Promise<App> {
-  const profArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', dirname(profile), '--cpu-prof-name', relative(dirname(profile), profile)] : [];
-  const child = spawn(process.execPath, [...profArgs, ...scenario.nodeArgs, APP], {
+  const child = spawn(process.execPath, [...cpuProfArgs(profile), ...scenario.nodeArgs, APP], {
     cwd: ROOT,
     env: appEnv(scenario, sinkPort, spoolDir, opts),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -351,37 +273,6 @@ async function startApp(scenario: Scenario, sinkPort: number, spoolDir: string, 
   const output = collectOutput(child);
   const port = await listeningPort(child, `app (${scenario.label})`, output);
   return { child, port, output };
-}
-
-/** CPU time all processes of the machine used so far (not idle, not iowait), ms; undefined without /proc. */
-function machineBusyMs(): number | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-    // cpu user nice system idle iowait irq softirq steal ...
-    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-    const ticks = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
-    return (ticks * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return undefined;
-  }
-}
-
-function selfCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/** User + system CPU time of a process so far, ms; undefined where /proc is not available. */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "(comm) ": state is the 3rd field of the line; utime and stime are the 14th and 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -489,41 +380,9 @@ async function runOnce(scenario: Scenario, round: number, opts: Options): Promis
 // ---------------------------------------------------------------------------
 // Profiles
 
-interface CpuProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: CpuProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
 /** Who a script belongs to: an npm package, node's internals, otel-audit's dist, the app. */
-function owner(url: string, functionName: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
-  const nm = url.lastIndexOf('/node_modules/');
-  if (nm >= 0) {
-    const parts = url.slice(nm + '/node_modules/'.length).split('/');
-    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1] ?? ''}` : (parts[0] ?? url);
-  }
-  if (url.startsWith('node:')) return 'node (internals)';
-  const path = url.startsWith('file:') ? fileURLToPath(url) : url;
-  const rel = relative(ROOT, path);
-  if (rel.startsWith('dist/')) return 'otel-audit (dist)';
-  if (rel.startsWith('bench/')) return 'bench app';
-  return rel;
-}
-
-function shortUrl(url: string): string {
-  if (url === '') return '';
-  const nm = url.lastIndexOf('/node_modules/');
-  if (nm >= 0) return url.slice(nm + '/node_modules/'.length);
-  if (url.startsWith('file:')) return relative(ROOT, fileURLToPath(url));
-  return url;
-}
+const ownerOf = (url: string, functionName: string): string =>
+  owner(url, functionName, (rel) => (rel.startsWith('dist/') ? 'otel-audit (dist)' : rel.startsWith('bench/') ? 'bench app' : rel));
 
 interface ProfileSummary {
   /** Busy (non-idle) sampled time, ms. */
@@ -533,16 +392,7 @@ interface ProfileSummary {
 }
 
 function summarizeProfile(file: string): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map<number, CpuProfileNode>();
-  for (const n of profile.nodes) byId.set(n.id, n);
-  const selfUs = new Map<number, number>();
-  // timeDeltas[i + 1] is the time spent in samples[i].
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i] as number;
-    const dt = profile.timeDeltas[i + 1] ?? 0;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
-  }
+  const { byId, selfUs } = readProfile(file);
   const functions = new Map<string, { name: string; where: string; selfMs: number }>();
   const owners = new Map<string, number>();
   let busyUs = 0;
@@ -558,7 +408,7 @@ function summarizeProfile(file: string): ProfileSummary {
     const f = functions.get(key) ?? { name, where, selfMs: 0 };
     f.selfMs += us / 1000;
     functions.set(key, f);
-    const o = owner(url, functionName);
+    const o = ownerOf(url, functionName);
     owners.set(o, (owners.get(o) ?? 0) + us / 1000);
   }
   return {
@@ -584,12 +434,6 @@ function printProfile(label: string, file: string, top: number, requests: number
 // ---------------------------------------------------------------------------
 // Report
 
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-}
-
 interface Row {
   scenario: Scenario;
   runs: RunResult[];
@@ -613,19 +457,6 @@ function rows(opts: Options, results: RunResult[]): Row[] {
     };
   });
 }
-
-function machine(): string {
-  let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
-  } catch {
-    // not Linux: os.cpus() has it
-  }
-  const gib = (os.totalmem() / 1024 ** 3).toFixed(1);
-  return `${cpu}, ${os.availableParallelism()} cores, ${gib} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
-}
-
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 interface Verdict {
   rpsRatio: number;
@@ -699,12 +530,7 @@ function printReport(opts: Options, results: RunResult[]): void {
   const table = rows(opts, results);
   console.log(`\n${setupLine(opts)}`);
   console.log(`Machine: ${machine()}\n`);
-  const lines = tableCells(table);
-  const widths = HEADER.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const row = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  console.log(row(HEADER));
-  for (const l of lines) console.log(row(l));
+  for (const l of textTable(HEADER, tableCells(table))) console.log(l);
   const v = verdict(table);
   if (v) console.log(`\n${verdictText(opts, v)}`);
   const audits = auditLines(results);
@@ -724,9 +550,7 @@ function markdown(opts: Options, results: RunResult[]): string {
   out.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}.`);
   out.push(setupLine(opts));
   out.push('');
-  out.push(`| ${HEADER.join(' | ')} |`);
-  out.push(`|${HEADER.map((_, i) => (i === 0 || i === HEADER.length - 1 ? '---' : '---:')).join('|')}|`);
-  for (const cells of tableCells(table)) out.push(`| ${cells.join(' | ')} |`);
+  out.push(...mdTable(HEADER, tableCells(table)));
   const v = verdict(table);
   if (v) out.push('', `**${verdictText(opts, v)}.**`);
   const audits = auditLines(results);
@@ -742,38 +566,7 @@ function markdown(opts: Options, results: RunResult[]): string {
   return out.join('\n');
 }
 
-function writeReadme(text: string, section: string): void {
-  const readme = readFileSync(README, 'utf8');
-  const [open, close] = [`<!-- ${section}:start -->`, `<!-- ${section}:end -->`];
-  const start = readme.indexOf(open);
-  const end = readme.indexOf(close);
-  if (start < 0 || end < start) throw new Error(`${README} has no ${open} … ${close} section`);
-  writeFileSync(README, `${readme.slice(0, start + open.length)}\n${text}\n${readme.slice(end)}`);
-  console.log(`\nUpdated ${relative(process.cwd(), README) || README}`);
-}
-
 // ---------------------------------------------------------------------------
-
-/** Warns when src/ has changed since dist/ was built: the benchmark runs dist/. */
-function checkBuild(): void {
-  const built = join(ROOT, 'dist', 'register.js');
-  if (!existsSync(built)) throw new Error('dist/register.js is missing: run `npm run build` first');
-  const builtAt = statSync(built).mtimeMs;
-  const newer = (dir: string): string | undefined => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        const hit = newer(p);
-        if (hit) return hit;
-      } else if (e.name.endsWith('.ts') && statSync(p).mtimeMs > builtAt) {
-        return p;
-      }
-    }
-    return undefined;
-  };
-  const stale = newer(join(ROOT, 'src'));
-  if (stale) console.warn(`warning: ${relative(ROOT, stale)} is newer than dist/; run \`npm run build\` to measure it`);
-}
 
 function runLine(r: RunResult, label: string): string {
   const parts = [
@@ -791,18 +584,9 @@ function runLine(r: RunResult, label: string): string {
 }
 
 async function main(): Promise<number> {
-  let opts: Options | undefined;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (!opts) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  checkBuild();
+  const opts = commandLine(parseOptions, USAGE);
+  if (typeof opts === 'number') return opts;
+  checkBuild(join(ROOT, 'dist', 'register.js'));
   const perRun = opts.warmup + opts.duration + 4;
   console.log(`sdk-overhead: ${opts.rounds} round(s) × ${opts.scenarios.length} scenario(s), ` +
     `~${Math.ceil((perRun * opts.rounds * opts.scenarios.length) / 60)} min`);
@@ -837,21 +621,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-const killChildren = (): void => {
-  for (const c of children) c.kill('SIGKILL');
-};
-process.once('SIGINT', () => {
-  killChildren();
-  process.exit(130);
-});
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    killChildren();
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

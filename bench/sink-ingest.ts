@@ -26,22 +26,21 @@ import pg from 'pg';
 import protobuf from 'protobufjs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { COMMON_OPTIONS, commandLine, commonOptions, positive, UsageError, type CommonOptions } from './lib/args.ts';
+import {
+  awaitLine, checkBuild, childEnv, collectOutput, cpuProfArgs, machineBusyMs, procStat, ROOT, runMain, selfCpuMs, stopChild, track, type ProcStat,
+} from './lib/proc.ts';
+import { owner, readProfile, shortUrl, type CpuProfileNode } from './lib/profile.ts';
+import { fmt, machine, mdTable, medianBy, percentile, textTable, writeReadme } from './lib/report.ts';
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH_DIR, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
-const README = join(BENCH_DIR, 'README.md');
 const LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
-/** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
-const CLOCK_TICKS_PER_S = 100;
 
 /** Goals on this benchmark's 2-core machine. */
 const GOAL_RECORDS_PER_S = 50_000;
@@ -121,7 +120,7 @@ Options:
 type Phase = 'sink' | 'copy' | 'insert' | 'latency' | 'writers' | 'decode';
 const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency', 'writers', 'decode'];
 
-interface Options {
+interface Options extends CommonOptions {
   pgUrl: string;
   database: string;
   keepDatabase: boolean;
@@ -142,21 +141,6 @@ interface Options {
   writerConcurrency: number;
   sinkConfigs: string[][];
   withoutIndex: string[];
-  cpuProfDir: string | undefined;
-  top: number;
-  write: boolean;
-  verbose: boolean;
-}
-
-class UsageError extends Error {}
-
-function positive(name: string, raw: string | undefined, fallback: number, integer = true): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} ${raw}: expected a positive ${integer ? 'integer' : 'number'}`);
-  }
-  return n;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -183,12 +167,7 @@ function parseOptions(argv: string[]): Options | undefined {
       'writer-concurrency': { type: 'string' },
       'sink-args': { type: 'string', multiple: true },
       'without-index': { type: 'string', multiple: true },
-      'cpu-prof': { type: 'boolean' },
-      'cpu-prof-dir': { type: 'string' },
-      top: { type: 'string' },
-      write: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
+      ...COMMON_OPTIONS,
     },
     strict: true,
   });
@@ -205,7 +184,6 @@ function parseOptions(argv: string[]): Options | undefined {
   const copyProcs = (values['copy-procs'] ?? '1,2').split(',').map((s) => positive('copy-procs', s.trim(), 1));
   const database = values.database ?? 'otel_audit_bench';
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new UsageError(`--database ${database}: use lowercase letters, digits and _`);
-  const profiling = values['cpu-prof'] === true || values['cpu-prof-dir'] !== undefined;
   return {
     pgUrl: (values['pg-url'] ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, ''),
     database,
@@ -230,10 +208,7 @@ function parseOptions(argv: string[]): Options | undefined {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new UsageError(`--without-index ${name}: not an index name`);
       return name;
     }),
-    cpuProfDir: profiling ? resolve(values['cpu-prof-dir'] ?? mkdtempSync(join(os.tmpdir(), 'otel-audit-prof-'))) : undefined,
-    top: positive('top', values.top, 20),
-    write: values.write === true,
-    verbose: values.verbose === true,
+    ...commonOptions(values),
   };
 }
 
@@ -410,52 +385,6 @@ function serialize(batches: ReadableLogRecord[][]): Payload[] {
 // ---------------------------------------------------------------------------
 // Processes and CPU accounting (from /proc)
 
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-}
-
-interface ProcStat {
-  comm: string;
-  ppid: number;
-  /** utime + stime, ms. */
-  cpuMs: number;
-  /** cutime + cstime (children waited for), ms. */
-  childrenMs: number;
-}
-
-function procStat(pid: number | string): ProcStat | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    // Fields after "(comm) ": state ppid ... utime(14th) stime cutime cstime.
-    const f = stat.slice(close + 2).split(' ');
-    const tick = 1000 / CLOCK_TICKS_PER_S;
-    return {
-      comm: stat.slice(open + 1, close),
-      ppid: Number(f[1]),
-      cpuMs: (Number(f[11]) + Number(f[12])) * tick,
-      childrenMs: (Number(f[13]) + Number(f[14])) * tick,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time of all processes (not idle, not iowait), ms; undefined without /proc. */
-function machineBusyMs(): number | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-    return ([user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Postgres CPU so far, ms: live server processes, plus exited ones (cutime of the postmaster). */
 function postgresCpu(): { backendsMs: number; otherMs: number } {
   let backendsMs = 0;
@@ -505,14 +434,14 @@ interface CpuSnapshot {
 function cpuSnapshot(sinkPid: number | undefined): CpuSnapshot {
   const pgCpu = postgresCpu();
   const self = procStat('self');
-  const u = process.cpuUsage();
+  const selfMs = selfCpuMs();
   return {
     atMs: performance.now(),
     machineMs: machineBusyMs(),
     sinkMs: sinkPid === undefined ? undefined : procStat(sinkPid)?.cpuMs,
     pgBackendsMs: pgCpu.backendsMs,
     pgOtherMs: pgCpu.otherMs,
-    selfMs: (u.user + u.system) / 1000,
+    selfMs,
     reapedMs: self?.childrenMs ?? 0,
   };
 }
@@ -560,81 +489,39 @@ interface SinkProc {
   stop(): Promise<void>;
 }
 
-function collectOutput(child: ChildProcess, limit = 512 * 1024): () => string {
-  let text = '';
-  const add = (chunk: Buffer): void => {
-    text += chunk.toString('utf8');
-    if (text.length > limit) text = text.slice(-limit);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  return () => text;
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const closed = once(child, 'close');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await closed;
-  clearTimeout(timer);
-}
-
 async function startSink(opts: Options, dbUrl: string, extra: string[], profile: string | undefined): Promise<SinkProc> {
-  const profArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', dirname(profile), '--cpu-prof-name', relative(dirname(profile), profile)] : [];
   const args = [
-    ...profArgs, CLI, 'sink', '--database-url', dbUrl,
+    ...cpuProfArgs(profile), CLI, 'sink', '--database-url', dbUrl,
     '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0', '--log-level', 'info', ...extra,
   ];
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('OTEL_') && k !== 'NODE_OPTIONS' && k !== 'DATABASE_URL' && !k.startsWith('PG')) env[k] = v;
-  }
+  const env = childEnv((k) => k === 'DATABASE_URL' || k.startsWith('PG'));
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
-  const output = collectOutput(child);
-  const ports = await new Promise<{ grpc: number; metrics: number }>((resolvePorts, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => fail(new Error(`the sink did not start within 60 s\n${output()}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString('utf8');
-      for (;;) {
-        const nl = buffered.indexOf('\n');
-        if (nl < 0) break;
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let msg: { msg?: unknown; grpc?: unknown; metrics?: unknown };
-        try {
-          msg = JSON.parse(line) as typeof msg;
-        } catch {
-          continue;
-        }
-        if (msg.msg === 'otel-audit sink listening' && typeof msg.grpc === 'string' && typeof msg.metrics === 'string') {
-          cleanup();
-          resolvePorts({ grpc: Number(msg.grpc.split(':').pop()), metrics: Number(msg.metrics.split(':').pop()) });
-          return;
-        }
+  const output = collectOutput(child, 512 * 1024);
+  const ports = await awaitLine(child, {
+    name: 'the sink',
+    output,
+    timeoutMs: 60_000,
+    timeoutText: () => `the sink did not start within 60 s\n${output()}`,
+    match: (line) => {
+      let msg: { msg?: unknown; grpc?: unknown; metrics?: unknown };
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        return undefined;
       }
-    };
-    const onExit = (code: number | null, signal: string | null): void => fail(new Error(`the sink exited (${signal ?? code}) before listening\n${output()}`));
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    const fail = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
+      if (msg.msg !== 'otel-audit sink listening' || typeof msg.grpc !== 'string' || typeof msg.metrics !== 'string') return undefined;
+      return { grpc: Number(msg.grpc.split(':').pop()), metrics: Number(msg.metrics.split(':').pop()) };
+    },
   });
   return {
     child,
     grpcPort: ports.grpc,
     metricsPort: ports.metrics,
     output,
-    stop: () => stopChild(child, opts.cpuProfDir ? 60_000 : 15_000),
+    stop: async () => {
+      await stopChild(child, opts.cpuProfDir ? 60_000 : 15_000);
+    },
   };
 }
 
@@ -813,43 +700,58 @@ function runPsql(dbUrl: string, command: string): Promise<void> {
 // ---------------------------------------------------------------------------
 // Phases
 
-interface SinkRun {
-  records: number;
-  wallMs: number;
-  rate: number;
+/** What a phase through the sink measured. */
+interface SinkMeasure {
   cpu: CpuUse;
   batches: BatchStats;
   retries: number;
   stored: number;
 }
 
-/** Every client sends the next payload as soon as its previous one was acknowledged. */
-async function sinkThroughput(sink: SinkProc, admin: pg.Client, payloads: Payload[], opts: Options): Promise<SinkRun> {
+/**
+ * Opens `opts.clients` gRPC clients to the sink and runs `send` over them
+ * between two CPU snapshots (and scrapes of the sink's metrics); then counts
+ * what the sink stored.
+ */
+async function measureSink(sink: SinkProc, admin: pg.Client, opts: Options, send: (clients: ExportClient[]) => Promise<void>): Promise<SinkMeasure> {
   const clients = await openClients(sink.grpcPort, opts.clients);
-  const records = payloads.reduce((n, p) => n + p.records, 0);
   const m0 = await scrape(sink.metricsPort);
   const c0 = cpuSnapshot(sink.child.pid);
-  let next = 0;
-  await Promise.all(
-    clients.map(async (c) => {
-      for (;;) {
-        const i = next++;
-        const p = payloads[i];
-        if (!p) return;
-        await c.send(p.bytes);
-      }
-    }),
-  );
+  await send(clients);
   const c1 = cpuSnapshot(sink.child.pid);
   const m1 = await scrape(sink.metricsPort);
   const retries = clients.reduce((n, c) => n + c.retries, 0);
   for (const c of clients) c.close();
   const stored = await countRecords(admin);
-  const cpu = cpuUse(c0, c1);
-  return { records, wallMs: cpu.wallMs, rate: (1000 * stored) / cpu.wallMs, cpu, batches: batchStats(m0, m1), retries, stored };
+  return { cpu: cpuUse(c0, c1), batches: batchStats(m0, m1), retries, stored };
 }
 
-interface LatencyRun {
+interface SinkRun extends SinkMeasure {
+  records: number;
+  wallMs: number;
+  rate: number;
+}
+
+/** Every client sends the next payload as soon as its previous one was acknowledged. */
+async function sinkThroughput(sink: SinkProc, admin: pg.Client, payloads: Payload[], opts: Options): Promise<SinkRun> {
+  const records = payloads.reduce((n, p) => n + p.records, 0);
+  let next = 0;
+  const m = await measureSink(sink, admin, opts, async (clients) => {
+    await Promise.all(
+      clients.map(async (c) => {
+        for (;;) {
+          const i = next++;
+          const p = payloads[i];
+          if (!p) return;
+          await c.send(p.bytes);
+        }
+      }),
+    );
+  });
+  return { records, wallMs: m.cpu.wallMs, rate: (1000 * m.stored) / m.cpu.wallMs, ...m };
+}
+
+interface LatencyRun extends SinkMeasure {
   records: number;
   exports: number;
   seconds: number;
@@ -859,68 +761,49 @@ interface LatencyRun {
   max: number;
   /** Largest delay of a send behind its schedule, ms (the client's timer). */
   maxLateMs: number;
-  cpu: CpuUse;
-  batches: BatchStats;
-  retries: number;
-  stored: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 /** Sends payload i at t0 + i × interval, round-robin over the clients, whatever the answers. */
 async function sinkLatency(sink: SinkProc, admin: pg.Client, payloads: Payload[], opts: Options): Promise<LatencyRun> {
-  const clients = await openClients(sink.grpcPort, opts.clients);
   const intervalMs = (1000 * opts.rateBatch) / opts.rate;
   const latencies = new Array<number>(payloads.length).fill(0);
-  const m0 = await scrape(sink.metricsPort);
-  const c0 = cpuSnapshot(sink.child.pid);
-  const t0 = performance.now();
   let maxLateMs = 0;
-  const inFlight: Promise<void>[] = [];
-  await new Promise<void>((done) => {
-    let i = 0;
-    const tick = (): void => {
-      const now = performance.now();
-      while (i < payloads.length && t0 + i * intervalMs <= now) {
-        const k = i++;
-        maxLateMs = Math.max(maxLateMs, now - (t0 + k * intervalMs));
-        const started = performance.now();
-        inFlight.push(
-          (clients[k % clients.length] as ExportClient).send((payloads[k] as Payload).bytes).then(() => {
-            latencies[k] = performance.now() - started;
-          }),
-        );
-      }
-      if (i < payloads.length) setTimeout(tick, Math.max(0, t0 + i * intervalMs - performance.now()));
-      else done();
-    };
-    tick();
+  const m = await measureSink(sink, admin, opts, async (clients) => {
+    const t0 = performance.now();
+    const inFlight: Promise<void>[] = [];
+    await new Promise<void>((done) => {
+      let i = 0;
+      const tick = (): void => {
+        const now = performance.now();
+        while (i < payloads.length && t0 + i * intervalMs <= now) {
+          const k = i++;
+          maxLateMs = Math.max(maxLateMs, now - (t0 + k * intervalMs));
+          const started = performance.now();
+          inFlight.push(
+            (clients[k % clients.length] as ExportClient).send((payloads[k] as Payload).bytes).then(() => {
+              latencies[k] = performance.now() - started;
+            }),
+          );
+        }
+        if (i < payloads.length) setTimeout(tick, Math.max(0, t0 + i * intervalMs - performance.now()));
+        else done();
+      };
+      tick();
+    });
+    await Promise.all(inFlight);
   });
-  await Promise.all(inFlight);
-  const c1 = cpuSnapshot(sink.child.pid);
-  const m1 = await scrape(sink.metricsPort);
-  const retries = clients.reduce((n, c) => n + c.retries, 0);
-  for (const c of clients) c.close();
-  const stored = await countRecords(admin);
   const sorted = [...latencies].sort((a, b) => a - b);
   const records = payloads.reduce((n, p) => n + p.records, 0);
-  const cpu = cpuUse(c0, c1);
   return {
     records,
     exports: payloads.length,
-    seconds: cpu.wallMs / 1000,
-    achievedRate: (1000 * records) / cpu.wallMs,
+    seconds: m.cpu.wallMs / 1000,
+    achievedRate: (1000 * records) / m.cpu.wallMs,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     max: sorted.at(-1) ?? 0,
     maxLateMs,
-    cpu,
-    batches: batchStats(m0, m1),
-    retries,
-    stored,
+    ...m,
   };
 }
 
@@ -1561,54 +1444,18 @@ function decodeExperiment(payloads: Payload[], rounds: number): DecodeRun[] {
   if (sink === 0) throw new Error('decode experiment: nothing decoded');
   return decoders.map(([label], i) => {
     const t = times[i] as number[];
-    return { label, records, usPerRecord: [...t].sort((a, b) => a - b)[Math.floor((t.length - 1) / 2)] as number, runs: t };
+    return { label, records, usPerRecord: medianBy(t, (x) => x), runs: t };
   });
 }
 
 // ---------------------------------------------------------------------------
 // Profiles
 
-interface CpuProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: CpuProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-function owner(url: string, functionName: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
-  const nm = url.lastIndexOf('/node_modules/');
-  if (nm >= 0) {
-    const parts = url.slice(nm + '/node_modules/'.length).split('/');
-    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1] ?? ''}` : (parts[0] ?? url);
-  }
-  if (url.startsWith('node:')) return 'node (internals)';
-  const path = url.startsWith('file:') ? fileURLToPath(url) : url;
-  const rel = relative(ROOT, path);
-  return rel.startsWith('dist/') ? `otel-audit ${rel}` : rel;
-}
-
-function shortUrl(url: string): string {
-  if (url === '') return '';
-  const nm = url.lastIndexOf('/node_modules/');
-  if (nm >= 0) return url.slice(nm + '/node_modules/'.length);
-  if (url.startsWith('file:')) return relative(ROOT, fileURLToPath(url));
-  return url;
-}
+const ownerOf = (url: string, functionName: string): string =>
+  owner(url, functionName, (rel) => (rel.startsWith('dist/') ? `otel-audit ${rel}` : rel));
 
 function printProfile(file: string, top: number, records: number): void {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map<number, CpuProfileNode>(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i] as number;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
-  }
+  const { profile, byId, selfUs } = readProfile(file);
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const nameOf = (n: CpuProfileNode): string =>
@@ -1624,7 +1471,7 @@ function printProfile(file: string, top: number, records: number): void {
     busyUs += us;
     const key = nameOf(node);
     functions.set(key, (functions.get(key) ?? 0) + us);
-    const o = owner(url, functionName);
+    const o = ownerOf(url, functionName);
     owners.set(o, (owners.get(o) ?? 0) + us);
     // Inclusive time: once per function on the stack (recursion counted once).
     const seen = new Set<string>();
@@ -1652,23 +1499,9 @@ function printProfile(file: string, top: number, records: number): void {
 // ---------------------------------------------------------------------------
 // Report
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
 /** The run whose rate is the median (the lower middle one for an even count). */
 function medianRun<T extends { rate: number }>(runs: T[]): T {
-  const sorted = [...runs].sort((a, b) => a.rate - b.rate);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
-}
-
-function machine(serverVersion: string): string {
-  let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
-  } catch {
-    // not Linux: os.cpus() has it
-  }
-  const gib = (os.totalmem() / 1024 ** 3).toFixed(1);
-  return `${cpu}, ${os.availableParallelism()} cores, ${gib} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, PostgreSQL ${serverVersion}`;
+  return medianBy(runs, (r) => r.rate);
 }
 
 /** CPU per record, µs, of one party; '-' when unknown. */
@@ -1862,35 +1695,25 @@ function setupLine(opts: Options, r: Results): string {
   return `${parts.join('; ')}. Postgres: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}.${dropped}`;
 }
 
-function textTable(header: string[], lines: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const row = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  return [row(header), ...lines.map(row)];
-}
-
-function mdTable(header: string[], lines: string[][]): string[] {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i === 0 || i === header.length - 1 ? '---' : '---:')).join('|')}|`,
-    ...lines.map((l) => `| ${l.join(' | ')} |`),
-  ];
+/** sink ÷ COPY and sink ÷ per-row INSERT, when there is something to compare. */
+function ratiosText(r: Results): string | undefined {
+  const main = r.configs[0];
+  const copy = bestCopy(r);
+  if (!main?.runs.length || !(copy || r.insert)) return undefined;
+  const sink = medianRun(main.runs).rate;
+  const parts = [];
+  if (copy) parts.push(`sink ÷ COPY ${(sink / copy.rate).toFixed(2)}`);
+  if (r.insert) parts.push(`sink ÷ per-row INSERT ${(sink / r.insert.rate).toFixed(1)}`);
+  return parts.join(', ');
 }
 
 function printReport(opts: Options, r: Results): void {
   console.log(`\n${setupLine(opts, r)}`);
-  console.log(`Machine: ${machine(r.serverVersion)}`);
+  console.log(`Machine: ${machine()}, PostgreSQL ${r.serverVersion}`);
   const rows = tableRows(r);
   if (rows.length) for (const l of ['', ...textTable(TABLE_HEADER, rows)]) console.log(l);
-  const main = r.configs[0];
-  const copy = bestCopy(r);
-  if (main?.runs.length && (copy || r.insert)) {
-    const sink = medianRun(main.runs).rate;
-    const parts = [];
-    if (copy) parts.push(`sink ÷ COPY ${(sink / copy.rate).toFixed(2)}`);
-    if (r.insert) parts.push(`sink ÷ per-row INSERT ${(sink / r.insert.rate).toFixed(1)}`);
-    console.log(`\n${parts.join(', ')}`);
-  }
+  const ratios = ratiosText(r);
+  if (ratios !== undefined) console.log(`\n${ratios}`);
   const b = batchLines(r);
   if (b.length) {
     console.log('\nSink batches (from /metrics), throughput runs:');
@@ -1919,19 +1742,12 @@ function printReport(opts: Options, r: Results): void {
 
 function markdown(opts: Options, r: Results): string {
   const out: string[] = [];
-  out.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${machine(r.serverVersion)}.`);
+  out.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}, PostgreSQL ${r.serverVersion}.`);
   out.push(setupLine(opts, r));
   const rows = tableRows(r);
   if (rows.length) out.push('', ...mdTable(TABLE_HEADER, rows));
-  const main = r.configs[0];
-  const copy = bestCopy(r);
-  if (main?.runs.length && (copy || r.insert)) {
-    const sink = medianRun(main.runs).rate;
-    const parts = [];
-    if (copy) parts.push(`sink ÷ COPY ${(sink / copy.rate).toFixed(2)}`);
-    if (r.insert) parts.push(`sink ÷ per-row INSERT ${(sink / r.insert.rate).toFixed(1)}`);
-    out.push('', `**${parts.join(', ')}.**`);
-  }
+  const ratios = ratiosText(r);
+  if (ratios !== undefined) out.push('', `**${ratios}.**`);
   const b = batchLines(r);
   if (b.length) out.push('', 'Sink batches (from `/metrics`), throughput runs:', '', ...b.map((l) => `- ${l}`));
   const lat = latencyLines(r);
@@ -1957,36 +1773,6 @@ function markdown(opts: Options, r: Results): string {
   return out.join('\n');
 }
 
-function writeReadme(text: string, section: string): void {
-  const readme = readFileSync(README, 'utf8');
-  const [open, close] = [`<!-- ${section}:start -->`, `<!-- ${section}:end -->`];
-  const start = readme.indexOf(open);
-  const end = readme.indexOf(close);
-  if (start < 0 || end < start) throw new Error(`${README} has no ${open} … ${close} section`);
-  writeFileSync(README, `${readme.slice(0, start + open.length)}\n${text}\n${readme.slice(end)}`);
-  console.log(`\nUpdated ${relative(process.cwd(), README) || README}`);
-}
-
-/** Warns when src/ has changed since dist/ was built: the benchmark runs dist/. */
-function checkBuild(): void {
-  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
-  const builtAt = statSync(CLI).mtimeMs;
-  const newer = (dir: string): string | undefined => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        const hit = newer(p);
-        if (hit) return hit;
-      } else if (e.name.endsWith('.ts') && statSync(p).mtimeMs > builtAt) {
-        return p;
-      }
-    }
-    return undefined;
-  };
-  const stale = newer(join(ROOT, 'src'));
-  if (stale) console.warn(`warning: ${relative(ROOT, stale)} is newer than dist/; run \`npm run build\` to measure it`);
-}
-
 // ---------------------------------------------------------------------------
 
 function sinkRunLine(label: string, round: number, rounds: number, s: SinkRun): string {
@@ -2001,18 +1787,9 @@ function check(stored: number, expected: number, what: string): void {
 }
 
 async function main(): Promise<number> {
-  let opts: Options | undefined;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (!opts) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  checkBuild();
+  const opts = commandLine(parseOptions, USAGE);
+  if (typeof opts === 'number') return opts;
+  checkBuild(CLI);
   const dbUrl = `${opts.pgUrl}/${opts.database}`;
   const adminUrl = `${opts.pgUrl}/postgres`;
   const tmp = mkdtempSync(join(os.tmpdir(), 'otel-audit-sink-ingest-'));
@@ -2169,21 +1946,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-const killChildren = (): void => {
-  for (const c of children) c.kill('SIGKILL');
-};
-process.once('SIGINT', () => {
-  killChildren();
-  process.exit(130);
-});
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    killChildren();
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+runMain(main);
