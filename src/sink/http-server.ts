@@ -18,9 +18,18 @@ export interface HttpServerOptions {
   tls: { cert: string; key: string } | undefined;
   log: Logger;
   handle: (signal: Signal, transport: Transport, body: Buffer, peer: string) => Promise<IngestResult>;
+  /** Store a body that could not be decompressed, as it arrived (resolves after commit). */
+  keepUndecodable: (signal: Signal, transport: Transport, raw: Buffer, reason: string, peer: string) => Promise<void>;
 }
 
 class TooLarge extends Error {}
+
+/** A body that could not be decompressed; `raw` is what arrived on the wire. */
+class Undecodable extends Error {
+  constructor(message: string, readonly raw: Buffer) {
+    super(message);
+  }
+}
 
 /** google.rpc.Status { int32 code = 1; string message = 2; }, the OTLP/HTTP error body. */
 function statusProto(code: number, message: string): Uint8Array {
@@ -33,6 +42,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     if (Number.isFinite(declared) && declared > limit) return reject(new TooLarge(`request of ${declared} bytes exceeds the limit of ${limit}`));
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     let stream: NodeJS.ReadableStream = req;
+    // The compressed bytes are kept too (bounded by the limit), so that a body
+    // that does not decompress can still be stored as it arrived.
+    const wire: Buffer[] = [];
+    let wireSize = 0;
+    if (encoding !== 'identity') {
+      req.on('data', (c: Buffer) => {
+        wireSize += c.length;
+        if (wireSize <= limit) wire.push(c);
+      });
+    }
     if (encoding === 'gzip') stream = req.pipe(createGunzip());
     else if (encoding === 'deflate') stream = req.pipe(createInflate());
     else if (encoding !== 'identity') return reject(new Error(`unsupported content-encoding "${encoding}"`));
@@ -49,7 +68,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(c);
     });
     stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', (e: Error) => reject(e));
+    stream.on('error', (e: Error) => reject(stream === req ? e : new Undecodable(`cannot decompress the ${encoding} body: ${e.message}`, Buffer.concat(wire))));
   });
 }
 
@@ -96,8 +115,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
         if (err instanceof RetryableError) {
           return error(res, err.kind === 'exhausted' ? 429 : 503, json, err.kind === 'exhausted' ? 8 : 14, err.message, { 'retry-after': String(err.retryAfterSeconds) });
         }
-        if (err instanceof Error && /content-encoding|incorrect header check|unexpected end of file/i.test(err.message)) {
-          return error(res, 400, json, 3, `cannot read the request body: ${err.message}`);
+        if (err instanceof Undecodable) {
+          options
+            .keepUndecodable(signal, transport, err.raw, err.message, peer)
+            .then(() => error(res, 400, json, 3, err.message))
+            .catch((e: unknown) => error(res, 503, json, 14, (e as Error).message, { 'retry-after': '1' }));
+          return;
+        }
+        if (err instanceof Error && /content-encoding/i.test(err.message)) {
+          return error(res, 415, json, 3, err.message);
         }
         options.log.error({ err }, 'export failed');
         error(res, 503, json, 14, `internal error: ${(err as Error).message}`, { 'retry-after': '1' });

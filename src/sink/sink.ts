@@ -72,7 +72,15 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
 
     const grpcServer = await startGrpcServer({ ...common, port: options.grpcPort ?? 4317, handle: (signal, body, peer) => ingest(ctx, signal, 'grpc', body, peer) });
     cleanups.unshift(() => grpcServer.close());
-    const httpServer = await startHttpServer({ ...common, port: options.httpPort ?? 4318, handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer) });
+    const httpServer = await startHttpServer({
+      ...common,
+      port: options.httpPort ?? 4318,
+      handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer),
+      keepUndecodable: (signal, transport, raw, reason, peer) => {
+        metrics.rejected.inc({ signal, reason: 'undecodable' });
+        return writer.submit([], [{ signal, transport, reason, raw, record: null, peer }], { signal, transport, peer });
+      },
+    });
     cleanups.unshift(() => httpServer.close());
 
     const gapWindowMs = options.gapWindowMs ?? 300_000;

@@ -65,6 +65,21 @@ describe('sink server', () => {
     await e.shutdown();
   });
 
+  it('a body that does not decompress: 400, and kept verbatim in audit.rejected', async () => {
+    const garbage = Buffer.from('1f8b08000000000000ffdeadbeef', 'hex');
+    const res = await fetch(`${t.httpEndpoint}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', authorization: 'Bearer s3cret' },
+      body: garbage,
+    });
+    expect(res.status).toBe(400);
+    const rows = (await t.rejected()).filter((r) => String(r['reason']).includes('cannot decompress'));
+    expect(rows).toHaveLength(1);
+    expect(Buffer.compare(rows[0]!['raw'] as Buffer, garbage)).toBe(0);
+    const br = await fetch(`${t.httpEndpoint}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'br', authorization: 'Bearer s3cret' }, body: garbage });
+    expect(br.status).toBe(415);
+  });
+
   it('wrong path, method or content type get clear errors', async () => {
     const h = { authorization: 'Bearer s3cret' };
     expect((await fetch(`${t.httpEndpoint}/v1/metrics`, { method: 'POST', headers: h })).status).toBe(404);
