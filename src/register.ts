@@ -39,6 +39,9 @@ function installShutdown(handle: AuditHandle): void {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // process.exit() skips beforeExit and every pending promise: whatever was
+  // not delivered goes to the spool, synchronously, for the next start.
+  process.once('exit', () => handle.flushToSpoolNow());
   process.once('beforeExit', () => {
     handle.shutdown().catch((err: unknown) => diag.error('otel-audit: shutdown failed', err));
   });

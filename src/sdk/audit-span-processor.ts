@@ -231,6 +231,23 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     return Promise.resolve();
   }
 
+  /**
+   * Synchronously emit every open trace (marked incomplete when it had not
+   * ended), for a process that exits now. Records waiting for resource
+   * detectors go out with the attributes settled so far.
+   */
+  flushNow(): void {
+    try {
+      for (const st of [...this.traces.values()]) this.flush(st, !(st.localRootsEnded > 0 && st.localRootsOpen === 0));
+      if (this.waiting.length > 0) {
+        this.resourceAttrs ??= this.resource ? plainAttributes(this.resource) : {};
+        this.deliver(this.waiting.splice(0));
+      }
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
   /** Emit every open trace (marked incomplete when it had not ended) and stop. Idempotent. */
   shutdown(): Promise<void> {
     if (this.closed) return Promise.resolve();

@@ -38,6 +38,8 @@ export interface AuditHandle {
   getStats(): DeliveryStats;
   /** Flush open traces and deliver pending records (until the shutdown timeout), then stop the SDK. Idempotent. */
   shutdown(): Promise<void>;
+  /** For a process exiting right now: write open traces and undelivered records to the spool, synchronously. */
+  flushToSpoolNow(): void;
 }
 
 class NoopTransport implements AuditTransport {
@@ -131,6 +133,10 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     config,
     emitterId: processor.emitterId,
     getStats: () => delivery.getStats(),
+    flushToSpoolNow(): void {
+      processor.flushNow();
+      delivery.spoolNow();
+    },
     shutdown(): Promise<void> {
       stopping ??= (async () => {
         await processor.shutdown();

@@ -105,4 +105,27 @@ describe('delivery without silent loss', () => {
     expect(last).toBeGreaterThanOrEqual(emitted);
     expect(seqs).toEqual(Array.from({ length: last }, (_, i) => i + 1));
   });
+
+  it('process.exit() right after a request: the record is spooled on the way out and sent by the next start', async () => {
+    const receiver = await startOtlpReceiver();
+    cleanup.push(() => receiver.stop());
+    const spool = tempDir('exit');
+    cleanup.push(spool.remove);
+    // A long export delay: nothing is sent before the process exits.
+    const env = { ...baseEnv(receiver.endpoint, spool.path), OTEL_AUDIT_EXPORT_DELAY_MS: '60000' };
+    const app = await startApp('exit-app.mjs', { env });
+    expect((await request(app.url, 'GET', '/widgets/7')).status).toBe(200);
+    expect((await request(app.url, 'GET', '/exit')).status).toBe(200);
+    expect(await app.exited).toBe(0);
+    expect(receiver.auditRecords()).toHaveLength(0);
+
+    const again = await startApp('exit-app.mjs', { env: { ...env, OTEL_AUDIT_EXPORT_DELAY_MS: '20' } });
+    cleanup.push(() => void again.stop());
+    await receiver.waitFor(() => receiver.auditRecords().length >= 2, 20_000);
+    const got = receiver.auditRecords().map((r) => [r.attributes['audit.action'], r.attributes['audit.emitter.seq']]);
+    expect(got).toEqual([
+      ['widget.read', 1],
+      ['exit.list', 2],
+    ]);
+  });
 });

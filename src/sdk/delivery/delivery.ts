@@ -41,6 +41,8 @@ export class AuditDelivery {
   private readonly queue: AuditRecord[] = [];
   private spoolMode = false;
   private sending: Promise<void> | undefined;
+  /** The batch being sent from memory, if any (not yet acknowledged). */
+  private inFlight: AuditRecord[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private backoffMs: number;
@@ -130,6 +132,21 @@ export class AuditDelivery {
     }
   }
 
+  /**
+   * The process is exiting now (`process.exit()`, no event loop left): write
+   * everything still in memory, including a batch whose send has not been
+   * acknowledged, to the spool synchronously. It is sent by the next start
+   * (a batch that did arrive is stored once: receivers deduplicate).
+   */
+  spoolNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const pending = [...(this.inFlight ?? []), ...this.queue.splice(0)];
+    this.inFlight = undefined;
+    if (pending.length > 0) this.toSpool(pending, true);
+    this.spool?.close();
+  }
+
   private schedule(delayMs: number): void {
     if (this.sending || this.retryTimer) return;
     if (this.timer && delayMs > 0) return;
@@ -148,7 +165,9 @@ export class AuditDelivery {
       if (this.spoolMode && this.queue.length === 0 && (this.spool?.isEmpty ?? true)) this.spoolMode = false;
       return;
     }
+    this.inFlight = next.fromSpool ? undefined : next.records;
     this.sending = this.send(next).finally(() => {
+      this.inFlight = undefined;
       this.sending = undefined;
       if (!this.retryTimer && !this.closed && !this.idle) this.schedule(0);
     });
