@@ -186,9 +186,16 @@ interface BuildInput {
   outcome: (statusCode: number | null) => AuditRow['outcome'];
 }
 
+/** Cleaned resource attributes per decoded resource object, and the limits they were checked with. */
+const CLEAN_RESOURCES = new WeakMap<object, { limits: string; value: Record<string, unknown> }>();
+
 class RowBuilder {
   /** Attribute keys whose values went into columns (left out of the attributes column). */
   private readonly used = new Set<string>();
+
+  private get limitsKey(): string {
+    return `${this.limits.maxValueBytes}/${this.limits.maxRecordBytes}`;
+  }
 
   constructor(
     private readonly attrs: DecodedAttributes,
@@ -451,6 +458,26 @@ class RowBuilder {
   }
 
   /** Unused record attributes, then `resource` (without service.name, which has its column) and `scope`. */
+  /**
+   * The resource part of the attributes column. The records of one request
+   * share one decoded resource object (the wire decoder decodes it once), so
+   * its checked, cleaned form is kept per object: checked once per request,
+   * not once per record. A resource that fails a check is not kept (each of
+   * its records is rejected with the reason).
+   */
+  private cleanResource(resource: DecodedAttributes): Record<string, unknown> {
+    const cached = CLEAN_RESOURCES.get(resource);
+    if (cached && cached.limits === this.limitsKey) return cached.value;
+    const res: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(resource)) {
+      if (k === A.ATTR_SERVICE_NAME && typeof v === 'string' && v !== '') continue;
+      this.checkString(k, `resource attribute key ${quote(k)}`);
+      setOwn(res, k, this.clean(v, `resource attribute ${displayKey(k)}`, 0));
+    }
+    CLEAN_RESOURCES.set(resource, { limits: this.limitsKey, value: res });
+    return res;
+  }
+
   private attributesColumn(resource: DecodedAttributes, scope: DecodedScope): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this.attrs)) {
@@ -459,13 +486,7 @@ class RowBuilder {
       this.checkString(k, `attribute key ${quote(k)}`);
       setOwn(out, RESERVED_ATTRIBUTE_KEYS.has(k) ? RESERVED_RENAME_PREFIX + k : k, this.clean(v, name, 0));
     }
-    const res: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(resource)) {
-      if (k === A.ATTR_SERVICE_NAME && typeof v === 'string' && v !== '') continue;
-      this.checkString(k, `resource attribute key ${quote(k)}`);
-      setOwn(res, k, this.clean(v, `resource attribute ${displayKey(k)}`, 0));
-    }
-    out['resource'] = res;
+    out['resource'] = this.cleanResource(resource);
     const sc: Record<string, unknown> = {
       name: this.clean(scope?.name ?? '', 'scope.name', 0),
       version: this.clean(scope?.version ?? '', 'scope.version', 0),

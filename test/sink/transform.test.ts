@@ -791,3 +791,43 @@ describe('nanosToIso', () => {
     }
   });
 });
+
+describe('records sharing one decoded resource', () => {
+  const rec = (resource: Record<string, unknown>, i: number): DecodedLogRecord => ({
+    resource,
+    scope: { name: 'otel-audit', version: '', attributes: {} },
+    timeUnixNano: START_NS,
+    observedTimeUnixNano: '0',
+    severityNumber: 9,
+    severityText: '',
+    body: null,
+    attributes: { 'audit.action': 'x.read', 'audit.resource.id': String(i) },
+    droppedAttributesCount: 0,
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    eventName: 'audit',
+    flags: 1,
+  });
+
+  it('give every record the same cleaned resource attributes, and reject each when the resource is bad', () => {
+    const good = { 'service.name': 'svc', 'host.name': 'h1', region: 'eu' };
+    const rows = [0, 1, 2].map((i) => logRecordToRow(rec(good, i)));
+    for (const out of rows) {
+      expect(out.kind).toBe('row');
+      if (out.kind === 'row') {
+        expect(out.row.serviceName).toBe('svc');
+        expect(out.row.attributes['resource']).toEqual({ 'host.name': 'h1', region: 'eu' });
+      }
+    }
+    const bad = { 'service.name': 'svc', 'host.name': 'h\u00001' };
+    for (const i of [0, 1]) {
+      const out = logRecordToRow(rec(bad, i));
+      expect(out.kind).toBe('rejected');
+      if (out.kind === 'rejected') expect(out.rejection.reason).toMatch(/NUL/);
+    }
+    // Tighter limits are checked again, not served from what was checked with looser ones.
+    const long = { 'service.name': 'svc', note: 'n'.repeat(300) };
+    expect(logRecordToRow(rec(long, 0)).kind).toBe('row');
+    expect(logRecordToRow(rec(long, 1), { maxValueBytes: 100, maxRecordBytes: 1_048_576 }).kind).toBe('rejected');
+  });
+});
