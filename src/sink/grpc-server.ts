@@ -1,18 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
+import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse, OTLP_LOGS_EXPORT_PATH, OTLP_TRACE_EXPORT_PATH } from '../otlp/schema.js';
 import { bearerMatches } from './auth.js';
 import { RetryableError } from './errors.js';
 import type { IngestResult, Signal } from './ingest.js';
 
-export interface GrpcServerOptions {
-  host: string;
-  port: number;
-  maxMessageBytes: number;
-  token: string | undefined;
-  tls: { cert: string; key: string } | undefined;
-  log: Logger;
+export interface GrpcServerOptions extends ListenerOptions {
   handle: (signal: Signal, body: Buffer, peer: string) => Promise<IngestResult>;
 }
 

@@ -4,19 +4,13 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate } from 'node:zlib';
 import protobuf from 'protobufjs';
-import type { Logger } from 'pino';
+import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
 import { bearerMatches } from './auth.js';
 import { RetryableError } from './errors.js';
 import type { IngestResult, Signal, Transport } from './ingest.js';
 
-export interface HttpServerOptions {
-  host: string;
-  port: number;
-  maxMessageBytes: number;
-  token: string | undefined;
-  tls: { cert: string; key: string } | undefined;
-  log: Logger;
+export interface HttpServerOptions extends ListenerOptions {
   handle: (signal: Signal, transport: Transport, body: Buffer, peer: string) => Promise<IngestResult>;
   /** Store a body that could not be decompressed, as it arrived (resolves after commit). */
   keepUndecodable: (signal: Signal, transport: Transport, raw: Buffer, reason: string, peer: string) => Promise<void>;

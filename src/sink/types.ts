@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /** Options of {@link startSink}; each is also a CLI flag and an `OTEL_AUDIT_SINK_*` variable. */
 export interface SinkOptions {
   /** Address the listeners bind to. Default `127.0.0.1` (use `0.0.0.0` in a container). */
@@ -37,4 +39,16 @@ export interface SinkOptions {
   logLevel?: string;
   /** Apply migrations on start. Default true. */
   migrate?: boolean;
+}
+
+/** What both OTLP listeners (gRPC and HTTP) are configured with. */
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  /** Largest request, bytes (after decompression). */
+  maxMessageBytes: number;
+  /** Required bearer token, if any. */
+  token: string | undefined;
+  tls: { cert: string; key: string } | undefined;
+  log: Logger;
 }

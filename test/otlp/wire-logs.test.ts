@@ -3,19 +3,10 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/rng.js';
 import { decodeLogsRequest, encodeMessage, loadOtlpSchema } from '../../src/otlp/schema.js';
 import { decodeLogsWire } from '../../src/otlp/wire-logs.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function anyValue(r: () => number, depth: number): Record<string, unknown> {
   const k = Math.floor(r() * (depth > 3 ? 5 : 8));

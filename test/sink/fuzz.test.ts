@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { rng } from '../helpers/rng.js';
 import { encodeMessage, loadOtlpSchema, OTLP_LOGS_EXPORT_PATH } from '../../src/otlp/schema.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
 
@@ -11,16 +12,6 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SQL = `x.read'); DROP TABLE audit.records; --`;
 type Attr = { key: string; value: Record<string, unknown> };
