@@ -38,6 +38,7 @@ import {
 } from './lib/proc.ts';
 import { owner, readProfile, shortUrl, type CpuProfileNode } from './lib/profile.ts';
 import { fmt, machine, mdTable, medianBy, percentile, textTable, writeReadme } from './lib/report.ts';
+import { decodeLogsWire } from '../src/otlp/wire-logs.ts';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -1213,202 +1214,8 @@ function protobufjsDecoder(): (bytes: Buffer) => DecodedRecord[] {
   };
 }
 
-/** A direct walk over the protobuf wire format: no intermediate messages, resource and scope decoded once. */
-class Walk {
-  pos: number;
-  readonly buf: Buffer;
-  constructor(buf: Buffer, pos: number) {
-    this.buf = buf;
-    this.pos = pos;
-  }
-
-  varint(): number {
-    let value = 0;
-    let mul = 1;
-    for (;;) {
-      const b = this.buf[this.pos++];
-      if (b === undefined) throw new Error('truncated varint');
-      value += (b & 0x7f) * mul;
-      if (b < 0x80) return value;
-      mul *= 128;
-      if (mul > 2 ** 63) throw new Error('varint too long');
-    }
-  }
-
-  /** int64 as a number, or a decimal string beyond 2^53 (and for negative values). */
-  int64(): number | string {
-    const start = this.pos;
-    const n = this.varint();
-    if (Number.isSafeInteger(n)) return n;
-    let v = 0n;
-    let shift = 0n;
-    for (let p = start; p < this.pos; p++) {
-      v |= BigInt((this.buf[p] as number) & 0x7f) << shift;
-      shift += 7n;
-    }
-    return BigInt.asIntN(64, v).toString();
-  }
-
-  fixed64(): string {
-    const v = this.buf.readBigUInt64LE(this.pos);
-    this.pos += 8;
-    return v.toString();
-  }
-
-  /** End of a length-delimited field. */
-  end(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.buf.length) throw new Error('truncated message');
-    return end;
-  }
-
-  string(): string {
-    const end = this.end();
-    const s = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return s;
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.pos = this.end();
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`wire type ${wire}`);
-  }
-
-  anyValue(end: number): unknown {
-    let out: unknown = null;
-    while (this.pos < end) {
-      const tag = this.varint();
-      switch (tag) {
-        case (1 << 3) | 2: out = this.string(); break;
-        case (2 << 3) | 0: out = this.varint() !== 0; break;
-        case (3 << 3) | 0: out = this.int64(); break;
-        case (4 << 3) | 1: out = this.buf.readDoubleLE(this.pos); this.pos += 8; break;
-        case (5 << 3) | 2: {
-          const e = this.end();
-          const values: unknown[] = [];
-          while (this.pos < e) {
-            const t = this.varint();
-            if (t === ((1 << 3) | 2)) values.push(this.anyValue(this.end()));
-            else this.skip(t & 7);
-          }
-          out = values;
-          break;
-        }
-        case (6 << 3) | 2: {
-          const e = this.end();
-          const record: Record<string, unknown> = {};
-          while (this.pos < e) {
-            const t = this.varint();
-            if (t === ((1 << 3) | 2)) this.keyValue(this.end(), record);
-            else this.skip(t & 7);
-          }
-          out = record;
-          break;
-        }
-        case (7 << 3) | 2: {
-          const e = this.end();
-          out = this.buf.toString('base64', this.pos, e);
-          this.pos = e;
-          break;
-        }
-        default: this.skip(tag & 7);
-      }
-    }
-    this.pos = end;
-    return out;
-  }
-
-  keyValue(end: number, into: Record<string, unknown>): void {
-    let key = '';
-    let value: unknown = null;
-    while (this.pos < end) {
-      const tag = this.varint();
-      if (tag === ((1 << 3) | 2)) key = this.string();
-      else if (tag === ((2 << 3) | 2)) value = this.anyValue(this.end());
-      else this.skip(tag & 7);
-    }
-    into[key] = value;
-  }
-
-  /** Attributes (field `field`) of a Resource or InstrumentationScope, plus its strings. */
-  attributesOf(end: number, field: number, strings?: Record<number, string>): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    while (this.pos < end) {
-      const tag = this.varint();
-      if (tag === ((field << 3) | 2)) this.keyValue(this.end(), out);
-      else if (strings && (tag & 7) === 2) strings[tag >>> 3] = this.string();
-      else this.skip(tag & 7);
-    }
-    return out;
-  }
-}
-
-function walkDecode(bytes: Buffer): DecodedRecord[] {
-  const w = new Walk(bytes, 0);
-  const out: DecodedRecord[] = [];
-  while (w.pos < bytes.length) {
-    const tag = w.varint();
-    if (tag !== ((1 << 3) | 2)) {
-      w.skip(tag & 7);
-      continue;
-    }
-    const rlEnd = w.end();
-    let resource: Record<string, unknown> = {};
-    const scopeStarts: [number, number][] = [];
-    while (w.pos < rlEnd) {
-      const t = w.varint();
-      if (t === ((1 << 3) | 2)) resource = w.attributesOf(w.end(), 1);
-      else if (t === ((2 << 3) | 2)) {
-        const e = w.end();
-        scopeStarts.push([w.pos, e]);
-        w.pos = e;
-      } else w.skip(t & 7);
-    }
-    // Scope logs after the resource, whatever their order on the wire.
-    for (const [start, slEnd] of scopeStarts) {
-      w.pos = start;
-      const strings: Record<number, string> = {};
-      let scope = { name: '', version: '', attributes: {} as Record<string, unknown> };
-      while (w.pos < slEnd) {
-        const t = w.varint();
-        if (t === ((1 << 3) | 2)) {
-          const attributes = w.attributesOf(w.end(), 3, strings);
-          scope = { name: strings[1] ?? '', version: strings[2] ?? '', attributes };
-        } else if (t === ((2 << 3) | 2)) {
-          const lrEnd = w.end();
-          const r: DecodedRecord = {
-            resource, scope, timeUnixNano: '0', observedTimeUnixNano: '0', severityNumber: 0, severityText: '', body: null,
-            attributes: {}, droppedAttributesCount: 0, traceId: '', spanId: '', eventName: '', flags: 0,
-          };
-          while (w.pos < lrEnd) {
-            const f = w.varint();
-            switch (f) {
-              case (1 << 3) | 1: r.timeUnixNano = w.fixed64(); break;
-              case (2 << 3) | 0: r.severityNumber = w.varint(); break;
-              case (3 << 3) | 2: r.severityText = w.string(); break;
-              case (5 << 3) | 2: r.body = w.anyValue(w.end()); break;
-              case (6 << 3) | 2: w.keyValue(w.end(), r.attributes); break;
-              case (7 << 3) | 0: r.droppedAttributesCount = w.varint(); break;
-              case (8 << 3) | 5: r.flags = bytes.readUInt32LE(w.pos); w.pos += 4; break;
-              case (9 << 3) | 2: { const e = w.end(); r.traceId = bytes.toString('hex', w.pos, e); w.pos = e; break; }
-              case (10 << 3) | 2: { const e = w.end(); r.spanId = bytes.toString('hex', w.pos, e); w.pos = e; break; }
-              case (11 << 3) | 1: r.observedTimeUnixNano = w.fixed64(); break;
-              case (12 << 3) | 2: r.eventName = w.string(); break;
-              default: w.skip(f & 7);
-            }
-          }
-          out.push(r);
-        } else w.skip(t & 7);
-      }
-    }
-    w.pos = rlEnd;
-  }
-  return out;
-}
+/** The sink's own decoder (imports only types, so Node runs it from source). */
+const walkDecode = (bytes: Buffer): DecodedRecord[] => decodeLogsWire(bytes);
 
 interface DecodeRun {
   label: string;
@@ -1427,8 +1234,8 @@ function decodeExperiment(payloads: Payload[], rounds: number): DecodeRun[] {
     if (a !== b) throw new Error('decode experiment: the direct walk does not decode like the protobufjs path');
   }
   const decoders: [string, (b: Buffer) => DecodedRecord[]][] = [
-    ['protobufjs decode + toObject + one object per record (as the sink)', viaProtobufjs],
-    ['direct protobuf walk, resource and scope decoded once', walkDecode],
+    ['protobufjs decode + toObject + one object per record (the schema path)', viaProtobufjs],
+    ['direct protobuf walk, resource and scope decoded once (as the sink)', walkDecode],
   ];
   const records = payloads.reduce((n, p) => n + p.records, 0);
   const times = decoders.map(() => [] as number[]);

@@ -32,7 +32,12 @@ const RESOURCE_LOGS = tagOf(1, LEN);
 
 class WireReader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  readonly buf: Buffer;
+  // A plain field, not a parameter property: this file also runs from source
+  // under Node's type stripping (the ingest benchmark imports it).
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
 
   varint(): number {
     let value = 0;

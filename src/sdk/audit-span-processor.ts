@@ -110,11 +110,6 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     return this.tagger;
   }
 
-  /** Records emitted so far (the last emitter sequence number). */
-  get emitted(): number {
-    return this.seq;
-  }
-
   onStart(span: Span, _parentContext: Context): void {
     try {
       const st = this.state(span.spanContext().traceId);

@@ -45,6 +45,7 @@ function hrToMs(t: readonly [number, number]): number {
  */
 export class Tagger {
   private readonly table: RouteTable;
+  private readonly responseRules: boolean;
   private readonly redact: (value: unknown) => unknown;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
@@ -53,6 +54,7 @@ export class Tagger {
 
   constructor(private readonly config: ResolvedAuditConfig) {
     this.table = compileRouteTable(config.routes);
+    this.responseRules = config.routes.some((r) => typeof r?.resourceId === 'string' && r.resourceId.startsWith('response:'));
     this.redact = createRedactor(config.redactKeys);
     this.trusted = parseTrustedProxies(config.trustedProxies);
     if (this.trusted.invalid.length > 0) {
@@ -68,6 +70,8 @@ export class Tagger {
 
   /** True when the response body of this request must be kept (a rule takes the resource id from it). */
   wantsResponseBody(method: string, path: string): boolean {
+    // Runs for every response: most tables have no such rule, and then nothing is looked up.
+    if (!this.responseRules) return false;
     const m = this.table.match(method, path);
     return m?.rule.resourceId?.startsWith('response:') === true;
   }

@@ -14,7 +14,7 @@ export type IngestResult =
   | { kind: 'ok'; rejected: number; message: string }
   | { kind: 'invalid'; message: string };
 
-/** Thrown by the writer when the client must retry; passed through untouched. */
+/** What an Export call is handled with. The writer's RetryableError passes through untouched. */
 export interface IngestContext {
   writer: Writer;
   metrics: SinkMetrics;

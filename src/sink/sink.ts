@@ -142,7 +142,6 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     log.info({ grpc: `${host}:${grpcServer.port}`, http: `${host}:${httpServer.port}`, metrics: `${host}:${metricsPort}` }, 'otel-audit sink listening');
 
     let closing: Promise<void> | undefined;
-    const w = writer;
     return {
       grpcPort: grpcServer.port,
       httpPort: httpServer.port,
@@ -156,7 +155,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
           clearInterval(partitionTimer);
           // Stop accepting first, then write what was accepted, then close the database.
           await Promise.all([grpcServer.close(), httpServer.close()]);
-          await w.close();
+          await writer.close();
           await new Promise<void>((resolve) => {
             metricsServer.close(() => resolve());
             metricsServer.closeAllConnections();

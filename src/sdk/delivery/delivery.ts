@@ -22,6 +22,8 @@ export interface DeliveryOptions {
 const BACKOFF_MULTIPLIER = 2;
 /** ± share of a retry delay that is randomised, so that many processes do not retry in step. */
 const JITTER = 0.2;
+/** Drops are reported at most this often. */
+const DROP_REPORT_INTERVAL_MS = 10_000;
 
 /**
  * Delivers audit records without silent loss, in emission order:
@@ -48,7 +50,7 @@ export class AuditDelivery {
   private backoffMs: number;
   private closed = false;
   private readonly stats: DeliveryStats = emptyStats();
-  private dropReported = 0;
+  private dropReportedAt = -Infinity;
 
   constructor(
     private readonly transport: AuditTransport,
@@ -254,12 +256,14 @@ export class AuditDelivery {
     }
     if (rest.length > 0) {
       this.stats.dropped += rest.length;
-      if (this.stats.dropped - this.dropReported >= 1 || this.dropReported === 0) {
+      // Loud, but not once per record: the first drop, then at most every 10 s, with the total.
+      const now = Date.now();
+      if (now - this.dropReportedAt >= DROP_REPORT_INTERVAL_MS) {
+        this.dropReportedAt = now;
         diag.error(
-          `otel-audit: DROPPED ${rest.length} audit records (spool ${this.spool ? 'full' : 'unavailable'}); ` +
+          `otel-audit: DROPPING audit records (spool ${this.spool ? 'full' : 'unavailable'}); ` +
             `${this.stats.dropped} dropped in total`,
         );
-        this.dropReported = this.stats.dropped;
       }
     }
   }

@@ -89,11 +89,6 @@ export class Spool {
     return this.segments.every((s) => s.offset >= s.size);
   }
 
-  /** Records not yet acknowledged is not tracked per record; this counts segments with unread data. */
-  get pendingSegments(): number {
-    return this.segments.filter((s) => s.offset < s.size).length;
-  }
-
   /**
    * Append records in order. With `fresh`, they start a new segment named
    * after their own first record, so that records older than what the spool
