@@ -9,7 +9,11 @@
  * only when the manifest (or Go) changes. Concurrent callers wait for one
  * build (a lock directory next to the target).
  *
- *   node scripts/collector.ts [manifest ...]   # default: the gateway and the test APM
+ * It also builds Jaeger v2 from its Go module, the APM of the end-to-end
+ * tests, cached the same way under .../jaeger/.
+ *
+ *   node scripts/collector.ts              # the gateway collector and Jaeger
+ *   node scripts/collector.ts <manifest>   # one ocb manifest
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,9 +24,12 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Manifests built by default: the gateway distribution and the APM stand-in of the end-to-end tests. */
+/** The gateway distribution's manifest. */
 export const GATEWAY_MANIFEST = join(REPO, 'collector-config', 'builder.yaml');
-export const APM_MANIFEST = join(REPO, 'test', 'e2e', 'apm', 'builder.yaml');
+
+/** Jaeger v2.13.0: its Go module carries the v1 version numbers. */
+export const JAEGER_MODULE = 'github.com/jaegertracing/jaeger';
+export const JAEGER_MODULE_VERSION = 'v1.76.0';
 
 export function cacheDir(): string {
   const explicit = process.env['OTEL_AUDIT_CACHE_DIR'];
@@ -59,8 +66,7 @@ function readManifest(path: string): Manifest {
 /** Where the binary built from `manifestPath` lives (whether or not it exists yet). */
 export function collectorPath(manifestPath: string, go = goExecutable()): string {
   const m = readManifest(manifestPath);
-  const goVersion = execFileSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
-  const hash = createHash('sha256').update(m.text).update('\0').update(goVersion).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(m.text).update('\0').update(goVersion(go)).digest('hex').slice(0, 16);
   return join(cacheDir(), 'collector', `${m.name}-${hash}`, m.name);
 }
 
@@ -109,6 +115,44 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): 
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
 }
 
+function goVersion(go: string): string {
+  return execFileSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Build `target` once: under a lock, into a temporary directory next to it,
+ * renamed into place only when complete.
+ */
+function buildOnce(target: string, what: string, build: (work: string) => string, log: (line: string) => void): string {
+  if (existsSync(target)) return target;
+  const dir = dirname(target);
+  mkdirSync(dirname(dir), { recursive: true });
+  const unlock = lock(`${dir}.lock`, 30 * 60_000);
+  try {
+    if (existsSync(target)) return target;
+    const started = Date.now();
+    const work = mkdtempSync(join(dirname(dir), '.build-'));
+    try {
+      log(`building ${what}`);
+      const built = build(work);
+      mkdirSync(dir, { recursive: true });
+      renameSync(built, target);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    log(`built ${target} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    return target;
+  } finally {
+    unlock();
+  }
+}
+
+/** PATH with the directory of `go` first, so tools that run `go` find the same one. */
+function envWithGo(go: string): NodeJS.ProcessEnv {
+  const goBin = dirname(go) === '.' ? '' : dirname(go);
+  return { ...process.env, PATH: goBin ? `${goBin}:${process.env['PATH'] ?? ''}` : process.env['PATH'] };
+}
+
 /** The ocb binary for a collector version, installed with `go install` into the cache on first use. */
 function ocb(version: string, go: string, log: (line: string) => void): string {
   const bin = join(cacheDir(), 'ocb', `v${version}`);
@@ -126,44 +170,51 @@ function ocb(version: string, go: string, log: (line: string) => void): string {
  */
 export function ensureCollector(manifestPath: string, log: (line: string) => void = () => {}): string {
   const go = goExecutable();
-  const target = collectorPath(manifestPath, go);
-  if (existsSync(target)) return target;
-  const dir = dirname(target);
-  mkdirSync(dirname(dir), { recursive: true });
-  const unlock = lock(`${dir}.lock`, 30 * 60_000);
-  try {
-    if (existsSync(target)) return target;
-    const m = readManifest(manifestPath);
-    const started = Date.now();
-    const builder = ocb(m.version, go, log);
-    const work = mkdtempSync(join(dirname(dir), `.build-${m.name}-`));
-    try {
+  const m = readManifest(manifestPath);
+  return buildOnce(
+    collectorPath(manifestPath, go),
+    `${m.name} from ${manifestPath}`,
+    (work) => {
+      const builder = ocb(m.version, go, log);
       const out = join(work, 'src');
       const manifest = m.text.replace(/^(\s+output_path:).*$/m, `$1 ${out}`);
       if (!manifest.includes(out)) throw new Error(`${manifestPath}: dist.output_path is required`);
       writeFileSync(join(work, 'builder.yaml'), manifest);
-      log(`building ${m.name} from ${manifestPath}`);
-      const goBin = dirname(go) === '.' ? '' : dirname(go);
-      const env = { ...process.env, PATH: goBin ? `${goBin}:${process.env['PATH'] ?? ''}` : process.env['PATH'] };
-      run(builder, ['--config', join(work, 'builder.yaml')], env, work);
-      mkdirSync(dir, { recursive: true });
-      renameSync(join(out, m.name), target);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-    log(`built ${target} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    return target;
-  } finally {
-    unlock();
-  }
+      run(builder, ['--config', join(work, 'builder.yaml')], envWithGo(go), work);
+      return join(out, m.name);
+    },
+    log,
+  );
+}
+
+/** The path of the Jaeger v2 binary, built from its Go module on first use. */
+export function ensureJaeger(log: (line: string) => void = () => {}): string {
+  const go = goExecutable();
+  const hash = createHash('sha256').update(`${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}\0${goVersion(go)}`).digest('hex').slice(0, 16);
+  return buildOnce(
+    join(cacheDir(), 'jaeger', `jaeger-${hash}`, 'jaeger'),
+    `Jaeger from ${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`,
+    (work) => {
+      const env = envWithGo(go);
+      const info = JSON.parse(
+        execFileSync(go, ['mod', 'download', '-json', `${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`], { cwd: work, env, encoding: 'utf8' }),
+      ) as { Dir?: string; Error?: string };
+      if (!info.Dir) throw new Error(`go mod download ${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}: ${info.Error ?? 'no directory'}`);
+      const out = join(work, 'jaeger');
+      run(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', out, './cmd/jaeger'], env, info.Dir);
+      return out;
+    },
+    log,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const manifests = process.argv.length > 2 ? process.argv.slice(2).map((p) => resolve(p)) : [GATEWAY_MANIFEST, APM_MANIFEST];
+  const log = (line: string): void => void process.stderr.write(`collector: ${line}\n`);
   const started = Date.now();
-  for (const manifest of manifests) {
-    const path = ensureCollector(manifest, (line) => process.stderr.write(`collector: ${line}\n`));
-    process.stdout.write(`${path}\n`);
+  if (process.argv.length > 2) {
+    for (const manifest of process.argv.slice(2)) process.stdout.write(`${ensureCollector(resolve(manifest), log)}\n`);
+  } else {
+    process.stdout.write(`${ensureCollector(GATEWAY_MANIFEST, log)}\n${ensureJaeger(log)}\n`);
   }
   process.stderr.write(`collector: ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }

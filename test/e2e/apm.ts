@@ -1,104 +1,103 @@
 /**
- * The APM of the end-to-end tests: a second OpenTelemetry Collector (built
- * from test/e2e/apm/builder.yaml) that receives OTLP traces and writes them,
- * as OTLP/JSON lines, to a file the tests read. It stores exactly what an APM
- * would receive from the gateway.
+ * The APM of the end-to-end tests: Jaeger v2 (built from its Go module by
+ * scripts/collector.ts) with in-memory storage. The gateway sends it traces
+ * over OTLP/gRPC; the tests ask its query API which traces it holds.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, spawnService, type Service } from '../helpers/processes.js';
+import { freePorts, httpOk, spawnService, type Service } from '../helpers/processes.js';
 
 export interface ApmSpan {
   traceId: string;
   spanId: string;
   name: string;
   serviceName: string;
-  attributes: Record<string, unknown>;
 }
 
 export interface Apm {
   /** host:port of its OTLP/gRPC receiver. */
   readonly endpoint: string;
+  /** Base URL of its query API (and UI). */
+  readonly queryUrl: string;
   readonly process: Service;
-  /** Every span received so far. */
-  spans(): ApmSpan[];
+  /** The spans Jaeger holds for a trace; empty when it holds none. */
+  trace(traceId: string): Promise<ApmSpan[]>;
   close(): Promise<void>;
 }
 
-interface JsonValue {
-  stringValue?: string;
-  intValue?: string | number;
-  boolValue?: boolean;
-  doubleValue?: number;
-}
-interface JsonKeyValue {
-  key: string;
-  value?: JsonValue;
-}
-interface JsonTraces {
-  resourceSpans?: {
-    resource?: { attributes?: JsonKeyValue[] };
-    scopeSpans?: { spans?: { traceId: string; spanId: string; name: string; attributes?: JsonKeyValue[] }[] }[];
+/** `GET /api/traces/{id}` of the Jaeger query service. */
+interface JaegerTraceResponse {
+  data?: {
+    traceID: string;
+    spans: { traceID: string; spanID: string; operationName: string; processID: string }[];
+    processes: Record<string, { serviceName: string }>;
   }[];
 }
 
-function attrs(list: JsonKeyValue[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of list ?? []) {
-    const v = kv.value ?? {};
-    out[kv.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue;
-  }
-  return out;
-}
-
-/** Parse the file exporter's output: one OTLP/JSON ExportTraceServiceRequest per line. */
-export function parseTraceFile(text: string): ApmSpan[] {
-  const spans: ApmSpan[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const req = JSON.parse(line) as JsonTraces;
-    for (const rs of req.resourceSpans ?? []) {
-      const serviceName = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
-      for (const ss of rs.scopeSpans ?? []) {
-        for (const s of ss.spans ?? []) {
-          spans.push({ traceId: s.traceId, spanId: s.spanId, name: s.name, serviceName, attributes: attrs(s.attributes) });
-        }
-      }
-    }
-  }
-  return spans;
-}
-
 export async function startApm(binary: string, dir: string): Promise<Apm> {
-  const port = await freePort();
-  const file = join(dir, 'apm-traces.jsonl');
-  const config = join(dir, 'apm.yaml');
+  const [otlpPort, httpPort, grpcPort] = (await freePorts(3)) as [number, number, number];
+  const config = join(dir, 'jaeger.yaml');
   writeFileSync(
     config,
-    `receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:${port}
-exporters:
-  file:
-    path: ${file}
-    flush_interval: 100ms
-service:
-  telemetry:
-    metrics:
-      level: none
+    `service:
+  extensions: [jaeger_storage, jaeger_query]
   pipelines:
     traces:
       receivers: [otlp]
-      exporters: [file]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+extensions:
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:${httpPort}
+    grpc:
+      endpoint: 127.0.0.1:${grpcPort}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:${otlpPort}
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
 `,
   );
-  const proc = await spawnService('apm', binary, ['--config', `file:${config}`], { ready: (out) => out.includes('Everything is ready') });
+  const queryUrl = `http://127.0.0.1:${httpPort}`;
+  const proc = await spawnService('jaeger', binary, ['--config', `file:${config}`], {
+    ready: async (out) => out.includes('Everything is ready') && (await httpOk(`${queryUrl}/api/services`)),
+  });
   return {
-    endpoint: `127.0.0.1:${port}`,
+    endpoint: `127.0.0.1:${otlpPort}`,
+    queryUrl,
     process: proc,
-    spans: () => (existsSync(file) ? parseTraceFile(readFileSync(file, 'utf8')) : []),
+    async trace(traceId) {
+      const res = await fetch(`${queryUrl}/api/traces/${traceId}`);
+      if (res.status === 404) {
+        await res.arrayBuffer();
+        return [];
+      }
+      if (!res.ok) throw new Error(`Jaeger query: HTTP ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as JaegerTraceResponse;
+      return (body.data ?? []).flatMap((t) =>
+        t.spans.map((s) => ({
+          // Jaeger drops leading zeros of ids.
+          traceId: s.traceID.padStart(32, '0'),
+          spanId: s.spanID.padStart(16, '0'), name: s.operationName, serviceName: t.processes[s.processID]?.serviceName ?? '' })),
+      );
+    },
     close: async () => void (await proc.stop()),
   };
 }

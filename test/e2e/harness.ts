@@ -3,14 +3,14 @@
  *
  *   example service (node --import otel-audit/register)
  *     → OpenTelemetry Collector (collector-config/otelcol.yaml or otelcol-scaled.yaml)
- *       → APM (a collector writing traces to a file, see apm.ts)
+ *       → APM (Jaeger v2, see apm.ts)
  *       → otel-audit sink process(es) → Postgres (a fresh database)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { APM_MANIFEST, ensureCollector, GATEWAY_MANIFEST } from '../../scripts/collector.js';
+import { ensureCollector, ensureJaeger, GATEWAY_MANIFEST } from '../../scripts/collector.js';
 import { REPO } from '../helpers/app-process.js';
 import { createTestDatabase } from '../helpers/pg.js';
 import { freePorts, spawnService, startSinkProcess, waitFor, type Service } from '../helpers/processes.js';
@@ -18,10 +18,10 @@ import { startApm, type Apm } from './apm.js';
 
 export const EXAMPLE_SERVICE = join(REPO, 'examples', 'express-app', 'server.js');
 
-/** Build (or find in the cache) both collector binaries; first build takes minutes. */
+/** Build (or find in the cache) the gateway collector and Jaeger; a first build takes minutes. */
 export function collectorBinaries(): { gateway: string; apm: string } {
   const log = (line: string): void => void process.stderr.write(`collector: ${line}\n`);
-  return { gateway: ensureCollector(GATEWAY_MANIFEST, log), apm: ensureCollector(APM_MANIFEST, log) };
+  return { gateway: ensureCollector(GATEWAY_MANIFEST, log), apm: ensureJaeger(log) };
 }
 
 /** Time for a first collector build in a hook. */
@@ -66,6 +66,9 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const tmp = mkdtempSync(join(tmpdir(), 'otel-audit-e2e-'));
   const database = await createTestDatabase();
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
+  // An idle connection dies when a fault test restarts Postgres; the pool
+  // replaces it on the next query. Without a listener that would crash the run.
+  db.on('error', () => {});
   const ports = await freePorts(3 + nSinks * 3);
   const [grpcPort, httpPort, metricsPort] = ports as [number, number, number];
   const sinkPorts = Array.from({ length: nSinks }, (_, i) => ports.slice(3 + i * 3, 6 + i * 3) as [number, number, number]);
