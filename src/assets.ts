@@ -17,6 +17,14 @@ function packageRoot(): string {
 }
 
 /**
+ * Path of a file at the root of the installed package (`dist/register.js`,
+ * `examples/…`), whether the caller runs from `dist/` or from `src/`.
+ */
+export function packagePath(...segments: string[]): string {
+  return join(packageRoot(), ...segments);
+}
+
+/**
  * Path of a file shipped with the package (OTLP .proto files, SQL
  * migrations). The build copies `src/<path>` to `dist/<path>`; code running
  * from `dist/` (bundled) reads the copy, code running from `src/` (tests)

@@ -2,6 +2,7 @@
 /**
  * `otel-audit` command line. Every command answers `--help`.
  */
+import { demoCommand } from './cli/demo.js';
 import { migrateCommand } from './cli/migrate.js';
 import { sinkCommand } from './cli/sink.js';
 import { VERSION } from './sdk/version.js';
@@ -11,6 +12,7 @@ type Command = (argv: readonly string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   sink: { run: sinkCommand, summary: 'OTLP receiver that writes audit records to Postgres' },
   migrate: { run: migrateCommand, summary: 'apply the database migrations and exit' },
+  demo: { run: demoCommand, summary: 'the whole pipeline on this machine: example service, sink, audit rows' },
 };
 
 const USAGE = `otel-audit ${VERSION}

@@ -7,8 +7,12 @@ import { audit } from 'otel-audit';
 const app = express();
 app.use(express.json());
 
-const users = new Map([['1', { id: '1', name: 'alice', role: 'admin' }]]);
-let nextId = 2;
+// alice (1) is the administrator; bob (2) is not.
+const users = new Map([
+  ['1', { id: '1', name: 'alice', role: 'admin' }],
+  ['2', { id: '2', name: 'bob', role: 'user' }],
+]);
+let nextId = 3;
 
 // Authentication middleware: a bearer token "user:<id>" names the caller.
 app.use((req, _res, next) => {

@@ -37,6 +37,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
   const db = await openDatabase({
     ...(options.databaseUrl !== undefined ? { url: options.databaseUrl } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
     poolSize: options.poolSize ?? 10,
     onError: (err) => log.warn({ err }, 'database connection error'),
   });

@@ -39,6 +39,13 @@ export interface SinkOptions {
   logLevel?: string;
   /** Apply migrations on start. Default true. */
   migrate?: boolean;
+  /**
+   * Programmatic only (no flag): the environment `DATABASE_URL`, `PG*` and
+   * `OTEL_AUDIT_DATA_DIR` are read from when `databaseUrl` / `dataDir` leave
+   * the choice open. Default `process.env`; `{}` makes `dataDir` select the
+   * embedded database whatever the environment says.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 /** What both OTLP listeners (gRPC and HTTP) are configured with. */

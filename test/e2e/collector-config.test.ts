@@ -73,7 +73,7 @@ describe('collector-config/', () => {
     const text = readFileSync(join(CONFIG_DIR, 'otelcol-scaled.yaml'), 'utf8');
     const dns = text
       .replace(/^ {6}static:\n {8}hostnames:.*\n/m, '')
-      .replace(/^ {6}# (dns:|  hostname:|  port:|  interval:|  timeout:)/gm, '      $1');
+      .replace(/^ {6}# (dns:| {2}hostname:| {2}port:| {2}interval:| {2}timeout:)/gm, '      $1');
     expect(dns).not.toBe(text);
     expect(dns).not.toMatch(/static:/);
     const file = join(tmp.path, 'otelcol-scaled-dns.yaml');

@@ -51,13 +51,16 @@ async function settle(pipeline: Pipeline, svc: ExampleService, load: Load, name:
   await sleep(STEADY_MS);
   const sent: LoadResult = await load.stop();
   expect(sent.failed, `requests that failed: ${sent.errors.join('; ')}`).toBe(0);
-  await svc.service.stop();
   const emitted = sent.ok;
+  // The service keeps running until Postgres has caught up: a backlog in its
+  // spool is delivered by the running process (a stopped one would deliver
+  // it on its next start).
   try {
     await pipeline.waitForRows(emitted, 180_000);
   } catch (err) {
     process.stdout.write(`[faults] ${name}: ${(err as Error).message.split('\n')[0]}\n`);
   }
+  await svc.service.stop();
   // Anything still in flight would show up as a duplicate now.
   await sleep(1_000);
   const { rows } = await pipeline.db.query<{ stored: number; distinct_seq: number; emitters: number; max_seq: number }>(
