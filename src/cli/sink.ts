@@ -23,6 +23,9 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'writers', env: env('WRITERS'), type: 'number', help: 'batches written at once (at most --pool-size)', default: '2' },
   { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: '300000' },
   { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: 'info' },
+  { flag: 'seal-interval-ms', env: env('SEAL_INTERVAL_MS'), type: 'number', help: 'seal settled records into audit.digests this often (0: never)', default: '60000' },
+  { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: '30000' },
+  { flag: 'digest-key-file', env: env('DIGEST_KEY_FILE'), type: 'string', help: 'sign digests: Ed25519 private key (PEM) or HMAC secret file' },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: 'true' },
   { flag: 'help', type: 'boolean', help: 'show this help' },
 ];

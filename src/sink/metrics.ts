@@ -13,6 +13,8 @@ export interface SinkMetrics {
   queueDepth: Gauge;
   openGaps: Gauge;
   missingRecords: Gauge;
+  sealedRows: Counter;
+  lastSealTime: Gauge;
 }
 
 export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
@@ -30,5 +32,7 @@ export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
     queueDepth: new Gauge({ name: 'otel_audit_sink_queue_depth', help: 'Rows waiting for the database', registers: [registry], collect() { this.set(queueDepth()); } }),
     openGaps: new Gauge({ name: 'otel_audit_sink_open_sequence_gaps', help: 'Emitter sequence gaps open longer than the gap window', registers: [registry] }),
     missingRecords: new Gauge({ name: 'otel_audit_sink_missing_records', help: 'Records missing in gaps open longer than the gap window', registers: [registry] }),
+    sealedRows: new Counter({ name: 'otel_audit_sink_sealed_records_total', help: 'Records this sink sealed into audit.digests', registers: [registry] }),
+    lastSealTime: new Gauge({ name: 'otel_audit_sink_last_seal_timestamp_seconds', help: 'When this sink last appended a seal to audit.digests (Unix time)', registers: [registry] }),
   };
 }

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { loadDigestKey } from '../compliance/digest.js';
+import { DEFAULT_SETTLE_MS, sealOnce } from '../compliance/seal.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ensurePartitions, migrate, schemaStatus } from '../db/migrate.js';
 import { openGaps } from './gaps.js';
@@ -100,6 +102,25 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const partitionTimer = setInterval(() => void ensurePartitions(db).catch((err: unknown) => log.warn({ err }, 'partition maintenance failed')), DAY_MS);
     partitionTimer.unref();
 
+    // Tamper evidence: seal what has settled, every sealIntervalMs (0: never).
+    const digestKey = options.digestKeyFile ? loadDigestKey(options.digestKeyFile) : undefined;
+    let sealing: Promise<void> | undefined;
+    const seal = (): Promise<void> =>
+      (sealing ??= sealOnce(db, { settleMs: options.sealSettleMs ?? DEFAULT_SETTLE_MS, ...(digestKey ? { key: digestKey } : {}) })
+        .then((r) => {
+          const rows = r.digests.reduce((n, d) => n + d.rowCount, 0);
+          if (r.digests.length > 0) {
+            metrics.sealedRows.inc(rows);
+            metrics.lastSealTime.set(Date.now() / 1000);
+          }
+          log.debug({ digests: r.digests.length, rows, locked: r.locked }, 'sealed');
+        })
+        .catch((err: unknown) => log.warn({ err }, 'sealing failed; retrying next interval'))
+        .finally(() => (sealing = undefined)));
+    const sealIntervalMs = options.sealIntervalMs ?? 60_000;
+    const sealTimer = sealIntervalMs > 0 ? setInterval(() => void seal(), sealIntervalMs) : undefined;
+    sealTimer?.unref();
+
     const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
@@ -154,9 +175,11 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
         closing ??= (async () => {
           clearInterval(gapTimer);
           clearInterval(partitionTimer);
+          if (sealTimer) clearInterval(sealTimer);
           // Stop accepting first, then write what was accepted, then close the database.
           await Promise.all([grpcServer.close(), httpServer.close()]);
           await writer.close();
+          await sealing;
           await new Promise<void>((resolve) => {
             metricsServer.close(() => resolve());
             metricsServer.closeAllConnections();

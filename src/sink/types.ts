@@ -39,6 +39,12 @@ export interface SinkOptions {
   logLevel?: string;
   /** Apply migrations on start. Default true. */
   migrate?: boolean;
+  /** Seal settled records into audit.digests this often, ms (0: never). Default 60,000. */
+  sealIntervalMs?: number;
+  /** Seal only records received at least this long ago, ms. Default 30,000. */
+  sealSettleMs?: number;
+  /** Sign each digest: an Ed25519 private key (PEM) or an HMAC secret file. */
+  digestKeyFile?: string;
   /**
    * Programmatic only (no flag): the environment `DATABASE_URL`, `PG*` and
    * `OTEL_AUDIT_DATA_DIR` are read from when `databaseUrl` / `dataDir` leave
