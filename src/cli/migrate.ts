@@ -3,8 +3,9 @@
  * months' partitions) without starting the sink.
  */
 import { parseArgs } from 'node:util';
-import { type Database, isConnectionError, openDatabase } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { ensurePartitions, migrate } from '../db/migrate.js';
+import { databaseFlagsProblem, describeDbError, oneLine, openCliDatabase } from './database.js';
 
 const HELP = `Usage: otel-audit migrate [options]
 
@@ -32,9 +33,6 @@ The database, first that applies:
 Exit status: 0 when the schema is up to date, 1 on failure, 2 on bad usage.
 `;
 
-/** Environment variables that select a Postgres server. */
-const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGDATABASE', 'PGUSER', 'PGPORT', 'PGSERVICE'];
-
 export async function migrateCommand(argv: readonly string[]): Promise<number> {
   let values: { help?: boolean; verbose?: boolean; 'database-url'?: string; 'data-dir'?: string };
   try {
@@ -58,29 +56,14 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
   }
   const url = values['database-url'];
   const dataDir = values['data-dir'];
-  if (url !== undefined && dataDir !== undefined) {
-    return usageError('--database-url and --data-dir exclude each other');
-  }
-  if (url === '' || dataDir === '') return usageError('--database-url and --data-dir need a value');
+  const problem = databaseFlagsProblem(url, dataDir);
+  if (problem) return usageError(problem);
   const verbose = values.verbose === true;
-
-  let env: Record<string, string | undefined> = process.env;
-  if (dataDir !== undefined) {
-    // The flag asks for the embedded database: server variables must not win.
-    env = { ...process.env };
-    for (const name of SERVER_VARIABLES) delete env[name];
-  }
 
   let db: Database | undefined;
   try {
-    db = await openDatabase({
-      ...(url !== undefined ? { url } : {}),
-      ...(dataDir !== undefined ? { dataDir } : {}),
-      env,
-      poolSize: 2,
-      onError: (err) => {
-        if (verbose) process.stderr.write(`otel-audit migrate: ${oneLine(err)}\n`);
-      },
+    db = await openCliDatabase(url, dataDir, (err) => {
+      if (verbose) process.stderr.write(`otel-audit migrate: ${oneLine(err)}\n`);
     });
     if (verbose) process.stdout.write(`database: ${db.description}\n`);
     const result = await migrate(db, { log: (msg) => process.stdout.write(`${msg}\n`) });
@@ -93,9 +76,7 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    const where = db ? ` (${db.description})` : '';
-    const what = isConnectionError(err) ? `cannot reach the database${where}: ` : '';
-    process.stderr.write(`otel-audit migrate: ${what}${oneLine(err)}\n`);
+    process.stderr.write(`otel-audit migrate: ${describeDbError(err, db)}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   } finally {
@@ -110,18 +91,4 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
 function usageError(message: string): number {
   process.stderr.write(`otel-audit migrate: ${message}\nRun "otel-audit migrate --help" for usage.\n`);
   return 2;
-}
-
-/** The error as one line; connection failures to several addresses have an empty message. */
-function oneLine(err: unknown): string {
-  let text: string;
-  if (err instanceof AggregateError && err.errors.length > 0) {
-    text = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
-  } else if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    text = err.message || (typeof code === 'string' ? code : err.name);
-  } else {
-    text = String(err);
-  }
-  return text.replace(/\s*\n\s*/g, ' ').trim();
 }

@@ -1,0 +1,49 @@
+/**
+ * How the database commands (verify, retention, ...) choose and open the
+ * database: `--database-url URL` or `--data-dir DIR`, else the variables the
+ * sink reads (DATABASE_URL, PG*, OTEL_AUDIT_DATA_DIR).
+ */
+import { isConnectionError, openDatabase, type Database } from '../db/database.js';
+
+/** Environment variables that select a Postgres server. */
+const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGDATABASE', 'PGUSER', 'PGPORT', 'PGSERVICE'];
+
+export const DATABASE_HELP = `  --database-url URL  Postgres server (default: DATABASE_URL, else PG* variables)
+  --data-dir DIR      the embedded database in DIR (default: OTEL_AUDIT_DATA_DIR, else ./.otel-audit)`;
+
+/** A usage problem of the database flags, or undefined. */
+export function databaseFlagsProblem(url: string | undefined, dataDir: string | undefined): string | undefined {
+  if (url !== undefined && dataDir !== undefined) return '--database-url and --data-dir exclude each other';
+  if (url === '' || dataDir === '') return '--database-url and --data-dir need a value';
+  return undefined;
+}
+
+export async function openCliDatabase(url: string | undefined, dataDir: string | undefined, onError?: (err: Error) => void): Promise<Database> {
+  let env: Record<string, string | undefined> = process.env;
+  if (dataDir !== undefined) {
+    // The flag asks for the embedded database: server variables must not win.
+    env = { ...process.env };
+    for (const name of SERVER_VARIABLES) delete env[name];
+  }
+  return openDatabase({ ...(url !== undefined ? { url } : {}), ...(dataDir !== undefined ? { dataDir } : {}), env, poolSize: 2, ...(onError ? { onError } : {}) });
+}
+
+/** The error as one line; connection failures to several addresses have an empty message. */
+export function oneLine(err: unknown): string {
+  let text: string;
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    text = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  } else if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    text = err.message || (typeof code === 'string' ? code : err.name);
+  } else {
+    text = String(err);
+  }
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** An error of a database command, as one line naming the database when it could not be reached. */
+export function describeDbError(err: unknown, db: Database | undefined): string {
+  const where = db ? ` (${db.description})` : '';
+  return `${isConnectionError(err) ? `cannot reach the database${where}: ` : ''}${oneLine(err)}`;
+}

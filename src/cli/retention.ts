@@ -1,0 +1,108 @@
+/**
+ * `otel-audit retention --keep 400d`: drop whole sealed monthly partitions
+ * older than the retention window.
+ */
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadDigestKey } from '../compliance/digest.js';
+import { parseDuration, runRetention, type RetentionResult } from '../compliance/retention.js';
+import type { Database } from '../db/database.js';
+import { DATABASE_HELP, databaseFlagsProblem, describeDbError, openCliDatabase } from './database.js';
+
+const HELP = `Usage: otel-audit retention --keep DURATION [options]
+
+Drop the monthly partitions of audit.records that end before now minus
+DURATION, whole: never single rows, never the default partition, and only
+partitions whose every row is sealed in audit.digests. Each drop appends a
+"retention" digest naming the record ids it removed (so otel-audit verify
+keeps working across the gap), and the run is recorded as an
+"audit.retention" record.
+
+Options:
+  --keep DURATION     how much history to keep: 400d, 56w, 13mo, 2y (required)
+  --dry-run           say what would be dropped and why others are kept
+  --require-export    drop only partitions covered by an unfiltered
+                      otel-audit export (an audit.export record)
+  --key FILE          sign the retention digests (Ed25519 private key or HMAC secret)
+  --as NAME           who runs it, for the audit.retention record (default: OS user)
+  --json              print the result as JSON
+${DATABASE_HELP}
+  -h, --help          show this help
+
+Needs the audit_admin role (or the schema owner). Exit status: 0 done,
+1 failure, 2 bad usage.
+`;
+
+function usageError(message: string): number {
+  process.stderr.write(`otel-audit retention: ${message}\nRun "otel-audit retention --help" for usage.\n`);
+  return 2;
+}
+
+export function formatRetention(r: RetentionResult, dryRun: boolean): string {
+  const lines = [`retention window: records that occurred before ${r.cutoff} may go`];
+  if (r.verdicts.length === 0) lines.push('no partition lies entirely before it');
+  for (const v of r.verdicts) {
+    const what = `${v.partition.name} (${v.partition.from.slice(0, 10)} .. ${v.partition.to.slice(0, 10)}, ${v.rows} rows)`;
+    if (v.action === 'keep') lines.push(`  keep  ${what}: ${v.reason}`);
+    else lines.push(`  ${dryRun ? 'would drop' : 'dropped'}  ${what}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function retentionCommand(argv: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        keep: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'require-export': { type: 'boolean' },
+        key: { type: 'string' },
+        as: { type: 'string' },
+        json: { type: 'boolean' },
+        'database-url': { type: 'string' },
+        'data-dir': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.keep === undefined) return usageError('--keep DURATION is required');
+  const problem = databaseFlagsProblem(values['database-url'], values['data-dir']);
+  if (problem) return usageError(problem);
+  let keepMs: number;
+  let key;
+  try {
+    keepMs = parseDuration(values.keep);
+    key = values.key ? loadDigestKey(values.key) : undefined;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  let db: Database | undefined;
+  try {
+    db = await openCliDatabase(values['database-url'], values['data-dir']);
+    const dryRun = values['dry-run'] === true;
+    const result = await runRetention(db, {
+      keepMs,
+      dryRun,
+      requireExport: values['require-export'] === true,
+      actor: values.as ?? userInfo().username,
+      ...(key ? { key } : {}),
+    });
+    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatRetention(result, dryRun));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`otel-audit retention: ${describeDbError(err, db)}\n`);
+    return 1;
+  } finally {
+    await db?.close().catch(() => undefined);
+  }
+}
