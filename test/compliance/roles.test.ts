@@ -16,7 +16,7 @@ import { verify } from '../../src/compliance/verify.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { startSink } from '../../src/sink/sink.js';
-import { createTestDatabase, PG_ADMIN_URL } from '../helpers/pg.js';
+import { adminQuery, createTestDatabase } from '../helpers/pg.js';
 import { waitFor } from '../helpers/processes.js';
 import { seedRecords } from '../helpers/records.js';
 
@@ -26,16 +26,6 @@ const LOGINS = { writer: `t_writer_${suffix}`, reader: `t_reader_${suffix}`, aud
 let database: { url: string; name: string; drop(): Promise<void> };
 let owner: Database;
 const clients: pg.Client[] = [];
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 function urlAs(user: string): string {
   return `postgres://${user}@127.0.0.1:5432/${database.name}`;
@@ -62,7 +52,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   owner = await openDatabase({ url: database.url, env: {}, poolSize: 2 });
   await migrate(owner);
-  await admin(
+  await adminQuery(
     `CREATE ROLE ${LOGINS.writer} LOGIN IN ROLE audit_writer;
      CREATE ROLE ${LOGINS.reader} LOGIN IN ROLE audit_reader;
      CREATE ROLE ${LOGINS.auditor} LOGIN IN ROLE audit_auditor;
@@ -75,7 +65,7 @@ afterAll(async () => {
   for (const c of clients) await c.end().catch(() => undefined);
   await owner?.close();
   await database?.drop();
-  await admin(Object.values(LOGINS).map((u) => `DROP ROLE IF EXISTS ${u};`).join('\n'));
+  await adminQuery(Object.values(LOGINS).map((u) => `DROP ROLE IF EXISTS ${u};`).join('\n'));
 });
 
 describe('roles and the append-only trigger', () => {

@@ -4,15 +4,18 @@
  *   example service (node --import otel-audit/register)
  *     → OpenTelemetry Collector (collector-config/otelcol.yaml or otelcol-scaled.yaml)
  *       → APM (Jaeger v2, see apm.ts)
- *       → otel-audit sink process(es) → Postgres (a fresh database)
+ *       → otel-audit sink process(es), as a login of audit_writer → Postgres (a fresh database)
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ensureCollector, ensureJaeger, GATEWAY_MANIFEST } from '../../scripts/collector.js';
 import { REPO } from '../helpers/app-process.js';
-import { createTestDatabase } from '../helpers/pg.js';
+import { openDatabase } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { adminQuery, createTestDatabase } from '../helpers/pg.js';
 import { freePorts, spawnService, startSinkProcess, waitFor, type Service } from '../helpers/processes.js';
 import { startApm, type Apm } from './apm.js';
 
@@ -65,6 +68,17 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const nSinks = options.sinks ?? 1;
   const tmp = mkdtempSync(join(tmpdir(), 'otel-audit-e2e-'));
   const database = await createTestDatabase();
+  // The sinks run as they should in production: as a login of audit_writer,
+  // on a schema the owner migrated.
+  const owner = await openDatabase({ url: database.url, env: {}, poolSize: 1 });
+  try {
+    await migrate(owner);
+  } finally {
+    await owner.close();
+  }
+  const writer = `e2e_sink_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE ROLE ${writer} LOGIN IN ROLE audit_writer`);
+  const writerUrl = `postgres://${writer}@127.0.0.1:5432/${database.name}`;
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
   // An idle connection dies when a fault test restarts Postgres; the pool
   // replaces it on the next query. Without a listener that would crash the run.
@@ -79,7 +93,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
 
   const startSink = async (i: number): Promise<Service> => {
     const [g, h, m] = sinkPorts[i] as [number, number, number];
-    const s = await startSinkProcess(`sink-${i}`, { databaseUrl: database.url, grpcPort: g, httpPort: h, metricsPort: m });
+    const s = await startSinkProcess(`sink-${i}`, { databaseUrl: writerUrl, grpcPort: g, httpPort: h, metricsPort: m, env: { OTEL_AUDIT_SINK_MIGRATE: 'false' } });
     sinks[i] = s;
     return s;
   };
@@ -191,6 +205,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       await apm?.close();
       await db.end();
       await database.drop();
+      await adminQuery(`DROP ROLE IF EXISTS ${writer}`);
       rmSync(tmp, { recursive: true, force: true });
     },
   };

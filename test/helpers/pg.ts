@@ -22,6 +22,11 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** Run SQL (one or more statements) as the server's superuser. */
+export async function adminQuery(sql: string): Promise<void> {
+  await admin((c) => c.query(sql));
+}
+
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `otel_audit_t_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
