@@ -3,6 +3,7 @@
  * database: `--database-url URL` or `--data-dir DIR`, else the variables the
  * sink reads (DATABASE_URL, PG*, OTEL_AUDIT_DATA_DIR).
  */
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { isConnectionError, openDatabase, type Database } from '../db/database.js';
 
 /** Environment variables that select a Postgres server. */
@@ -46,4 +47,46 @@ export function oneLine(err: unknown): string {
 export function describeDbError(err: unknown, db: Database | undefined): string {
   const where = db ? ` (${db.description})` : '';
   return `${isConnectionError(err) ? `cannot reach the database${where}: ` : ''}${oneLine(err)}`;
+}
+
+const DB_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  'database-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const;
+
+type DbCommandConfig<T extends ParseArgsOptionsConfig> = { args: string[]; options: T & typeof DB_OPTIONS; strict: true; allowPositionals: false };
+export type DbCommandValues<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<DbCommandConfig<T>>>['values'];
+
+/** A usage error of command `name`: the message and where to find the usage; exit status 2. */
+export function usageError(name: string, message: string): number {
+  process.stderr.write(`otel-audit ${name}: ${message}\nRun "otel-audit ${name} --help" for usage.\n`);
+  return 2;
+}
+
+/**
+ * Parse the flags of a database command (its own plus --help, --database-url
+ * and --data-dir). Returns the values, or the exit status when there is
+ * nothing more to do: 0 after printing the help, 2 after a usage error.
+ */
+export function parseDbCommand<T extends ParseArgsOptionsConfig>(
+  name: string,
+  argv: readonly string[],
+  options: T,
+  help: string,
+): { values: DbCommandValues<T> } | { exit: number } {
+  let values: DbCommandValues<T>;
+  try {
+    ({ values } = parseArgs<DbCommandConfig<T>>({ args: [...argv], options: { ...options, ...DB_OPTIONS }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return { exit: usageError(name, (err as Error).message) };
+  }
+  const v = values as { help?: boolean; 'database-url'?: string; 'data-dir'?: string };
+  if (v.help) {
+    process.stdout.write(help);
+    return { exit: 0 };
+  }
+  const problem = databaseFlagsProblem(v['database-url'], v['data-dir']);
+  if (problem) return { exit: usageError(name, problem) };
+  return { values };
 }

@@ -2,10 +2,9 @@
  * `otel-audit migrate`: apply the schema migrations (and create the coming
  * months' partitions) without starting the sink.
  */
-import { parseArgs } from 'node:util';
 import type { Database } from '../db/database.js';
 import { ensurePartitions, migrate } from '../db/migrate.js';
-import { databaseFlagsProblem, describeDbError, oneLine, openCliDatabase } from './database.js';
+import { describeDbError, oneLine, openCliDatabase, parseDbCommand } from './database.js';
 
 const HELP = `Usage: otel-audit migrate [options]
 
@@ -34,30 +33,11 @@ Exit status: 0 when the schema is up to date, 1 on failure, 2 on bad usage.
 `;
 
 export async function migrateCommand(argv: readonly string[]): Promise<number> {
-  let values: { help?: boolean; verbose?: boolean; 'database-url'?: string; 'data-dir'?: string };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        verbose: { type: 'boolean' },
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseDbCommand('migrate', argv, { verbose: { type: 'boolean' } }, HELP);
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const url = values['database-url'];
   const dataDir = values['data-dir'];
-  const problem = databaseFlagsProblem(url, dataDir);
-  if (problem) return usageError(problem);
   const verbose = values.verbose === true;
 
   let db: Database | undefined;
@@ -88,7 +68,3 @@ export async function migrateCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`otel-audit migrate: ${message}\nRun "otel-audit migrate --help" for usage.\n`);
-  return 2;
-}

@@ -3,11 +3,10 @@
  * older than the retention window.
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadDigestKey } from '../compliance/digest.js';
 import { parseDuration, runRetention, type RetentionResult } from '../compliance/retention.js';
 import type { Database } from '../db/database.js';
-import { DATABASE_HELP, databaseFlagsProblem, describeDbError, openCliDatabase } from './database.js';
+import { DATABASE_HELP, describeDbError, openCliDatabase, parseDbCommand, usageError } from './database.js';
 
 const HELP = `Usage: otel-audit retention --keep DURATION [options]
 
@@ -33,11 +32,6 @@ Needs the audit_admin role (or the schema owner). Exit status: 0 done,
 1 failure, 2 bad usage.
 `;
 
-function usageError(message: string): number {
-  process.stderr.write(`otel-audit retention: ${message}\nRun "otel-audit retention --help" for usage.\n`);
-  return 2;
-}
-
 export function formatRetention(r: RetentionResult, dryRun: boolean): string {
   const lines = [`retention window: records that occurred before ${r.cutoff} may go`];
   if (r.verdicts.length === 0) lines.push('no partition lies entirely before it');
@@ -50,41 +44,29 @@ export function formatRetention(r: RetentionResult, dryRun: boolean): string {
 }
 
 export async function retentionCommand(argv: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        keep: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'require-export': { type: 'boolean' },
-        key: { type: 'string' },
-        as: { type: 'string' },
-        json: { type: 'boolean' },
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.keep === undefined) return usageError('--keep DURATION is required');
-  const problem = databaseFlagsProblem(values['database-url'], values['data-dir']);
-  if (problem) return usageError(problem);
+  const parsed = parseDbCommand(
+    'retention',
+    argv,
+    {
+      keep: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'require-export': { type: 'boolean' },
+      key: { type: 'string' },
+      as: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
+  if (values.keep === undefined) return usageError('retention', '--keep DURATION is required');
   let keepMs: number;
   let key;
   try {
     keepMs = parseDuration(values.keep);
     key = values.key ? loadDigestKey(values.key) : undefined;
   } catch (err) {
-    return usageError((err as Error).message);
+    return usageError('retention', (err as Error).message);
   }
   let db: Database | undefined;
   try {

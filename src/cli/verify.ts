@@ -3,11 +3,10 @@
  * row; report each finding; exit 1 when there is any.
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
 import { verify, type VerifyReport } from '../compliance/verify.js';
 import type { Database } from '../db/database.js';
-import { DATABASE_HELP, databaseFlagsProblem, describeDbError, openCliDatabase } from './database.js';
+import { DATABASE_HELP, describeDbError, openCliDatabase, parseDbCommand, usageError } from './database.js';
 
 const HELP = `Usage: otel-audit verify [options]
 
@@ -40,11 +39,6 @@ function parseTime(flag: string, text: string | undefined): Date | undefined {
   return d;
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`otel-audit verify: ${message}\nRun "otel-audit verify --help" for usage.\n`);
-  return 2;
-}
-
 export function formatReport(r: VerifyReport): string {
   const lines: string[] = [];
   const seals = r.digests.filter((d) => d.kind === 'seal');
@@ -64,33 +58,21 @@ export function formatReport(r: VerifyReport): string {
 }
 
 export async function verifyCommand(argv: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        key: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        'no-record': { type: 'boolean' },
-        as: { type: 'string' },
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const problem = databaseFlagsProblem(values['database-url'], values['data-dir']);
-  if (problem) return usageError(problem);
+  const parsed = parseDbCommand(
+    'verify',
+    argv,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      key: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      'no-record': { type: 'boolean' },
+      as: { type: 'string' },
+    },
+    HELP,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   let from: Date | undefined;
   let to: Date | undefined;
   let keys: DigestKey[];
@@ -99,7 +81,7 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
     to = parseTime('--to', values.to);
     keys = (values.key ?? []).map((k) => loadDigestKey(k));
   } catch (err) {
-    return usageError((err as Error).message);
+    return usageError('verify', (err as Error).message);
   }
   let db: Database | undefined;
   try {
