@@ -4,7 +4,7 @@
  * with several sinks on one database, the others skip that round.
  */
 import type { Database, Transaction } from '../db/database.js';
-import { CHAIN_LOCK_KEY, digestHash, GENESIS_HASH, rowEntry, rowHash, ROW_SELECT, sha256Hex, signHash, type DigestBody, type DigestKey, type RowText } from './digest.js';
+import { CHAIN_LOCK_KEY, digestHash, GENESIS_HASH, rowEntry, rowHash, rowsInRange, sha256Hex, signHash, type DigestBody, type DigestKey } from './digest.js';
 
 export interface SealOptions {
   /** Only records received at least this long ago are sealed (transactions still open are not). Default 30 s. */
@@ -31,8 +31,6 @@ export interface SealResult {
 
 export const DEFAULT_SETTLE_MS = 30_000;
 export const DEFAULT_MAX_ROWS = 50_000;
-/** Rows read per query while sealing. */
-const FETCH_ROWS = 5_000;
 
 interface Head {
   hash: string;
@@ -90,28 +88,13 @@ export async function sealOnce(db: Database, options: SealOptions = {}): Promise
     let prevHash = head.hash;
     let from = head.sealed_to;
     let cursor = BigInt(head.last_sealed_id);
-    do {
-      const first = cursor + 1n;
-      const entries: Buffer[] = [];
-      let last = cursor;
-      while (last < lastId && entries.length < maxRows) {
-        const { rows } = await tx.query<RowText>(
-          `SELECT ${ROW_SELECT} FROM audit.records WHERE id > $1::bigint AND id <= $2::bigint ORDER BY records.id LIMIT $3`,
-          [last.toString(), lastId.toString(), Math.min(FETCH_ROWS, maxRows - entries.length)],
-        );
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          const id = BigInt(row['id'] as string);
-          entries.push(rowEntry(id, rowHash(row)));
-          last = id;
-        }
-      }
-      // The range ends at the last id sealed; the final digest reaches lastId (ids never used are part of it).
-      if (entries.length < maxRows || last >= lastId) last = lastId;
+    // One pass over (last sealed, lastId]: a digest closes every maxRows rows.
+    let entries: Buffer[] = [];
+    const close = async (last: bigint): Promise<void> => {
       const rowHashes = Buffer.concat(entries);
       const body: DigestBody = {
         kind: 'seal',
-        first_id: first.toString(),
+        first_id: (cursor + 1n).toString(),
         last_id: last.toString(),
         sealed_from: from,
         sealed_to: cutoff,
@@ -126,7 +109,17 @@ export async function sealOnce(db: Database, options: SealOptions = {}): Promise
       prevHash = d.hash;
       from = cutoff;
       cursor = last;
-    } while (cursor < lastId);
+      entries = [];
+    };
+    for await (const rows of rowsInRange(tx, cursor, lastId)) {
+      for (const row of rows) {
+        const id = BigInt(row['id'] as string);
+        entries.push(rowEntry(id, rowHash(row)));
+        if (entries.length === maxRows) await close(id);
+      }
+    }
+    // The last digest reaches lastId (ids never used are part of its range); an empty period gives an empty seal.
+    if (entries.length > 0 || cursor < lastId || digests.length === 0) await close(lastId);
     return { locked: true, digests };
   });
 }

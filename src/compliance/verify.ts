@@ -11,11 +11,10 @@ import {
   isoSql,
   parseRowHashes,
   rowHash,
-  ROW_SELECT,
+  rowsInRange,
   sha256Hex,
   type DigestBody,
   type DigestKey,
-  type RowText,
 } from './digest.js';
 
 export type FindingKind =
@@ -89,9 +88,6 @@ interface DigestRow {
   signature: string | null;
   key_id: string | null;
 }
-
-/** Rows read per query while comparing. */
-const FETCH_ROWS = 5_000;
 
 /** Parse an int8multirange's text form (`{[1,5),[7,8)}`) into half-open bigint ranges. */
 export function parseMultirange(text: string | null): [bigint, bigint][] {
@@ -241,32 +237,26 @@ async function checkRows(db: Database, d: DigestRow, dropped: readonly [bigint, 
     return 0;
   }
   let compared = 0;
-  let after = BigInt(d.first_id) - 1n;
-  const last = BigInt(d.last_id);
   const seen = new Set<bigint>();
-  for (;;) {
-    const page = await db.query<RowText>(
-      `SELECT ${ROW_SELECT} FROM audit.records WHERE id > $1::bigint AND id <= $2::bigint ORDER BY records.id LIMIT ${FETCH_ROWS}`,
-      [after.toString(), last.toString()],
-    );
-    for (const row of page.rows) {
-      const id = BigInt(row['id'] as string);
-      after = id;
-      compared++;
-      const want = sealed.get(id);
-      if (seen.has(id)) {
-        flag({ kind: 'inserted_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: a second row with this id in the range of digest ${d.id}` });
-        continue;
-      }
-      seen.add(id);
-      if (!want) {
-        flag({ kind: 'inserted_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: inserted into the range of digest ${d.id} after it was sealed` });
-      } else if (!rowHash(row).equals(want)) {
-        flag({ kind: 'edited_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: edited after digest ${d.id} sealed it` });
+  await db.transaction(async (tx) => {
+    for await (const rows of rowsInRange(tx, BigInt(d.first_id) - 1n, BigInt(d.last_id))) {
+      for (const row of rows) {
+        const id = BigInt(row['id'] as string);
+        compared++;
+        if (seen.has(id)) {
+          flag({ kind: 'inserted_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: a second row with this id in the range of digest ${d.id}` });
+          continue;
+        }
+        seen.add(id);
+        const want = sealed.get(id);
+        if (!want) {
+          flag({ kind: 'inserted_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: inserted into the range of digest ${d.id} after it was sealed` });
+        } else if (!rowHash(row).equals(want)) {
+          flag({ kind: 'edited_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: edited after digest ${d.id} sealed it` });
+        }
       }
     }
-    if (page.rows.length < FETCH_ROWS) break;
-  }
+  });
   for (const id of sealed.keys()) {
     if (!seen.has(id) && !inRanges(id, dropped)) {
       flag({ kind: 'deleted_row', digestId: d.id, recordId: id.toString(), message: `record ${id}: deleted after digest ${d.id} sealed it` });

@@ -2,12 +2,12 @@
  * Tamper evidence: seal, verify, and tampering as a superuser (bypassing the
  * append-only trigger) is detected and located.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/compliance/canonical.js';
-import { digestHash, GENESIS_HASH, loadDigestKey, type DigestBody } from '../../src/compliance/digest.js';
+import { canonicalRow, digestHash, GENESIS_HASH, loadDigestKey, rowHash, ROW_SELECT, rowValue, type DigestBody, type RowText } from '../../src/compliance/digest.js';
 import { sealOnce } from '../../src/compliance/seal.js';
 import { verify, type FindingKind, type VerifyReport } from '../../src/compliance/verify.js';
 import type { Database } from '../../src/db/database.js';
@@ -63,6 +63,22 @@ describe.each(['postgres', 'pglite'] as const)('seal and verify (%s)', (backend)
     const later = await verify(db);
     expect(later.ok).toBe(true);
     expect(later.unsealedRows).toBe(3);
+  });
+
+  it('a row is hashed over the RFC 8785 form of its columns', async () => {
+    await seedRecords(db, 8);
+    const { rows } = await db.query<RowText>(`SELECT ${ROW_SELECT} FROM audit.records ORDER BY records.id`);
+    expect(rows).toHaveLength(8);
+    for (const row of rows) {
+      const value = rowValue(row);
+      expect(canonicalRow(row)).toBe(canonicalJson(value));
+      expect(rowHash(row).toString('hex')).toBe(createHash('sha256').update(canonicalJson(value)).digest('hex'));
+    }
+    // Every column takes part: the id, a timestamp to the microsecond, a value deep inside jsonb.
+    const first = rows[0] as RowText;
+    expect(Object.keys(rowValue(first))).toHaveLength(29);
+    expect(first['occurred_at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(canonicalRow(first)).toContain('"request":{"body":{"amount":0.1,"none":null,"note":"héllo €"}}');
   });
 
   it('the chain is what the digests say: first link from genesis, each hash over its fields', async () => {
