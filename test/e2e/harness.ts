@@ -48,6 +48,8 @@ export interface Pipeline {
   readonly collectorHttp: string;
   readonly sinks: (Service | undefined)[];
   readonly db: pg.Pool;
+  /** Connection URL of the test database, as its owner. */
+  readonly databaseUrl: string;
   readonly tmp: string;
   startService(env?: Record<string, string>): Promise<ExampleService>;
   startSink(i: number): Promise<Service>;
@@ -136,6 +138,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     collectorHttp: `http://127.0.0.1:${httpPort}`,
     sinks,
     db,
+    databaseUrl: database.url,
     tmp,
     startSink,
     startCollector,

@@ -9,6 +9,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealOnce } from '../../src/compliance/seal.js';
+import { verify } from '../../src/compliance/verify.js';
+import { openDatabase } from '../../src/db/database.js';
 import { checkRows, DEMO_STEPS, runScript, type RecordRow, type StepResult } from '../../src/demo/script.js';
 import { waitFor } from '../helpers/processes.js';
 import { BUILD_TIMEOUT_MS, startPipeline, type Pipeline } from './harness.js';
@@ -112,5 +115,18 @@ describe('service → collector (otelcol.yaml) → sink → Postgres, traces →
     const health = results.find((r) => r.expected === null);
     expect(await p.apm.trace(health?.traceId ?? '')).not.toEqual([]);
     expect(await p.apm.trace(other.plainTraceId)).not.toEqual([]);
+  });
+
+  it('the rows seal and verify', async () => {
+    const db = await openDatabase({ url: p.databaseUrl, env: {}, poolSize: 1 });
+    try {
+      const sealed = await sealOnce(db, { settleMs: 0 });
+      expect(sealed.digests.reduce((n, d) => n + d.rowCount, 0)).toBe(expectedRows + 1);
+      const report = await verify(db);
+      expect(report.findings).toEqual([]);
+      expect(report.checkedRows).toBe(expectedRows + 1);
+    } finally {
+      await db.close();
+    }
   });
 });
