@@ -12,7 +12,7 @@
  * - optionally a signature of `hash` with an Ed25519 key or an HMAC-SHA-256
  *   secret, with the key's fingerprint in `key_id`.
  */
-import { createHash, createHmac, createPrivateKey, createPublicKey, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, hash, createPrivateKey, createPublicKey, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Transaction } from '../db/database.js';
 import { canonicalJson } from './canonical.js';
@@ -106,7 +106,7 @@ export function canonicalRow(row: RowText): string {
 }
 
 export function rowHash(row: RowText): Buffer {
-  return createHash('sha256').update(canonicalRow(row)).digest();
+  return hash('sha256', canonicalRow(row), 'buffer');
 }
 
 let cursors = 0;
