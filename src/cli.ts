@@ -3,8 +3,11 @@
  * `otel-audit` command line. Every command answers `--help`.
  */
 import { demoCommand } from './cli/demo.js';
+import { exportCommand } from './cli/export.js';
 import { migrateCommand } from './cli/migrate.js';
+import { retentionCommand } from './cli/retention.js';
 import { sinkCommand } from './cli/sink.js';
+import { verifyCommand } from './cli/verify.js';
 import { VERSION } from './sdk/version.js';
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -12,6 +15,9 @@ type Command = (argv: readonly string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   sink: { run: sinkCommand, summary: 'OTLP receiver that writes audit records to Postgres' },
   migrate: { run: migrateCommand, summary: 'apply the database migrations and exit' },
+  export: { run: exportCommand, summary: 'audit records of a time range as CSV or JSON lines, with a verified manifest' },
+  verify: { run: verifyCommand, summary: 'check the tamper-evidence chain and every sealed record' },
+  retention: { run: retentionCommand, summary: 'drop whole sealed partitions older than the retention window' },
   demo: { run: demoCommand, summary: 'the whole pipeline on this machine: example service, sink, audit rows' },
 };
 

@@ -1,0 +1,170 @@
+/**
+ * The SQL of an export. Postgres formats every row into its final line (CSV
+ * or JSON), so the exporting process only concatenates, hashes and writes
+ * text: no per-column values cross the wire, and no JSON is parsed and
+ * serialised again.
+ */
+
+/** The columns of `audit.records` an export holds, in this order (DESIGN.md). */
+export const EXPORT_COLUMNS = [
+  'id', 'trace_id', 'span_id', 'occurred_at', 'received_at', 'service_name', 'module', 'actor_id', 'actor_name', 'actor_type',
+  'tenant_id', 'action', 'resource_type', 'resource_id', 'outcome', 'status_code', 'http_method', 'http_route', 'url_path',
+  'client_ip', 'user_agent', 'duration_ms', 'level', 'request', 'change_before', 'change_after', 'attributes', 'emitter_id',
+  'emitter_seq',
+] as const;
+
+export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
+
+/**
+ * How a column is written: numbers and timestamps bare, the rest as
+ * (CSV-quoted) text. `plain` text holds no quote and no line break by the
+ * table's CHECK constraints (hex ids, enumerations), so it needs no escaping.
+ */
+type ColumnKind = 'number' | 'float' | 'timestamp' | 'plain' | 'text' | 'inet' | 'json';
+
+const KIND: Record<ExportColumn, ColumnKind> = {
+  id: 'number',
+  trace_id: 'plain',
+  span_id: 'plain',
+  occurred_at: 'timestamp',
+  received_at: 'timestamp',
+  service_name: 'text',
+  module: 'text',
+  actor_id: 'text',
+  actor_name: 'text',
+  actor_type: 'plain',
+  tenant_id: 'text',
+  action: 'text',
+  resource_type: 'text',
+  resource_id: 'text',
+  outcome: 'plain',
+  status_code: 'number',
+  http_method: 'text',
+  http_route: 'text',
+  url_path: 'text',
+  client_ip: 'inet',
+  user_agent: 'text',
+  duration_ms: 'float',
+  level: 'text',
+  request: 'json',
+  change_before: 'json',
+  change_after: 'json',
+  attributes: 'json',
+  emitter_id: 'text',
+  emitter_seq: 'number',
+};
+
+export type ExportFormat = 'csv' | 'jsonl';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'jsonl'];
+
+/** The columns an export can be filtered on (exact match, any of the values). */
+export const FILTER_COLUMNS = ['tenant_id', 'actor_id', 'action', 'module', 'outcome'] as const;
+export type FilterColumn = (typeof FILTER_COLUMNS)[number];
+/** Per column, the values a row may have (any of them); a column not named is not filtered. */
+export type ExportFilters = Partial<Record<FilterColumn, string[]>>;
+
+/** ISO 8601 in UTC with microseconds, whatever the session's time zone and DateStyle. */
+export function isoTimestampSql(expr: string): string {
+  return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+/**
+ * One CSV record (RFC 4180, CRLF-terminated) per row: numbers and
+ * timestamps bare; text and JSON always in double quotes, quotes doubled, so
+ * that NULL (an empty field) and the empty string (`""`) stay apart. One
+ * concat() builds the line: a chain of || would copy it again per column.
+ */
+function csvLineSql(alias: string): string {
+  const fields = EXPORT_COLUMNS.map((c) => {
+    const col = `${alias}.${c}`;
+    switch (KIND[c]) {
+      case 'number':
+      case 'float':
+        return `coalesce(${col}::text, '')`;
+      case 'timestamp':
+        return `coalesce(${isoTimestampSql(col)}, '')`;
+      case 'plain':
+        return `CASE WHEN ${col} IS NULL THEN '' ELSE concat('"', ${col}, '"') END`;
+      case 'inet':
+        // concat() prints it as Postgres does (10.1.2.3, 10.1.0.0/16, 2001:db8::1); ::text would add /32 to every address.
+        return `CASE WHEN ${col} IS NULL THEN '' ELSE concat('"', ${col}, '"') END`;
+      case 'text':
+      case 'json':
+        return `CASE WHEN ${col} IS NULL THEN '' ELSE concat('"', replace(${col}::text, '"', '""'), '"') END`;
+    }
+  });
+  return `concat(${fields.join(`, ',', `)}, E'\\r\\n')`;
+}
+
+/**
+ * One JSON object per row and line, keys in column order: JSON columns as
+ * JSON values, timestamps as ISO strings, numbers as numbers (NaN and
+ * Infinity as strings), NULL as null. Built by one concat() (to_json escapes
+ * strings, line breaks included, so a record is one line): about a third
+ * cheaper for Postgres than row_to_json.
+ */
+function jsonLineSql(alias: string): string {
+  const parts = EXPORT_COLUMNS.flatMap((c, i) => {
+    const col = `${alias}.${c}`;
+    let value: string;
+    switch (KIND[c]) {
+      case 'number':
+      case 'json':
+        value = `${col}::text`;
+        break;
+      case 'timestamp':
+        value = `'"' || ${isoTimestampSql(col)} || '"'`;
+        break;
+      case 'plain':
+        value = `'"' || ${col} || '"'`;
+        break;
+      case 'float': // NaN and Infinity become strings
+      case 'text':
+      case 'inet':
+        value = `to_json(${col})::text`;
+        break;
+    }
+    return [`'${i === 0 ? '{' : ','}"${c}":'`, `coalesce(${value}, 'null')`];
+  });
+  return `concat(${parts.join(', ')}, E'}\\n')`;
+}
+
+/** The CSV header record. */
+export const CSV_HEADER = `${EXPORT_COLUMNS.join(',')}\r\n`;
+
+export interface ExportQuery {
+  /** `WHERE …` over `audit.records r` with `$1`… parameters. */
+  where: string;
+  params: unknown[];
+}
+
+/** The half-open range [from, to) on occurred_at, and the filters. */
+export function exportWhere(from: string, to: string, filters: ExportFilters): ExportQuery {
+  const params: unknown[] = [from, to];
+  const clauses = ['r.occurred_at >= $1::timestamptz', 'r.occurred_at < $2::timestamptz'];
+  for (const column of FILTER_COLUMNS) {
+    const values = filters[column];
+    if (values === undefined || values.length === 0) continue;
+    params.push(values);
+    clauses.push(`r.${column} = ANY($${params.length}::text[])`);
+  }
+  return { where: `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/**
+ * `SELECT line` in id order: the cursor's query. Each line starts with the
+ * record's id ({@link lineId} reads it back), so rows carry one value only.
+ * Postgres formats the lines: formatting them here from per-column values
+ * instead took this process three times the CPU (a string per value, and the
+ * garbage) for a third less of Postgres' time.
+ */
+export function exportSelectSql(format: ExportFormat, where: string): string {
+  const line = format === 'csv' ? csvLineSql('r') : jsonLineSql('r');
+  return `SELECT ${line} AS line FROM audit.records r ${where} ORDER BY r.id`;
+}
+
+/** The id a line of {@link exportSelectSql} starts with: `123,…` (CSV) or `{"id":123,…` (JSON lines). */
+export function lineId(format: ExportFormat, line: string): string {
+  const start = format === 'csv' ? 0 : '{"id":'.length;
+  return line.slice(start, line.indexOf(',', start));
+}
