@@ -27,7 +27,7 @@ import {
 } from './export-query.js';
 import type { DigestKey } from './digest.js';
 import { parseTimeBound } from './export-time.js';
-import { verify, type VerifyReport } from './verify.js';
+import { verify, type DigestStatus, type VerifyReport } from './verify.js';
 
 export { EXPORT_COLUMNS, EXPORT_FORMATS, FILTER_COLUMNS, type ExportFilters, type ExportFormat, type FilterColumn } from './export-query.js';
 export { parseTimeBound, type TimeBound } from './export-time.js';
@@ -73,19 +73,8 @@ export interface ExportProgress {
   total: number | undefined;
 }
 
-/** A digest covering exported rows, as verify reported it. */
-export interface ManifestDigest {
-  id: number;
-  kind: 'seal' | 'retention';
-  firstId: string;
-  lastId: string;
-  sealedFrom: string | null;
-  sealedTo: string | null;
-  rowCount: number;
-  hash: string;
-  /** Its hash, link and rows verified. */
-  ok: boolean;
-}
+/** A digest covering exported rows, as verify reported it (`ok`: its hash, link and rows verified). */
+export type ManifestDigest = Omit<DigestStatus, 'rowsChecked'>;
 
 /** Something verify found (`edited_row`, `deleted_row`, `chain_broken`, ...; `error` when verify could not run). */
 export interface ManifestFinding {
