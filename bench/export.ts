@@ -17,11 +17,11 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { COMMON_OPTIONS, commandLine, commonOptions, positive, UsageError, type CommonOptions } from './lib/args.ts';
 import { checkBuild, childEnv, cpuProfArgs, machineBusyMs, procStat, ROOT, runMain, track } from './lib/proc.ts';
 import { owner, readProfile, shortUrl, type CpuProfileNode } from './lib/profile.ts';
 import { fmt, machine, mdTable, median, writeReadme } from './lib/report.ts';
+import { withClient } from './lib/pg.ts';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const GNU_TIME = '/usr/bin/time';
@@ -184,16 +184,6 @@ SELECT md5(trace_id || $1::text), span_id, occurred_at + $2::interval, received_
   actor_type, tenant_id, action, resource_type, resource_id, outcome, status_code, http_method, http_route, url_path, client_ip, user_agent,
   duration_ms, level, request, change_before, change_after, attributes, emitter_id || '-' || $1::text, emitter_seq
   FROM audit.records WHERE id <= $3::bigint ORDER BY id`;
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function countRecords(url: string): Promise<number | undefined> {
   try {

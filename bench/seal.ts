@@ -10,10 +10,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { COMMON_OPTIONS, commandLine, commonOptions, positive } from './lib/args.ts';
 import { checkBuild, childEnv, collectOutput, cpuMs, ROOT, runMain, stopChild, track } from './lib/proc.ts';
 import { fmt, machine, mdTable, writeReadme } from './lib/report.ts';
+import { withClient } from './lib/pg.ts';
 
 const CLI = `${ROOT}/dist/cli.js`;
 const DATABASE = 'otel_audit_bench_seal';
@@ -42,16 +42,6 @@ function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, rows: { type: 'string' }, 'pg-url': { type: 'string' } }, strict: true });
   if (values.help) return undefined;
   return { rows: positive('rows', values.rows, 500_000), pgUrl: values['pg-url'] ?? 'postgres://postgres@127.0.0.1:5432', write: commonOptions(values).write };
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 /** Records of about 700 bytes: jsonb request and change values, text with quotes and non-ASCII. */

@@ -38,6 +38,7 @@ import {
 } from './lib/proc.ts';
 import { owner, readProfile, shortUrl, type CpuProfileNode } from './lib/profile.ts';
 import { fmt, machine, mdTable, medianBy, percentile, textTable, writeReadme } from './lib/report.ts';
+import { withClient } from './lib/pg.ts';
 import { decodeLogsWire } from '../src/otlp/wire-logs.ts';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -665,16 +666,6 @@ async function openClients(port: number, n: number): Promise<ExportClient[]> {
 
 // ---------------------------------------------------------------------------
 // Database helpers
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function countRecords(admin: pg.Client): Promise<number> {
   const r = await admin.query<{ n: string }>('SELECT count(*) AS n FROM audit.records');
