@@ -462,8 +462,8 @@ function idInRange(id: string, first: string, last: string): boolean {
  * the seals whose window (sealed_from..sealed_to) overlaps the one asked
  * for, and the chain's links whole; asking for the windows of the covering
  * digests (widened by a millisecond: Dates drop microseconds) checks the rows
- * of at least those. Should one of them still not be row-checked, the whole
- * chain is verified.
+ * of at least those, and `records` makes sure the rows of every seal
+ * meeting the exported ids are checked.
  */
 async function verifyCovering(db: Database, stream: StreamResult, options: ExportOptions): Promise<ExportVerification> {
   const unsealedRows = stream.unsealedRows;
@@ -487,24 +487,13 @@ async function verifyCovering(db: Database, stream: StreamResult, options: Expor
   const allChecked = (r: VerifyReport): boolean => [...wanted].every((id) => r.digests.some((d) => d.id === id && d.rowsChecked));
   let report: VerifyReport;
   try {
-    report = await verify(db, { ...window, ...keys });
-    if (!allChecked(report) && (window.from !== undefined || window.to !== undefined)) report = await verify(db, keys);
+    report = await verify(db, { ...window, records: { firstId, lastId }, ...keys });
   } catch (err) {
     // The file is complete and correct as read; only the proof is missing.
     const message = `verification failed to run: ${err instanceof Error ? err.message : String(err)}`;
     return { checked: true, verified: false, digests: [], findings: [{ kind: 'error', message }], otherFindings: 0, ...base };
   }
-  const digests = report.digests.filter((d) => wanted.has(d.id)).map((d) => ({
-    id: d.id,
-    kind: d.kind,
-    firstId: d.firstId,
-    lastId: d.lastId,
-    sealedFrom: d.sealedFrom,
-    sealedTo: d.sealedTo,
-    rowCount: d.rowCount,
-    hash: d.hash,
-    ok: d.ok && d.rowsChecked,
-  }));
+  const digests: ManifestDigest[] = report.digests.filter((d) => wanted.has(d.id)).map(({ rowsChecked, ...d }) => ({ ...d, ok: d.ok && rowsChecked }));
   const concerns = (f: VerifyReport['findings'][number]): boolean =>
     f.digestId !== undefined ? wanted.has(f.digestId) : f.recordId !== undefined ? idInRange(f.recordId, firstId, lastId) : true;
   const findings = report.findings.filter(concerns).map((f) => ({ ...f }));

@@ -68,6 +68,8 @@ export interface VerifyOptions {
   /** Check the rows of seals whose window (sealed_from..sealed_to) overlaps [from, to]; the chain is always checked whole. */
   from?: Date;
   to?: Date;
+  /** Also check the rows of the seals whose id range meets firstId..lastId, whatever their time. */
+  records?: { firstId: string; lastId: string };
   /** With keys, every digest must carry a valid signature by one of them. */
   keys?: DigestKey[];
 }
@@ -123,6 +125,10 @@ function overlaps(d: DigestRow, from: Date | undefined, to: Date | undefined): b
   if (from && d.sealed_to !== null && new Date(d.sealed_to) < from) return false;
   if (to && d.sealed_from !== null && new Date(d.sealed_from) > to) return false;
   return true;
+}
+
+function meets(d: DigestRow, r: { firstId: string; lastId: string }): boolean {
+  return BigInt(d.first_id) <= BigInt(r.lastId) && BigInt(d.last_id) >= BigInt(r.firstId) && BigInt(d.last_id) >= BigInt(d.first_id);
 }
 
 export async function verify(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -188,7 +194,7 @@ export async function verify(db: Database, options: VerifyOptions = {}): Promise
   // 2. The rows of each seal (in the --from/--to window) against their sealed hashes.
   let checkedRows = 0;
   for (const d of digests) {
-    const rowsChecked = d.kind === 'seal' && overlaps(d, options.from, options.to);
+    const rowsChecked = d.kind === 'seal' && (overlaps(d, options.from, options.to) || (options.records !== undefined && meets(d, options.records)));
     if (rowsChecked) checkedRows += await checkRows(db, d, dropped, flag);
     statuses.push({
       id: d.id,
