@@ -38,12 +38,21 @@ export function cacheDir(): string {
   return join(xdg ? resolve(xdg) : join(homedir(), '.cache'), 'otel-audit');
 }
 
-/** The `go` executable: $GO, then PATH, then the usual install location. */
+let goFound: string | undefined;
+/** `go env GOVERSION` by executable. */
+const goVersions = new Map<string, string>();
+
+/** The `go` executable: $GO, then PATH, then the usual install location (looked up once). */
 export function goExecutable(): string {
+  if (goFound) return goFound;
   const candidates = [process.env['GO'], 'go', '/usr/local/go/bin/go'].filter((c): c is string => Boolean(c));
   for (const c of candidates) {
     const r = spawnSync(c, ['env', 'GOVERSION'], { encoding: 'utf8' });
-    if (r.status === 0) return c;
+    if (r.status === 0) {
+      goFound = c;
+      goVersions.set(c, r.stdout.trim());
+      return c;
+    }
   }
   throw new Error('Go is needed to build the OpenTelemetry Collector (https://go.dev/dl/); set GO to its path if it is not on PATH');
 }
@@ -116,7 +125,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): 
 }
 
 function goVersion(go: string): string {
-  return execFileSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
+  let v = goVersions.get(go);
+  if (v === undefined) {
+    v = execFileSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
+    goVersions.set(go, v);
+  }
+  return v;
 }
 
 /**
