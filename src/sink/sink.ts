@@ -36,6 +36,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function startSink(options: SinkOptions = {}, logger?: Logger): Promise<Sink> {
   const log = logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'otel-audit-sink' } });
   const host = options.host ?? '127.0.0.1';
+  // A bad key file fails the start before anything is opened.
+  const digestKey = options.digestKeyFile ? loadDigestKey(options.digestKeyFile) : undefined;
   const db = await openDatabase({
     ...(options.databaseUrl !== undefined ? { url: options.databaseUrl } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
@@ -103,7 +105,6 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     partitionTimer.unref();
 
     // Tamper evidence: seal what has settled, every sealIntervalMs (0: never).
-    const digestKey = options.digestKeyFile ? loadDigestKey(options.digestKeyFile) : undefined;
     let sealing: Promise<void> | undefined;
     const seal = (): Promise<void> =>
       (sealing ??= sealOnce(db, { settleMs: options.sealSettleMs ?? DEFAULT_SETTLE_MS, ...(digestKey ? { key: digestKey } : {}) })
