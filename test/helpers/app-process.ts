@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnService } from './processes.js';
 import { fileURLToPath } from 'node:url';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export { REPO } from './processes.js';
 
 export interface AppProcess {
   readonly child: ChildProcess;
@@ -50,51 +51,29 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Start a fixture app under the register hook and wait until it listens. */
-export function startApp(fixture: string, options: StartAppOptions = {}): Promise<AppProcess> {
+/** Start a fixture app under the register hook and wait until it prints `LISTENING <port>`. */
+export async function startApp(fixture: string, options: StartAppOptions = {}): Promise<AppProcess> {
   const loader = options.loader ?? 'import';
   const args = loader === 'none' ? [] : [loader === 'import' ? '--import' : '--require', 'otel-audit/register'];
   args.push(join(FIXTURES, fixture));
-  const child = spawn(process.execPath, args, {
-    cwd: REPO,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const listening = (out: string): number | undefined => {
+    const m = /LISTENING (\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  };
+  const service = await spawnService(fixture, process.execPath, args, {
+    env: { PORT: '0', ...options.env },
+    ready: (out) => listening(out) !== undefined,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
-  let out = '';
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
-  });
-  return new Promise<AppProcess>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${fixture} did not start:\n${out}`));
-    }, options.timeoutMs ?? 20_000);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      const m = /LISTENING (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        const port = Number(m[1]);
-        resolve({
-          child,
-          port,
-          url: `http://127.0.0.1:${port}`,
-          output: () => out,
-          exited,
-          stop: (signal: NodeJS.Signals = 'SIGTERM') => {
-            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-            return exited;
-          },
-        });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${fixture} exited (${code}) before listening:\n${out}`));
-    });
-  });
+  const port = listening(service.output()) as number;
+  return {
+    child: service.child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output: service.output,
+    exited: service.exited,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => service.stop(signal),
+  };
 }
 
 /** JSON request helper. */

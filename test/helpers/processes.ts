@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { REPO } from './app-process.js';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root directory. */
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A port nobody listens on right now (the OS picks it; closed again before returning). */
 export function freePort(): Promise<number> {
@@ -86,7 +89,7 @@ export async function spawnService(name: string, cmd: string, args: string[], op
       await service.stop('SIGKILL');
       throw new Error(`${name} was not ready in time:\n${out}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
