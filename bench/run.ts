@@ -11,6 +11,8 @@ interface BenchScenario {
   name: string;
   script: string;
   summary: string;
+  /** Options of a run at smoke size: seconds, not minutes; proves the scenario still runs, measures nothing. */
+  smoke: readonly string[];
 }
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -20,11 +22,28 @@ const SCENARIOS: readonly BenchScenario[] = [
     name: 'sdk-overhead',
     script: 'sdk-overhead.ts',
     summary: 'express app under load: no telemetry vs plain OpenTelemetry vs otel-audit (req/s, p99, CPU per request)',
+    smoke: ['--duration', '1', '--warmup', '1', '--rounds', '1', '--connections', '5'],
   },
   {
     name: 'sink-ingest',
     script: 'sink-ingest.ts',
     summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
+    smoke: [
+      '--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100', '--insert-rows', '200',
+      '--latency-duration', '2', '--rate', '200', '--copy-procs', '1', '--writer-rows', '400',
+    ],
+  },
+  {
+    name: 'export',
+    script: 'export.ts',
+    summary: 'otel-audit export of a large range: rows/s and peak memory against psql \\copy',
+    smoke: ['--rows', '2000', '--rounds', '1'],
+  },
+  {
+    name: 'seal',
+    script: 'seal.ts',
+    summary: 'sealing in the sink and otel-audit verify: records/s and CPU per record',
+    smoke: ['--rows', '2000'],
   },
 ];
 
@@ -32,13 +51,15 @@ const USAGE = `Usage: node bench/run.ts [scenario ...] [options]
 
 Runs the named benchmark scenarios (default: all) one after the other.
 Options are passed to every scenario; \`--help\` with a scenario name prints
-that scenario's options.
+that scenario's options. \`--smoke\` runs each at a tiny size instead (seconds
+each: proves that the scenarios still run; its figures mean nothing).
 
 Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.summary}`).join('\n')}
 
 Examples:
   npm run bench
+  npm run bench -- --smoke
   npm run bench -- sdk-overhead --duration 5 --rounds 1
   npm run bench -- sdk-overhead --help
   npm run bench -- sink-ingest --rounds 1 --latency-duration 10
@@ -57,7 +78,8 @@ function runScenario(s: BenchScenario, args: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const names = argv.filter((a) => SCENARIOS.some((s) => s.name === a));
-  const options = argv.filter((a) => !names.includes(a));
+  const smoke = argv.includes('--smoke');
+  const options = argv.filter((a) => !names.includes(a) && a !== '--smoke');
   if (names.length === 0 && (options.includes('--help') || options.includes('-h'))) {
     process.stdout.write(USAGE);
     return 0;
@@ -71,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
   let failed = 0;
   for (const s of selected) {
     if (selected.length > 1) console.log(`\n=== ${s.name} ===`);
-    const code = await runScenario(s, options);
+    const code = await runScenario(s, smoke ? [...s.smoke, ...options] : options);
     if (code !== 0) failed = code;
   }
   return failed;
