@@ -45,6 +45,12 @@ export interface AuditFragment {
   durationMs?: number;
   /** Principal taken from a login body rather than an authenticated identity. */
   attemptedPrincipal?: boolean;
+  /** The operation had not finished when the record was made (still running, or aborted). */
+  incomplete?: boolean;
+  /** The connection closed before the response was complete. */
+  aborted?: boolean;
+  /** Manual API calls of the operation ignored past its bound. */
+  manualIgnored?: number;
 }
 
 function sameResource(a: AuditFragment, b: AuditFragment): boolean {
