@@ -97,25 +97,39 @@ export interface AuditOptions {
   shutdownTimeoutMs?: number;
 }
 
+/** An id or name as the manual API takes it; recorded as text (numbers and bigints in decimal, Dates as ISO 8601). */
+export type AuditIdValue = string | number | bigint | Date;
+
+/** A meta value as the manual API takes it; bigints become decimal strings and Dates ISO 8601 strings. */
+export type AuditMetaInput = AuditMetaValue | bigint | Date;
+
+/** The actor as the manual API takes it. */
+export interface AuditActorInput {
+  id?: AuditIdValue;
+  name?: AuditIdValue;
+  /** Default: `user`. */
+  type?: Actor['type'];
+}
+
 /** Input of `audit.record()`. */
 export interface AuditRecordInput {
   action: string;
-  resource?: { type?: string; id?: string | number };
-  actor?: Partial<Actor>;
-  tenant?: string;
+  resource?: { type?: string; id?: AuditIdValue };
+  actor?: AuditActorInput;
+  tenant?: AuditIdValue;
   outcome?: AuditOutcome;
   before?: unknown;
   after?: unknown;
-  meta?: Record<string, AuditMetaValue>;
+  meta?: Record<string, AuditMetaInput>;
 }
 
 /** Input of `audit.set()`: enriches the current operation's record, never creates one. */
 export interface AuditSetInput {
-  actor?: Partial<Actor>;
-  tenant?: string;
-  resource?: { type?: string; id?: string | number };
+  actor?: AuditActorInput;
+  tenant?: AuditIdValue;
+  resource?: { type?: string; id?: AuditIdValue };
   outcome?: AuditOutcome;
   before?: unknown;
   after?: unknown;
-  meta?: Record<string, AuditMetaValue>;
+  meta?: Record<string, AuditMetaInput>;
 }

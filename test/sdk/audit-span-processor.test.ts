@@ -72,9 +72,12 @@ describe('AuditSpanProcessor', () => {
     context.with(trace.setSpan(context.active(), a), () => audit.record({ action: 'a.touch', resource: { type: 'a', id: '1' } }));
     tracer.startSpan('b', { kind: SpanKind.SERVER });
     tracer.startSpan('c', { kind: SpanKind.SERVER });
-    expect(records).toHaveLength(1);
-    expect(records[0]!.attributes['audit.action']).toBe('a.touch');
-    expect(records[0]!.attributes['audit.incomplete']).toBe(true);
+    // The request still in flight is recorded as it stands (never a success), with the handler's record.
+    expect(records.map((r) => r.attributes['audit.action']).sort()).toEqual(['a.read', 'a.touch']);
+    for (const r of records) expect(r.attributes['audit.incomplete']).toBe(true);
+    const inFlight = records.find((r) => r.attributes['audit.action'] === 'a.read')!;
+    expect(inFlight.attributes['audit.outcome']).toBe('failure');
+    expect(inFlight.spanId).toBe(a.spanContext().spanId);
   });
 
   it('shutdown flushes open traces as incomplete; audit.record() without a span is a record of its own', async () => {
@@ -85,9 +88,12 @@ describe('AuditSpanProcessor', () => {
     expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run']);
     expect(records[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
     await processor.shutdown();
-    expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run', 'file.purge']);
+    expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run', 'file.delete', 'file.purge']);
     expect(records[1]!.attributes['audit.incomplete']).toBe(true);
-    expect(records.map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 2]);
+    expect(records[1]!.attributes['audit.outcome']).toBe('failure');
+    expect(records[1]!.attributes['http.response.status_code']).toBeUndefined();
+    expect(records[2]!.attributes['audit.incomplete']).toBe(true);
+    expect(records.map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 2, 3]);
   });
 
   it('ignored routes produce nothing; audit.record() never throws, even with bad input', () => {
