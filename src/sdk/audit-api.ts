@@ -28,11 +28,26 @@ function dropped(what: string, v: unknown): undefined {
 /**
  * An id, name, tenant or resource type as text: strings as they are;
  * numbers (finite) and bigints in decimal; valid Dates as ISO 8601;
- * booleans as `true`/`false`. Anything else is left out (reported).
+ * booleans as `true`/`false`; objects with a `toString` of their own
+ * (database ids such as MongoDB's ObjectId) as that string. Anything else
+ * is left out (reported).
  */
 function idText(what: string, v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
-  return toText(v) ?? dropped(what, v);
+  const t = toText(v);
+  if (t !== undefined) return t;
+  if (typeof v === 'object') {
+    const own = (v as { toString?: unknown }).toString;
+    if (typeof own === 'function' && own !== Object.prototype.toString && own !== Array.prototype.toString) {
+      try {
+        const s: unknown = own.call(v);
+        if (typeof s === 'string') return s;
+      } catch {
+        // a throwing toString: left out below
+      }
+    }
+  }
+  return dropped(what, v);
 }
 
 /**

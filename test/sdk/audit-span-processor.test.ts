@@ -165,4 +165,33 @@ describe('AuditSpanProcessor', () => {
     expect(records[0]!.attributes['audit.manual.ignored']).toBe(44);
     expect(records[0]!.attributes['audit.tenant.id']).toBe(`t-${MAX_MANUAL_CALLS_PER_OPERATION - 1}`);
   });
+
+  it('the manual API converts ids and meta values: bigint and numbers in decimal, Dates as ISO, own toString; others left out', () => {
+    const { records } = setup();
+    class ObjectId {
+      constructor(private readonly hex: string) {}
+      toString(): string {
+        return this.hex;
+      }
+    }
+    audit.record({
+      action: 'order.ship',
+      resource: { type: 'order', id: new ObjectId('65a1f0') as unknown as string },
+      actor: { id: 42, name: 'n' },
+      tenant: 7n,
+      meta: { big: 2n ** 70n, at: new Date(Date.UTC(2024, 0, 2)), odd: { nested: true } as unknown as string, ok: 1.5 },
+    });
+    expect(records).toHaveLength(1);
+    const a = records[0]!.attributes;
+    expect(a).toMatchObject({
+      'audit.resource.id': '65a1f0',
+      'audit.actor.id': '42',
+      'audit.tenant.id': '7',
+      'audit.meta.big': (2n ** 70n).toString(),
+      'audit.meta.at': '2024-01-02T00:00:00.000Z',
+      'audit.meta.ok': 1.5,
+    });
+    expect(a['audit.meta.odd']).toBeUndefined();
+    expect(() => JSON.stringify(records[0])).not.toThrow();
+  });
 });
