@@ -98,12 +98,14 @@ function guard(fn: () => void): void {
 
 /**
  * The manual audit API. Calls enrich the record of the current operation
- * (the active trace); the same action in the same trace is the same record,
- * so middleware and handler describing one operation never produce two.
- * Never throws into the caller.
+ * (the server request the active span belongs to); the same action in the
+ * same request is the same record, so middleware and handler describing one
+ * operation never produce two, and two requests sharing a trace id never
+ * produce one. Ids and meta values are converted to text here; calls past
+ * the per-operation bound are ignored. Never throws into the caller.
  */
 export const audit = {
-  /** Describe (or enrich) an audited operation of the current trace. */
+  /** Describe (or enrich) an audited operation of the current request. */
   record(input: AuditRecordInput): void {
     guard(() => {
       const sink = getActiveProcessor();
