@@ -158,7 +158,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   onStart(span: Span, parentContext: Context): void {
     try {
       if (this.closed) return;
-      const parent = trace.getSpan(parentContext);
+      const parent = parentContext ? trace.getSpan(parentContext) : undefined;
       const parentScope = parent && !parent.spanContext().isRemote ? this.spanScopes.get(parent) : undefined;
       this.resource ??= span.resource;
       let scope: Scope;
