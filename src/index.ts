@@ -6,8 +6,8 @@ export { audit } from './sdk/audit-api.js';
 export { auditSampler, samplerFromEnv } from './sdk/sampler.js';
 export * from './sdk/attributes.js';
 export type {
-  Actor, ActorHookResult, ActorResolver, AuditLevel, AuditMetaValue, AuditOptions, AuditOutcome,
-  AuditRecordInput, AuditRequestInfo, AuditSetInput, RouteRule,
+  Actor, ActorHookResult, ActorResolver, AuditActorInput, AuditIdValue, AuditLevel, AuditMetaInput, AuditMetaValue,
+  AuditOptions, AuditOutcome, AuditRecordInput, AuditRequestInfo, AuditSetInput, RouteRule,
 } from './sdk/types.js';
 export type { AuditRecord } from './sdk/record.js';
 export type { DeliveryStats } from './sdk/delivery/counters.js';

@@ -26,6 +26,10 @@ export const ATTR_AUDIT_EMITTER_SEQ = 'audit.emitter.seq';
 export const ATTR_AUDIT_ERROR_MESSAGE = 'audit.error.message';
 /** Set to true on a record flushed before its trace ended (timeout, memory bound, shutdown). */
 export const ATTR_AUDIT_INCOMPLETE = 'audit.incomplete';
+/** Set to true on a record whose connection closed before the response was complete (outcome `failure`, also `audit.incomplete`). */
+export const ATTR_AUDIT_ABORTED = 'audit.aborted';
+/** Number of manual API calls (`audit.record`/`audit.set`) of the operation ignored past the per-operation bound. */
+export const ATTR_AUDIT_MANUAL_IGNORED = 'audit.manual.ignored';
 /** Wall-clock duration of the operation in milliseconds. */
 export const ATTR_AUDIT_DURATION_MS = 'audit.duration_ms';
 

@@ -8,14 +8,20 @@ import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js'
 import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './global.js';
 import type { AuditAttributeValue, AuditRecord } from './record.js';
 import { ATTR_AUDIT_EMITTER_ID } from './attributes.js';
-import { buildRecord, spanAttributes } from './record-builder.js';
+import { buildRecord, sanitizeFragment, spanAttributes } from './record-builder.js';
+import { sensitiveKeyTest, toText, type RecordValueLimits } from './record-values.js';
 import { capturedRequests } from './request-capture.js';
 import { Tagger } from './tagger.js';
-import type { AuditOptions, AuditSetInput } from './types.js';
+import type { Actor } from './actor.js';
+import type { AuditMetaValue, AuditOptions, AuditSetInput } from './types.js';
 
-/** Fragments held per trace at most; past it the trace is flushed early. */
-const MAX_FRAGMENTS_PER_TRACE = 64;
-/** How often traces that never end are looked for. */
+/** Fragments held per operation at most; past it the operation is flushed early. */
+const MAX_FRAGMENTS_PER_OPERATION = 64;
+/** Manual API calls (`audit.record` / `audit.set`) taken per operation; later ones are ignored and counted. */
+export const MAX_MANUAL_CALLS_PER_OPERATION = 256;
+/** Bytes of sanitised manual API values (before/after/meta) taken per operation; past it calls are ignored and counted. */
+export const MAX_MANUAL_BYTES_PER_OPERATION = 1024 * 1024;
+/** How often operations that never end are looked for. */
 const SWEEP_INTERVAL_MS = 10_000;
 
 export interface AuditSpanProcessorOptions extends AuditOptions {
@@ -27,18 +33,35 @@ export interface AuditSpanProcessorOptions extends AuditOptions {
   config?: ResolvedAuditConfig;
 }
 
-interface TraceState {
+/**
+ * One operation: a local root span of this process (the server span of one
+ * request) and every span started under it. Fragments merge only within an
+ * operation, never across requests that share a (client-supplied) trace id.
+ */
+interface Scope {
+  /** `<trace id>/<root span id>`. */
+  key: string;
   traceId: string;
+  /** The operation's span: the records' span id. */
+  rootSpanId: string;
+  /** The local root span, while it is known (an operation may also start from a foreign span). */
+  root?: Span;
+  rootEnded: boolean;
+  /** The root's automatic fragment was made. */
+  tagged: boolean;
   openSpans: number;
-  localRootsOpen: number;
-  localRootsEnded: number;
   fragments: AuditFragment[];
   /** `audit.set()` enrichments, applied to the automatic fragments. */
   enrich: AuditFragment[];
-  /** First error message seen on any span of the trace. */
+  /** First error message seen on any span of the operation. */
   error?: string;
   createdMs: number;
   timer?: NodeJS.Timeout;
+  manualCalls: number;
+  manualBytes: number;
+  manualIgnored: number;
+  /** Flushed: late spans and fragments reopen the operation under the same key. */
+  closed: boolean;
 }
 
 /** Scalar resource attributes; the first value of a key wins, as in `Resource.attributes`. */
@@ -60,6 +83,13 @@ interface Ready {
   nowMs: number;
 }
 
+/** Rough size of manual API values, for the per-operation byte bound. */
+function manualBytes(f: AuditFragment): number {
+  let n = (f.before?.length ?? 0) + (f.after?.length ?? 0);
+  if (f.meta) for (const k in f.meta) n += k.length + String(f.meta[k]).length;
+  return n;
+}
+
 function isHttpServer(span: ReadableSpan): boolean {
   return span.kind === SpanKind.SERVER && (span.attributes['http.request.method'] !== undefined || span.attributes['http.method'] !== undefined);
 }
@@ -67,24 +97,38 @@ function isHttpServer(span: ReadableSpan): boolean {
 /**
  * Turns every API call into exactly one audit record.
  *
+ * - an operation is one local root span of this process (the server span
+ *   of one request) with every span started under it;
  * - `onEnding` of an HTTP server span (still writable) derives the automatic
  *   fragment and tags the span with its `audit.*` attributes;
- * - `audit.record()` / `audit.set()` add fragments to the current trace;
- * - when the process's local root spans of a trace have ended (plus a grace
- *   period for children still open), the trace's fragments are merged into
- *   one record per (action, resource) and handed to `onRecord` with the
- *   emitter id and the next emitter sequence number.
+ * - `audit.record()` / `audit.set()` add fragments to the current operation
+ *   (at most {@link MAX_MANUAL_CALLS_PER_OPERATION} calls and
+ *   {@link MAX_MANUAL_BYTES_PER_OPERATION} bytes; more are ignored, counted,
+ *   and the record says how many in `audit.manual.ignored`);
+ * - when the operation's root span has ended (plus a grace period for
+ *   children still open), its fragments are merged into one record per
+ *   (action, resource) and handed to `onRecord` with the emitter id and the
+ *   next emitter sequence number. Two requests that share a trace id are
+ *   two operations, so never one record.
  *
- * `onStart`/`onEnd` are synchronous, cheap and never throw. Open traces are
- * bounded in number and size; traces that never end are flushed with
- * `audit.incomplete` after the trace timeout.
+ * `onStart`/`onEnd` are synchronous, cheap and never throw. Open operations
+ * are bounded in number and size. An operation still running after the
+ * trace timeout, or at shutdown, is recorded with `audit.incomplete` and
+ * outcome `failure` (no status code: no response was sent); a request whose
+ * connection closed before its response was complete is recorded with
+ * `audit.aborted`, `audit.incomplete` and outcome `failure`.
  */
 export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   readonly emitterId: string;
   private readonly config: ResolvedAuditConfig;
   private readonly tagger: Tagger;
   private readonly onRecord: (record: AuditRecord) => void;
-  private readonly traces = new Map<string, TraceState>();
+  private readonly limits: RecordValueLimits;
+  /** Open operations by key, in creation order. */
+  private readonly scopes = new Map<string, Scope>();
+  /** Span → its operation (weak: spans are never held here). */
+  private readonly spanScopes = new WeakMap<object, Scope>();
+  private manualIgnoredTotal = 0;
   private readonly sweeper: NodeJS.Timeout;
   private seq = 0;
   private errors = 0;
@@ -98,6 +142,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   constructor(options: AuditSpanProcessorOptions) {
     this.config = options.config ?? resolveConfig(options);
     this.tagger = new Tagger(this.config);
+    this.limits = { maxValueBytes: this.config.maxValueBytes, isSensitive: sensitiveKeyTest(this.config.redactKeys) };
     this.onRecord = options.onRecord;
     this.emitterId = options.emitterId ?? randomBytes(8).toString('hex');
     this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_INTERVAL_MS, this.config.traceTimeoutMs));
@@ -110,16 +155,24 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     return this.tagger;
   }
 
-  onStart(span: Span, _parentContext: Context): void {
+  onStart(span: Span, parentContext: Context): void {
     try {
-      const st = this.state(span.spanContext().traceId);
-      st.openSpans++;
-      const parent = span.parentSpanContext;
-      if (!parent || parent.isRemote) st.localRootsOpen++;
+      if (this.closed) return;
+      const parent = parentContext ? trace.getSpan(parentContext) : undefined;
+      const parentScope = parent && !parent.spanContext().isRemote ? this.spanScopes.get(parent) : undefined;
       this.resource ??= span.resource;
-      if (st.timer) {
-        clearTimeout(st.timer);
-        st.timer = undefined;
+      let scope: Scope;
+      if (parentScope) {
+        scope = this.live(parentScope);
+      } else {
+        const sc = span.spanContext();
+        scope = this.open(sc.traceId, sc.spanId, span);
+      }
+      scope.openSpans++;
+      this.spanScopes.set(span, scope);
+      if (scope.timer) {
+        clearTimeout(scope.timer);
+        scope.timer = undefined;
       }
     } catch (err) {
       this.report(err);
@@ -128,17 +181,19 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
 
   onEnding(span: Span): void {
     try {
-      if (!isHttpServer(span)) return;
-      const captured = capturedRequests().get(span);
-      const fragment = this.tagger.tag(span, captured);
+      if (this.closed || !isHttpServer(span)) return;
+      const known = this.spanScopes.get(span);
+      if (!known) return;
+      const scope = this.live(known);
+      const fragment = this.tagger.tag(span, capturedRequests().get(span));
       if (!fragment) return;
-      const st = this.state(span.spanContext().traceId);
-      if (st.fragments.length >= MAX_FRAGMENTS_PER_TRACE) this.flush(st, true);
-      st.fragments.push(fragment);
+      if (span === scope.root) scope.tagged = true;
+      if (scope.fragments.length >= MAX_FRAGMENTS_PER_OPERATION) this.flush(scope, true);
+      this.live(scope).fragments.push(fragment);
       // The APM sees the audit attributes on the server span too. The emitter
       // id tells a receiver that this span's record also travels as a log
       // record, so that the span is never stored as a second record.
-      const attrs = spanAttributes(fragment);
+      const attrs = spanAttributes(sanitizeFragment(fragment, this.limits));
       attrs[ATTR_AUDIT_EMITTER_ID] = this.emitterId;
       span.setAttributes(attrs);
     } catch (err) {
@@ -148,43 +203,62 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
 
   onEnd(span: ReadableSpan): void {
     try {
-      const traceId = span.spanContext().traceId;
-      const st = this.traces.get(traceId);
-      if (!st) return;
-      st.openSpans = Math.max(0, st.openSpans - 1);
-      if (st.error === undefined && span.status.code === SpanStatusCode.ERROR) {
+      const known = this.spanScopes.get(span);
+      if (!known) return;
+      const scope = this.scopes.get(known.key);
+      if (!scope) return;
+      scope.openSpans = Math.max(0, scope.openSpans - 1);
+      if (scope.error === undefined && span.status.code === SpanStatusCode.ERROR) {
         const ex = span.events.find((e) => e.name === 'exception');
         const msg = ex?.attributes?.['exception.message'] ?? span.status.message;
-        if (typeof msg === 'string' && msg.length > 0) st.error = msg;
+        if (typeof msg === 'string' && msg.length > 0) scope.error = msg;
       }
-      const parent = span.parentSpanContext;
-      if (!parent || parent.isRemote) {
-        st.localRootsOpen = Math.max(0, st.localRootsOpen - 1);
-        st.localRootsEnded++;
-      }
-      if (st.localRootsEnded > 0 && st.localRootsOpen === 0) {
-        if (st.openSpans === 0) this.flush(st, false);
-        else this.armGrace(st);
+      if (span === scope.root) scope.rootEnded = true;
+      if (scope.rootEnded) {
+        if (scope.openSpans === 0) this.flush(scope, false);
+        else this.armGrace(scope);
       }
     } catch (err) {
       this.report(err);
     }
   }
 
-  /** From `audit.record()`: a fragment of the current trace (or a record of its own without one). */
+  /**
+   * Whether the current operation takes one more manual API call. Past the
+   * per-operation bound the call is ignored (before any of its values are
+   * sanitised), counted, and the record says so.
+   */
+  admit(): boolean {
+    try {
+      const scope = this.currentScope(false);
+      if (!scope) return true;
+      if (scope.manualCalls < MAX_MANUAL_CALLS_PER_OPERATION && scope.manualBytes <= MAX_MANUAL_BYTES_PER_OPERATION) {
+        scope.manualCalls++;
+        return true;
+      }
+      this.ignoreManual(scope);
+      return false;
+    } catch (err) {
+      this.report(err);
+      return false;
+    }
+  }
+
+  /** From `audit.record()`: a fragment of the current operation (or a record of its own without one). */
   addFragment(fragment: AuditFragment): void {
     try {
-      const span = trace.getSpan(context.active());
-      const sc = span?.spanContext();
-      if (!sc || !trace.isSpanContextValid(sc) || this.closed) {
+      const scope = this.closed ? undefined : this.currentScope(true);
+      if (!scope) {
         this.emitStandalone(fragment);
         return;
       }
-      const st = this.state(sc.traceId);
-      if (st.fragments.length >= MAX_FRAGMENTS_PER_TRACE) this.flush(st, true);
-      st.fragments.push({ ...fragment, spanId: fragment.spanId ?? sc.spanId, traceFlags: fragment.traceFlags ?? sc.traceFlags });
-      // Called after the trace's spans ended (async work after the response): emit after the grace period.
-      if (st.openSpans === 0) this.armGrace(st);
+      if (!this.takeBytes(scope, fragment)) return;
+      if (scope.fragments.length >= MAX_FRAGMENTS_PER_OPERATION) this.flush(scope, true);
+      const live = this.live(scope);
+      // The record belongs to the operation: its span is the operation's (server) span.
+      live.fragments.push({ ...fragment, spanId: live.rootSpanId, traceFlags: fragment.traceFlags ?? live.root?.spanContext().traceFlags ?? 0 });
+      // Called after the operation's spans ended (async work after the response): emit after the grace period.
+      if (live.openSpans === 0) this.armGrace(live);
     } catch (err) {
       this.report(err);
     }
@@ -193,22 +267,40 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   /** From `audit.set()`: enrich the current operation's record. */
   enrich(input: AuditSetInput, sanitize: boolean): void {
     try {
-      const sc = trace.getSpan(context.active())?.spanContext();
-      if (!sc || !trace.isSpanContextValid(sc)) {
+      const scope = this.currentScope(true);
+      if (!scope) {
         diag.debug('otel-audit: audit.set() outside of an operation is ignored');
         return;
       }
-      const st = this.state(sc.traceId);
       const f: AuditFragment = { source: 'manual', action: '' };
-      if (input.actor) f.actor = { type: input.actor.type ?? 'user', ...input.actor } as AuditFragment['actor'];
-      if (input.tenant !== undefined) f.tenant = input.tenant;
-      if (input.resource?.type !== undefined) f.resourceType = String(input.resource.type);
-      if (input.resource?.id !== undefined) f.resourceId = String(input.resource.id);
+      // Values arrive converted by the API; converted again here for direct callers.
+      if (input.actor) {
+        const actor: Actor = { type: input.actor.type ?? 'user' };
+        const id = toText(input.actor.id);
+        if (id !== undefined) actor.id = id;
+        const name = toText(input.actor.name);
+        if (name !== undefined) actor.name = name;
+        f.actor = actor;
+      }
+      const tenant = toText(input.tenant);
+      if (tenant !== undefined) f.tenant = tenant;
+      const resourceType = toText(input.resource?.type);
+      if (resourceType !== undefined) f.resourceType = resourceType;
+      const resourceId = toText(input.resource?.id);
+      if (resourceId !== undefined) f.resourceId = resourceId;
       if (input.outcome) f.outcome = input.outcome;
       if (sanitize && input.before !== undefined) f.before = this.tagger.sanitize(input.before);
       if (sanitize && input.after !== undefined) f.after = this.tagger.sanitize(input.after);
-      if (input.meta) f.meta = { ...input.meta };
-      st.enrich.push(f);
+      if (input.meta) {
+        const meta: Record<string, AuditMetaValue> = {};
+        for (const [k, v] of Object.entries(input.meta)) {
+          const value = typeof v === 'boolean' || typeof v === 'number' ? v : toText(v);
+          if (value !== undefined) Object.defineProperty(meta, k, { value, enumerable: true, writable: true, configurable: true });
+        }
+        f.meta = meta;
+      }
+      if (!this.takeBytes(scope, f)) return;
+      scope.enrich.push(f);
     } catch (err) {
       this.report(err);
     }
@@ -220,8 +312,8 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   }
 
   forceFlush(): Promise<void> {
-    for (const st of [...this.traces.values()]) {
-      if (st.localRootsEnded > 0 && st.localRootsOpen === 0) this.flush(st, false);
+    for (const scope of [...this.scopes.values()]) {
+      if (scope.rootEnded) this.flush(scope, false);
     }
     return Promise.resolve();
   }
@@ -233,7 +325,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
    */
   flushNow(): void {
     try {
-      for (const st of [...this.traces.values()]) this.flush(st, !(st.localRootsEnded > 0 && st.localRootsOpen === 0));
+      for (const scope of [...this.scopes.values()]) this.flush(scope, !scope.rootEnded, true);
       if (this.waiting.length > 0) {
         this.resourceAttrs ??= this.resource ? plainAttributes(this.resource) : {};
         this.deliver(this.waiting.splice(0));
@@ -243,13 +335,10 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     }
   }
 
-  /** Emit every open trace (marked incomplete when it had not ended) and stop. Idempotent. */
+  /** Emit every open operation (marked incomplete when it had not ended) and stop. Idempotent. */
   shutdown(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    for (const st of [...this.traces.values()]) {
-      const ended = st.localRootsEnded > 0 && st.localRootsOpen === 0;
-      this.flush(st, !ended);
-    }
+    for (const scope of [...this.scopes.values()]) this.flush(scope, !scope.rootEnded, true);
     this.closed = true;
     clearInterval(this.sweeper);
     clearActiveProcessor(this);
@@ -294,6 +383,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
             resource: this.resourceAttrs ?? {},
             incomplete: it.incomplete,
             nowMs: it.nowMs,
+            limits: this.limits,
           }),
         );
       } catch (err) {
@@ -302,52 +392,133 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
     }
   }
 
-  private state(traceId: string): TraceState {
-    let st = this.traces.get(traceId);
-    if (st) return st;
-    if (this.traces.size >= this.config.maxOpenTraces) {
-      // Bounded memory: the oldest open trace goes out now, marked incomplete.
-      const oldest = this.traces.values().next().value;
-      if (oldest) this.flush(oldest, true);
+  /** A new operation rooted at `rootSpanId` (or the open one of that key). */
+  private open(traceId: string, rootSpanId: string, root: Span | undefined): Scope {
+    const key = `${traceId}/${rootSpanId}`;
+    const existing = this.scopes.get(key);
+    if (existing) return existing;
+    if (this.scopes.size >= this.config.maxOpenTraces) {
+      // Bounded memory: the oldest open operation goes out now, marked incomplete.
+      const oldest = this.scopes.values().next().value;
+      if (oldest) this.flush(oldest, true, true);
     }
-    st = { traceId, openSpans: 0, localRootsOpen: 0, localRootsEnded: 0, fragments: [], enrich: [], createdMs: Date.now() };
-    this.traces.set(traceId, st);
-    return st;
+    const scope: Scope = {
+      key,
+      traceId,
+      rootSpanId,
+      rootEnded: root === undefined,
+      tagged: false,
+      openSpans: 0,
+      fragments: [],
+      enrich: [],
+      createdMs: Date.now(),
+      manualCalls: 0,
+      manualBytes: 0,
+      manualIgnored: 0,
+      closed: false,
+    };
+    if (root) scope.root = root;
+    this.scopes.set(key, scope);
+    return scope;
   }
 
-  private armGrace(st: TraceState): void {
-    if (st.timer) return;
-    st.timer = setTimeout(() => {
-      st.timer = undefined;
-      this.flush(st, st.openSpans > 0 && st.localRootsOpen > 0);
+  /** The open operation of a scope: itself, or a reopened one (same key and root) after it was flushed. */
+  private live(scope: Scope): Scope {
+    if (!scope.closed) return scope;
+    const open = this.scopes.get(scope.key);
+    if (open) return open;
+    const reopened = this.open(scope.traceId, scope.rootSpanId, scope.root);
+    reopened.rootEnded = scope.rootEnded;
+    reopened.tagged = scope.tagged;
+    return reopened;
+  }
+
+  /**
+   * The operation of the active span. A span this processor did not see
+   * start (a foreign or wrapped span context) is an operation of its own
+   * when `create` is set.
+   */
+  private currentScope(create: boolean): Scope | undefined {
+    const span = trace.getSpan(context.active());
+    if (!span) return undefined;
+    const known = this.spanScopes.get(span);
+    if (known) return this.live(known);
+    const sc = span.spanContext();
+    if (!trace.isSpanContextValid(sc)) return undefined;
+    const key = `${sc.traceId}/${sc.spanId}`;
+    return this.scopes.get(key) ?? (create ? this.open(sc.traceId, sc.spanId, undefined) : undefined);
+  }
+
+  private takeBytes(scope: Scope, f: AuditFragment): boolean {
+    const n = manualBytes(f);
+    if (scope.manualBytes + n > MAX_MANUAL_BYTES_PER_OPERATION) {
+      scope.manualBytes = MAX_MANUAL_BYTES_PER_OPERATION + 1;
+      this.ignoreManual(scope);
+      return false;
+    }
+    scope.manualBytes += n;
+    return true;
+  }
+
+  private ignoreManual(scope: Scope): void {
+    scope.manualIgnored++;
+    this.manualIgnoredTotal++;
+    if (this.manualIgnoredTotal === 1 || this.manualIgnoredTotal % 10_000 === 0) {
+      diag.warn(
+        `otel-audit: manual audit calls past the bound of ${MAX_MANUAL_CALLS_PER_OPERATION} calls / ` +
+          `${MAX_MANUAL_BYTES_PER_OPERATION} bytes per operation are ignored (${this.manualIgnoredTotal} so far)`,
+      );
+    }
+  }
+
+  private armGrace(scope: Scope): void {
+    if (scope.timer) return;
+    scope.timer = setTimeout(() => {
+      scope.timer = undefined;
+      this.flush(scope, scope.openSpans > 0 && !scope.rootEnded);
     }, this.config.graceMs);
-    st.timer.unref();
+    scope.timer.unref();
   }
 
   private sweep(): void {
     const cutoff = Date.now() - this.config.traceTimeoutMs;
-    for (const st of [...this.traces.values()]) {
-      if (st.createdMs > cutoff) break; // insertion order: the rest are younger
-      this.flush(st, true);
+    for (const scope of [...this.scopes.values()]) {
+      if (scope.createdMs > cutoff) break; // insertion order: the rest are younger
+      this.flush(scope, true, true);
     }
   }
 
-  private flush(st: TraceState, incomplete: boolean): void {
-    if (st.timer) {
-      clearTimeout(st.timer);
-      st.timer = undefined;
+  /**
+   * Merge and emit the operation's fragments. With `inFlight` (timeout,
+   * shutdown, memory bound), a request still running is recorded as it
+   * stands.
+   */
+  private flush(scope: Scope, incomplete: boolean, inFlight = false): void {
+    if (scope.timer) {
+      clearTimeout(scope.timer);
+      scope.timer = undefined;
     }
-    if (this.traces.get(st.traceId) === st) this.traces.delete(st.traceId);
-    const fragments = st.fragments.splice(0);
+    if (this.scopes.get(scope.key) === scope) this.scopes.delete(scope.key);
+    scope.closed = true;
+    // A request still in flight (timeout, shutdown) is recorded as it stands: never as a success.
+    if (inFlight && !scope.rootEnded && !scope.tagged && scope.root && isHttpServer(scope.root)) {
+      const inFlight = this.tagger.tag(scope.root, capturedRequests().get(scope.root), true);
+      if (inFlight) {
+        scope.tagged = true;
+        scope.fragments.unshift(inFlight);
+      }
+    }
+    const fragments = scope.fragments.splice(0);
     if (fragments.length === 0) return;
-    const autos = fragments.filter((f) => f.source === 'auto').map((f) => this.applyEnrichment(f, st.enrich));
+    const autos = fragments.filter((f) => f.source === 'auto').map((f) => this.applyEnrichment(f, scope.enrich));
     const manuals = fragments.filter((f) => f.source === 'manual');
     const context0 = autos[0];
     const nowMs = Date.now();
     const ready: Ready[] = mergeFragments([...autos, ...manuals]).map((m) => {
       let rec = withDefaults(m, context0);
-      if (rec.outcome === 'failure' && rec.error === undefined && st.error !== undefined) rec = { ...rec, error: st.error };
-      return { fragment: rec, traceId: st.traceId, incomplete, nowMs };
+      if (rec.outcome === 'failure' && rec.error === undefined && scope.error !== undefined) rec = { ...rec, error: scope.error };
+      if (scope.manualIgnored > 0) rec = { ...rec, manualIgnored: scope.manualIgnored };
+      return { fragment: rec, traceId: scope.traceId, incomplete, nowMs };
     });
     this.deliver(ready);
   }

@@ -13,8 +13,8 @@ export interface HttpFacts {
 
 /**
  * One description of an audited operation: the automatic one derived from a
- * server span, or one from `audit.record()`. Fragments of a trace are merged
- * into records by {@link mergeFragments}.
+ * server span, or one from `audit.record()`. Fragments of one operation (one
+ * server request) are merged into records by {@link mergeFragments}.
  */
 export interface AuditFragment {
   source: 'auto' | 'manual';
@@ -45,6 +45,12 @@ export interface AuditFragment {
   durationMs?: number;
   /** Principal taken from a login body rather than an authenticated identity. */
   attemptedPrincipal?: boolean;
+  /** The operation had not finished when the record was made (still running, or aborted). */
+  incomplete?: boolean;
+  /** The connection closed before the response was complete. */
+  aborted?: boolean;
+  /** Manual API calls of the operation ignored past its bound. */
+  manualIgnored?: number;
 }
 
 function sameResource(a: AuditFragment, b: AuditFragment): boolean {
@@ -81,7 +87,8 @@ function mergeInto(base: AuditFragment, over: AuditFragment): AuditFragment {
 }
 
 /**
- * Merge the fragments of one trace into records: one per (action, resource).
+ * Merge the fragments of one operation (one server request, never a whole
+ * trace) into records: one per (action, resource).
  * Manual fragments are applied after automatic ones, so what the handler says
  * wins over what was derived from the request.
  */
@@ -96,7 +103,7 @@ export function mergeFragments(fragments: readonly AuditFragment[]): AuditFragme
   return records;
 }
 
-/** Apply trace-wide context (from the operation's server span) to a record that lacks it. */
+/** Apply the operation's context (from its server span) to a record that lacks it. */
 export function withDefaults(record: AuditFragment, ctx: AuditFragment | undefined): AuditFragment {
   if (!ctx || ctx === record) return record;
   return {

@@ -3,6 +3,8 @@ import type { AuditSetInput } from './types.js';
 
 /** What the manual API talks to: the running audit span processor. */
 export interface FragmentSink {
+  /** Whether the current operation takes one more manual call (bounded per operation). */
+  admit?(): boolean;
   addFragment(fragment: AuditFragment): void;
   enrich(input: AuditSetInput, sanitize: boolean): void;
   sanitize(value: unknown): string | undefined;

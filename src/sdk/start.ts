@@ -126,6 +126,7 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
   stat('spooled', 'Audit records written to the disk spool');
   stat('replayed', 'Spooled audit records delivered later');
   stat('dropped', 'Audit records lost because the spool was full');
+  stat('unencodable', 'Audit records set aside because their values cannot be encoded');
 
   let stopping: Promise<void> | undefined;
   return {

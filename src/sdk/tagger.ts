@@ -76,8 +76,16 @@ export class Tagger {
     return m?.rule.resourceId?.startsWith('response:') === true;
   }
 
-  /** Fragment of a server span, or undefined when the route is ignored. */
-  tag(span: ReadableSpan, captured: CapturedRequest | undefined): AuditFragment | undefined {
+  /**
+   * Fragment of a server span, or undefined when the route is ignored.
+   * `inFlight`: the span has not ended (the request is still running at a
+   * timeout or shutdown). A request that is still running, or whose
+   * connection closed before its response was complete, is never a
+   * success: its outcome is `failure` (unless it was denied), it is marked
+   * incomplete (and aborted), and a status code that was never sent is left
+   * out.
+   */
+  tag(span: ReadableSpan, captured: CapturedRequest | undefined, inFlight = false): AuditFragment | undefined {
     const attrs: Attributes = span.attributes;
     const req = captured?.req;
     const method = (str(attrs['http.request.method']) ?? str(attrs['http.method']) ?? req?.method ?? 'GET').toUpperCase();
@@ -94,12 +102,18 @@ export class Tagger {
     const body = fw('body');
     const query = parseQuery(rawUrl);
     const params = matchRoute(route, path) ?? {};
-    const statusCode =
-      typeof attrs['http.response.status_code'] === 'number'
+    const res = captured?.res;
+    // The response is complete once its last byte was handed to the socket.
+    const aborted = !inFlight && res !== undefined && !res.writableFinished;
+    const unfinished = inFlight || aborted;
+    const statusSent = !unfinished || res?.headersSent === true;
+    const statusCode = !statusSent
+      ? undefined
+      : typeof attrs['http.response.status_code'] === 'number'
         ? attrs['http.response.status_code']
         : typeof attrs['http.status_code'] === 'number'
           ? attrs['http.status_code']
-          : captured?.res?.statusCode;
+          : res?.statusCode;
 
     const op = this.operation(method, route, params);
     const info: AuditRequestInfo | undefined = req
@@ -107,7 +121,9 @@ export class Tagger {
       : undefined;
     const resourceId = this.resourceId(rule, info, captured) ?? op.resourceId;
     const { actor, tenant, attempted } = this.actorOf(rule, info);
-    const { outcome, error } = this.outcomeOf(span, statusCode);
+    const judged = this.outcomeOf(span, statusCode);
+    const outcome: AuditOutcome = unfinished && judged.outcome === 'success' ? 'failure' : judged.outcome;
+    const error = judged.error;
 
     let request: string | undefined;
     if (level === 'full') request = this.sanitize(compactRequest(query, body));
@@ -139,8 +155,10 @@ export class Tagger {
       traceFlags: span.spanContext().traceFlags,
       startMs: hrToMs(span.startTime),
       startNs: (BigInt(span.startTime[0]) * 1_000_000_000n + BigInt(span.startTime[1])).toString(),
-      durationMs: Math.round(hrToMs(span.duration) * 1000) / 1000,
+      durationMs: Math.round((inFlight ? Date.now() - hrToMs(span.startTime) : hrToMs(span.duration)) * 1000) / 1000,
       ...(attempted ? { attemptedPrincipal: true } : {}),
+      ...(unfinished ? { incomplete: true } : {}),
+      ...(aborted ? { aborted: true } : {}),
     };
   }
 

@@ -65,7 +65,7 @@ export interface AuditOptions {
   jwtClaims?: { id?: string; name?: string; type?: string; tenant?: string };
   /** Proxies whose X-Forwarded-For is believed. Env `OTEL_AUDIT_TRUSTED_PROXIES`. Default: none. */
   trustedProxies?: string[];
-  /** Cap of the serialised request, change and metadata values per record, bytes. Env `OTEL_AUDIT_MAX_VALUE_BYTES`. Default: 4096. */
+  /** Cap of every recorded value (request, change, meta, path, route, ids, names, user agent, error message), UTF-8 bytes. Env `OTEL_AUDIT_MAX_VALUE_BYTES`. Default: 4096. */
   maxValueBytes?: number;
   /** Where records go: `otlp`, `console` or `none`. Env `OTEL_AUDIT_EXPORTER`. Default: `otlp`. */
   exporter?: 'otlp' | 'console' | 'none';
@@ -89,33 +89,47 @@ export interface AuditOptions {
   spoolMaxBytes?: number;
   /** Wait for child spans after the local root span ends, ms. Env `OTEL_AUDIT_GRACE_MS`. Default: 500. */
   graceMs?: number;
-  /** A trace still open after this long is flushed with `audit.incomplete`, ms. Env `OTEL_AUDIT_TRACE_TIMEOUT_MS`. Default: 300000. */
+  /** An operation still open after this long is recorded as it stands with `audit.incomplete` (a request still running: outcome `failure`, no status code), ms. Env `OTEL_AUDIT_TRACE_TIMEOUT_MS`. Default: 300000. */
   traceTimeoutMs?: number;
-  /** Open traces held at most; past it the oldest is flushed early. Env `OTEL_AUDIT_MAX_OPEN_TRACES`. Default: 10000. */
+  /** Open operations (requests in flight or waiting for their last spans) held at most; past it the oldest is flushed early, marked incomplete. Env `OTEL_AUDIT_MAX_OPEN_TRACES`. Default: 10000. */
   maxOpenTraces?: number;
   /** Time given to delivery at shutdown before the rest is spooled, ms. Env `OTEL_AUDIT_SHUTDOWN_TIMEOUT_MS`. Default: 5000. */
   shutdownTimeoutMs?: number;
 }
 
+/** An id or name as the manual API takes it; recorded as text (numbers and bigints in decimal, Dates as ISO 8601). */
+export type AuditIdValue = string | number | bigint | Date;
+
+/** A meta value as the manual API takes it; bigints become decimal strings and Dates ISO 8601 strings. */
+export type AuditMetaInput = AuditMetaValue | bigint | Date;
+
+/** The actor as the manual API takes it. */
+export interface AuditActorInput {
+  id?: AuditIdValue;
+  name?: AuditIdValue;
+  /** Default: `user`. */
+  type?: Actor['type'];
+}
+
 /** Input of `audit.record()`. */
 export interface AuditRecordInput {
   action: string;
-  resource?: { type?: string; id?: string | number };
-  actor?: Partial<Actor>;
-  tenant?: string;
+  resource?: { type?: string; id?: AuditIdValue };
+  actor?: AuditActorInput;
+  tenant?: AuditIdValue;
   outcome?: AuditOutcome;
   before?: unknown;
   after?: unknown;
-  meta?: Record<string, AuditMetaValue>;
+  meta?: Record<string, AuditMetaInput>;
 }
 
 /** Input of `audit.set()`: enriches the current operation's record, never creates one. */
 export interface AuditSetInput {
-  actor?: Partial<Actor>;
-  tenant?: string;
-  resource?: { type?: string; id?: string | number };
+  actor?: AuditActorInput;
+  tenant?: AuditIdValue;
+  resource?: { type?: string; id?: AuditIdValue };
   outcome?: AuditOutcome;
   before?: unknown;
   after?: unknown;
-  meta?: Record<string, AuditMetaValue>;
+  meta?: Record<string, AuditMetaInput>;
 }

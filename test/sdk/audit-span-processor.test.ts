@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audit } from '../../src/sdk/audit-api.js';
-import { AuditSpanProcessor } from '../../src/sdk/audit-span-processor.js';
+import { AuditSpanProcessor, MAX_MANUAL_CALLS_PER_OPERATION } from '../../src/sdk/audit-span-processor.js';
 import { resolveConfig } from '../../src/sdk/config.js';
 import type { AuditRecord } from '../../src/sdk/record.js';
 
@@ -72,9 +72,12 @@ describe('AuditSpanProcessor', () => {
     context.with(trace.setSpan(context.active(), a), () => audit.record({ action: 'a.touch', resource: { type: 'a', id: '1' } }));
     tracer.startSpan('b', { kind: SpanKind.SERVER });
     tracer.startSpan('c', { kind: SpanKind.SERVER });
-    expect(records).toHaveLength(1);
-    expect(records[0]!.attributes['audit.action']).toBe('a.touch');
-    expect(records[0]!.attributes['audit.incomplete']).toBe(true);
+    // The request still in flight is recorded as it stands (never a success), with the handler's record.
+    expect(records.map((r) => r.attributes['audit.action']).sort()).toEqual(['a.read', 'a.touch']);
+    for (const r of records) expect(r.attributes['audit.incomplete']).toBe(true);
+    const inFlight = records.find((r) => r.attributes['audit.action'] === 'a.read')!;
+    expect(inFlight.attributes['audit.outcome']).toBe('failure');
+    expect(inFlight.spanId).toBe(a.spanContext().spanId);
   });
 
   it('shutdown flushes open traces as incomplete; audit.record() without a span is a record of its own', async () => {
@@ -85,9 +88,12 @@ describe('AuditSpanProcessor', () => {
     expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run']);
     expect(records[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
     await processor.shutdown();
-    expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run', 'file.purge']);
+    expect(records.map((r) => r.attributes['audit.action'])).toEqual(['job.run', 'file.delete', 'file.purge']);
     expect(records[1]!.attributes['audit.incomplete']).toBe(true);
-    expect(records.map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 2]);
+    expect(records[1]!.attributes['audit.outcome']).toBe('failure');
+    expect(records[1]!.attributes['http.response.status_code']).toBeUndefined();
+    expect(records[2]!.attributes['audit.incomplete']).toBe(true);
+    expect(records.map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 2, 3]);
   });
 
   it('ignored routes produce nothing; audit.record() never throws, even with bad input', () => {
@@ -96,5 +102,96 @@ describe('AuditSpanProcessor', () => {
     expect(records).toHaveLength(0);
     expect(() => audit.record(null as unknown as Parameters<typeof audit.record>[0])).not.toThrow();
     expect(() => audit.set(undefined as unknown as Parameters<typeof audit.set>[0])).not.toThrow();
+  });
+
+  it('meta: masked by key (built-in and configured keys) and capped at maxValueBytes with a marker', () => {
+    const { tracer, records } = setup({ OTEL_AUDIT_MAX_VALUE_BYTES: '512', OTEL_AUDIT_REDACT_KEYS: 'ssn' });
+    const root = tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: serverAttrs('POST', '/notes', 201) });
+    context.with(trace.setSpan(context.active(), root), () => {
+      audit.set({ meta: { password: 'hunter2', ssn: '123-45-6789', note: 'n'.repeat(200_000), ok: 'yes' } });
+      audit.record({ action: 'note.share', meta: { api_key: 'k-1', big: 'b'.repeat(10_000) } });
+    });
+    root.end();
+    expect(records).toHaveLength(2);
+    const auto = records.find((r) => r.attributes['audit.action'] === 'note.create')!;
+    expect(auto.attributes['audit.meta.password']).toBe('[REDACTED]');
+    expect(auto.attributes['audit.meta.ssn']).toBe('[REDACTED]');
+    expect(auto.attributes['audit.meta.ok']).toBe('yes');
+    const note = String(auto.attributes['audit.meta.note']);
+    expect(Buffer.byteLength(note)).toBeLessThanOrEqual(512);
+    expect(note).toContain('[truncated');
+    expect((auto.body['meta'] as Record<string, unknown>)['password']).toBe('[REDACTED]');
+    const shared = records.find((r) => r.attributes['audit.action'] === 'note.share')!;
+    expect(shared.attributes['audit.meta.api_key']).toBe('[REDACTED]');
+    expect(Buffer.byteLength(String(shared.attributes['audit.meta.big']))).toBeLessThanOrEqual(512);
+    expect(JSON.stringify(records)).not.toContain('hunter2');
+  });
+
+  it('manual API calls are bounded per operation: later calls are ignored, counted on the record', () => {
+    const { tracer, records } = setup();
+    const root = tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: serverAttrs('POST', '/imports', 201) });
+    const calls = 5000;
+    context.with(trace.setSpan(context.active(), root), () => {
+      for (let i = 0; i < calls; i++) audit.set({ meta: { [`k${i}`]: 'v'.repeat(8192) } });
+    });
+    root.end();
+    expect(records).toHaveLength(1);
+    const a = records[0]!.attributes;
+    // 8 KB per call: the byte bound (1 MiB) is reached before the call bound.
+    expect(a['audit.manual.ignored']).toBeGreaterThanOrEqual(calls - MAX_MANUAL_CALLS_PER_OPERATION);
+    expect(a['audit.manual.ignored']).toBeLessThan(calls);
+    const metaKeys = Object.keys(a).filter((k) => k.startsWith('audit.meta.'));
+    expect(metaKeys.length).toBeLessThanOrEqual(65);
+    expect(Buffer.byteLength(JSON.stringify(records[0]))).toBeLessThan(1024 * 1024);
+    // Another request of the same trace has a budget of its own.
+    const other = tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: serverAttrs('POST', '/imports', 201) }, trace.setSpanContext(context.active(), { ...root.spanContext(), isRemote: true }));
+    context.with(trace.setSpan(context.active(), other), () => audit.set({ meta: { fresh: 'yes' } }));
+    other.end();
+    expect(records).toHaveLength(2);
+    expect(records[1]!.attributes['audit.meta.fresh']).toBe('yes');
+    expect(records[1]!.attributes['audit.manual.ignored']).toBeUndefined();
+    expect(records[1]!.traceId).toBe(records[0]!.traceId);
+    expect(records[1]!.spanId).toBe(other.spanContext().spanId);
+  });
+
+  it('small manual calls: the call bound applies', () => {
+    const { tracer, records } = setup();
+    const root = tracer.startSpan('POST', { kind: SpanKind.SERVER, attributes: serverAttrs('POST', '/imports', 201) });
+    context.with(trace.setSpan(context.active(), root), () => {
+      for (let i = 0; i < MAX_MANUAL_CALLS_PER_OPERATION + 44; i++) audit.set({ tenant: `t-${i}` });
+    });
+    root.end();
+    expect(records).toHaveLength(1);
+    expect(records[0]!.attributes['audit.manual.ignored']).toBe(44);
+    expect(records[0]!.attributes['audit.tenant.id']).toBe(`t-${MAX_MANUAL_CALLS_PER_OPERATION - 1}`);
+  });
+
+  it('the manual API converts ids and meta values: bigint and numbers in decimal, Dates as ISO, own toString; others left out', () => {
+    const { records } = setup();
+    class ObjectId {
+      constructor(private readonly hex: string) {}
+      toString(): string {
+        return this.hex;
+      }
+    }
+    audit.record({
+      action: 'order.ship',
+      resource: { type: 'order', id: new ObjectId('65a1f0') as unknown as string },
+      actor: { id: 42, name: 'n' },
+      tenant: 7n,
+      meta: { big: 2n ** 70n, at: new Date(Date.UTC(2024, 0, 2)), odd: { nested: true } as unknown as string, ok: 1.5 },
+    });
+    expect(records).toHaveLength(1);
+    const a = records[0]!.attributes;
+    expect(a).toMatchObject({
+      'audit.resource.id': '65a1f0',
+      'audit.actor.id': '42',
+      'audit.tenant.id': '7',
+      'audit.meta.big': (2n ** 70n).toString(),
+      'audit.meta.at': '2024-01-02T00:00:00.000Z',
+      'audit.meta.ok': 1.5,
+    });
+    expect(a['audit.meta.odd']).toBeUndefined();
+    expect(() => JSON.stringify(records[0])).not.toThrow();
   });
 });

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConsoleTransport } from '../../src/sdk/delivery/console-transport.js';
 import { AuditDelivery, type DeliveryOptions } from '../../src/sdk/delivery/delivery.js';
 import { OtlpTransport } from '../../src/sdk/delivery/otlp-transport.js';
 import { Spool } from '../../src/sdk/delivery/spool.js';
@@ -110,5 +111,78 @@ describe('AuditDelivery over the official OTLP gRPC exporter', () => {
     for (let i = 6; i <= 8; i++) delivery.enqueue(rec(i));
     expect(await delivery.flush(5000)).toBe(true);
     expect(seqs(receiver)).toEqual([6, 7, 8]);
+  });
+});
+
+/** A record as app code can make one by mistake: a BigInt where text belongs. */
+function bigintRecord(seq: number): AuditRecord {
+  const r = rec(seq);
+  (r.attributes as Record<string, unknown>)['audit.actor.id'] = 123n;
+  (r.body as Record<string, unknown>)['actor'] = { id: 123n, type: 'user' };
+  return r;
+}
+
+describe('a record that cannot be encoded never blocks its neighbours', () => {
+  it('console transport: the others are written, the bad one is counted', async () => {
+    const lines: string[] = [];
+    const delivery = new AuditDelivery(new ConsoleTransport((l) => lines.push(l)), undefined, OPTS);
+    cleanup.push(() => delivery.shutdown(100));
+    delivery.enqueue(rec(1));
+    delivery.enqueue(bigintRecord(2));
+    delivery.enqueue(rec(3));
+    expect(await delivery.flush(3000)).toBe(true);
+    const seqsWritten = lines.join('').trim().split('\n').map((l) => (JSON.parse(l) as Record<string, number>)['audit.emitter.seq']);
+    expect(seqsWritten).toEqual([1, 3]);
+    expect(delivery.getStats()).toMatchObject({ emitted: 3, exported: 2, unencodable: 1, dropped: 0 });
+    // Later records still flow.
+    delivery.enqueue(rec(4));
+    expect(await delivery.flush(3000)).toBe(true);
+    expect(lines.join('')).toContain('"audit.emitter.seq":4');
+  });
+
+  it('console transport alone: a batch with a bad record still writes the good ones', async () => {
+    const lines: string[] = [];
+    const result = await new ConsoleTransport((l) => lines.push(l)).send([rec(1), bigintRecord(2), rec(3)]);
+    expect(result).toEqual({ kind: 'success', unencodable: 1 });
+    expect(lines.join('').trim().split('\n')).toHaveLength(2);
+  });
+
+  it('OTLP: the bad record is set aside (never sent with its values silently dropped), the others arrive', async () => {
+    const { receiver, delivery } = await setup();
+    delivery.enqueue(rec(1));
+    delivery.enqueue(bigintRecord(2));
+    delivery.enqueue(rec(3));
+    expect(await delivery.flush(5000)).toBe(true);
+    expect(seqs(receiver)).toEqual([1, 3]);
+    expect(delivery.getStats()).toMatchObject({ exported: 2, unencodable: 1, dropped: 0 });
+    const direct = await new OtlpTransport({ url: receiver.endpoint, timeoutMs: 2000 }).send([rec(4), bigintRecord(5)]);
+    expect(direct).toEqual({ kind: 'success', unencodable: 1 });
+    expect(seqs(receiver)).toEqual([1, 3, 4]);
+  });
+
+  it('spool: the bad record is left out and counted, not a "spool full" drop; the others are spooled and sent', async () => {
+    const { receiver, delivery } = await setup();
+    receiver.setAvailable(false);
+    delivery.enqueue(rec(1));
+    await receiver.waitFor(() => delivery.getStats().spooled >= 1);
+    delivery.enqueue(bigintRecord(2));
+    delivery.enqueue(rec(3));
+    expect(delivery.getStats()).toMatchObject({ spooled: 2, unencodable: 1, dropped: 0 });
+    receiver.setAvailable(true);
+    expect(await delivery.flush(10_000)).toBe(true);
+    expect(seqs(receiver)).toEqual([1, 3]);
+  });
+
+  it('Spool.append leaves an unserialisable record out and writes the ones after it', () => {
+    const dir = tempDir('spool-bad');
+    cleanup.push(dir.remove);
+    const spool = new Spool({ dir: dir.path, maxBytes: 1_000_000, ownerId: 'e9' });
+    spool.open();
+    const bad = rec(2) as unknown as Record<string, unknown>;
+    bad['attributes'] = { 'audit.actor.id': 1n };
+    expect(spool.append([rec(1), bad as unknown as AuditRecord, rec(3)])).toBe(3);
+    expect(spool.unencodable).toBe(1);
+    expect(spool.peek(10)!.records.map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 3]);
+    spool.close();
   });
 });

@@ -169,6 +169,56 @@ describe('express app under --import otel-audit/register', () => {
     expect(logged).toHaveLength(1);
   });
 
+  it('requests that share a client-supplied trace id are never folded into one record; middleware + handler still one', async () => {
+    const traceId = crypto.randomUUID().replace(/-/g, '');
+    const headers = { traceparent: `00-${traceId}-${'3'.repeat(16)}-01` };
+    // One request of the trace is held open while the others come and go.
+    const held = fetch(`${app.url}/hold?tag=fold`, { headers });
+    await receiver.waitFor(() => app.output().includes('HOLDING fold'));
+    for (let i = 0; i < 5; i++) expect((await request(app.url, 'GET', '/forbidden', { headers })).status).toBe(403);
+    const sessions = await Promise.all([1, 2, 3].map(() => request(app.url, 'POST', '/sessions', { body: { seed: '7' }, headers })));
+    expect(sessions.map((s) => s.status)).toEqual([201, 201, 201]);
+    await request(app.url, 'GET', '/release?tag=fold');
+    expect((await held).status).toBe(200);
+
+    const of = (): DecodedLogRecord[] => receiver.auditRecords().filter((r) => r.traceId === traceId);
+    const servers = (): string[] => receiver.spans.filter((sp) => sp.traceId === traceId && sp.kind === 2).map((sp) => sp.spanId);
+    await receiver.waitFor(() => of().length >= 9 && servers().length >= 9);
+    await new Promise((r) => setTimeout(r, 300));
+    const records = of();
+    expect(records).toHaveLength(9);
+    const denied = records.filter((r) => r.attributes['url.path'] === '/forbidden');
+    expect(denied).toHaveLength(5);
+    for (const r of denied) expect(r.attributes['audit.outcome']).toBe('denied');
+    const created = records.filter((r) => r.attributes['audit.action'] === 'session.create');
+    expect(created).toHaveLength(3);
+    for (const r of created) {
+      expect(r.attributes['audit.resource.id']).toBe('s-7');
+      expect(r.attributes['audit.meta.via']).toBe('handler');
+      expect(r.attributes['http.response.status_code']).toBe(201);
+    }
+    expect(records.filter((r) => r.attributes['url.path'] === '/hold')).toHaveLength(1);
+    for (const r of records) expect(r.attributes['audit.incomplete']).toBeUndefined();
+    // Each record is the record of its own server span.
+    expect(new Set(records.map((r) => r.spanId)).size).toBe(9);
+    expect(records.map((r) => r.spanId).sort()).toEqual(servers().sort());
+  });
+
+  it('ids and meta values as ORMs return them (bigint, Date) are recorded as text', async () => {
+    const { status, records } = await recordsOf('POST', '/bigint', { body: {} }, 2);
+    expect(status).toBe(200);
+    const touched = records.filter((r) => r.attributes['audit.action'] === 'account.touch');
+    expect(touched).toHaveLength(1);
+    expect(touched[0]!.attributes).toMatchObject({
+      'audit.action': 'account.touch',
+      'audit.actor.id': '123',
+      'audit.actor.name': 'big',
+      'audit.resource.id': '9007199254740993',
+      'audit.meta.count': '5',
+      'audit.meta.at': '1970-01-01T00:00:00.000Z',
+    });
+  });
+
   it('numbers records 1, 2, 3, ... per emitter', () => {
     const seqs = receiver.auditRecords().map((r) => Number(r.attributes['audit.emitter.seq']));
     expect(seqs.length).toBeGreaterThan(5);

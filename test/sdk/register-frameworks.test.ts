@@ -51,6 +51,29 @@ describe('frameworks and module systems', () => {
     expect(created[0]!.resource['service.name']).toBe('fastify-app.mjs');
   });
 
+  it('fastify under --require: requests sharing a client-supplied traceparent are one record each', async () => {
+    const app = await launch('fastify-app.mjs', 'require');
+    const traceId = crypto.randomUUID().replace(/-/g, '');
+    const headers = { traceparent: `00-${traceId}-${'6'.repeat(16)}-01` };
+    const held = fetch(`${app.url}/hold?tag=f`, { headers });
+    await receiver.waitFor(() => app.output().includes('HOLDING f'));
+    for (let i = 0; i < 4; i++) expect((await request(app.url, 'POST', '/orders', { body: { n: 1 }, headers })).status).toBe(201);
+    await request(app.url, 'GET', '/release?tag=f');
+    await held;
+    const of = (): DecodedLogRecord[] => receiver.auditRecords().filter((r) => r.traceId === traceId);
+    await receiver.waitFor(() => of().length >= 5);
+    await new Promise((r) => setTimeout(r, 300));
+    const orders = of().filter((r) => r.attributes['audit.action'] === 'order.create');
+    expect(orders).toHaveLength(4);
+    expect(new Set(orders.map((r) => r.spanId)).size).toBe(4);
+    for (const r of orders) {
+      expect(r.attributes['audit.resource.id']).toBe('o-1');
+      expect(r.attributes['http.route']).toBe('/orders');
+      expect(r.attributes['audit.incomplete']).toBeUndefined();
+    }
+    expect(of()).toHaveLength(5);
+  });
+
   it('plain node:http (ESM): path templated, action derived', async () => {
     const app = await launch('http-app.mjs');
     const recs = await oneRecord(app, 'DELETE', '/accounts/3fa85f64-5717-4562-b3fc-2c963f66afa6');

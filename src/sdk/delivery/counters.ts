@@ -12,6 +12,8 @@ export interface DeliveryStats {
   dropped: number;
   /** Records the receiver refused as invalid (kept by the receiver, not retried). */
   rejected: number;
+  /** Records that could not be encoded (values no transport can carry): reported and set aside, never blocking the others. */
+  unencodable: number;
   /** Failed export attempts that were retried. */
   retries: number;
   /** Records in memory now. */
@@ -21,5 +23,5 @@ export interface DeliveryStats {
 }
 
 export function emptyStats(): DeliveryStats {
-  return { emitted: 0, exported: 0, spooled: 0, replayed: 0, dropped: 0, rejected: 0, retries: 0, queued: 0, spoolBytes: 0 };
+  return { emitted: 0, exported: 0, spooled: 0, replayed: 0, dropped: 0, rejected: 0, unencodable: 0, retries: 0, queued: 0, spoolBytes: 0 };
 }

@@ -2,6 +2,7 @@ import { context, diag } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { AuditRecord } from '../record.js';
 import { emptyStats, type DeliveryStats } from './counters.js';
+import { isEncodable } from './encodable.js';
 import type { Spool, SpoolBatch } from './spool.js';
 import type { AuditTransport, TransportResult } from './transport.js';
 
@@ -69,6 +70,11 @@ export class AuditDelivery {
   enqueue(record: AuditRecord): void {
     this.stats.emitted++;
     try {
+      if (!isEncodable(record)) {
+        // Set aside: a record no transport can carry must never hold up the ones after it.
+        this.countUnencodable(1);
+        return;
+      }
       if (this.spoolMode || this.closed) {
         this.toSpool([record], false);
       } else if (this.queue.length >= this.options.queueSize) {
@@ -198,8 +204,10 @@ export class AuditDelivery {
     const n = batch.records.length;
     if (result.kind === 'success' || result.kind === 'failure') {
       if (result.kind === 'success') {
-        this.stats.exported += n;
-        if (batch.fromSpool) this.stats.replayed += n;
+        const left = result.unencodable ?? 0;
+        if (left > 0) this.countUnencodable(left);
+        this.stats.exported += n - left;
+        if (batch.fromSpool) this.stats.replayed += n - left;
       } else {
         this.stats.rejected += n;
         diag.error(`otel-audit: the receiver refused ${n} audit records: ${result.error.message}`);
@@ -229,6 +237,17 @@ export class AuditDelivery {
     this.retryTimer.unref();
   }
 
+  private countUnencodable(n: number): void {
+    const before = this.stats.unencodable;
+    this.stats.unencodable += n;
+    if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.stats.unencodable / 1000)) {
+      diag.error(
+        `otel-audit: audit records with values that cannot be encoded were set aside, not sent ` +
+          `(${this.stats.unencodable} so far); the records around them are delivered`,
+      );
+    }
+  }
+
   private nextBackoff(): number {
     const base = Math.min(this.backoffMs, this.options.retryMaxMs);
     this.backoffMs = Math.min(this.backoffMs * BACKOFF_MULTIPLIER, this.options.retryMaxMs);
@@ -239,13 +258,18 @@ export class AuditDelivery {
     if (records.length === 0) return;
     let written = 0;
     if (this.spool) {
+      const skippedBefore = this.spool.unencodable;
       try {
         written = this.spool.append(records, fresh);
       } catch (err) {
         diag.error('otel-audit: cannot write to the spool', err);
       }
+      const skipped = this.spool.unencodable - skippedBefore;
+      this.stats.unencodable += skipped;
+      this.stats.spooled += written - skipped;
+    } else {
+      this.stats.spooled += written;
     }
-    this.stats.spooled += written;
     const rest = records.slice(written);
     if (rest.length === 0) return;
     // No room on disk: keep them in memory while there is room there, else drop (counted, loud).

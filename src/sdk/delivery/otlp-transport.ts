@@ -5,6 +5,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../attributes.js';
 import { nanoStringToHrTime, type AuditRecord } from '../record.js';
 import { VERSION } from '../version.js';
+import { isEncodable } from './encodable.js';
 import type { AuditTransport, TransportResult } from './transport.js';
 
 /** SeverityNumber.INFO: an audit record is a normal event, not a problem. */
@@ -39,11 +40,19 @@ export class OtlpTransport implements AuditTransport {
   }
 
   send(records: readonly AuditRecord[]): Promise<TransportResult> {
-    const logs = records.map((r) => this.toLogRecord(r));
+    // A record the exporter cannot encode (it would drop its values silently) is left out and counted.
+    const logs: ReadableLogRecord[] = [];
+    let skipped = 0;
+    for (const r of records) {
+      if (isEncodable(r)) logs.push(this.toLogRecord(r));
+      else skipped++;
+    }
+    if (skipped > 0) diag.error(`otel-audit: ${skipped} audit records could not be encoded for OTLP and were left out`);
+    if (logs.length === 0) return Promise.resolve({ kind: 'success', unencodable: skipped });
     return new Promise<TransportResult>((resolve) => {
       try {
         this.exporter.export(logs, (result) => {
-          if (result.code === 0) return resolve({ kind: 'success' });
+          if (result.code === 0) return resolve(skipped > 0 ? { kind: 'success', unencodable: skipped } : { kind: 'success' });
           const error = result.error ?? new Error('OTLP export failed');
           const code = (error as { code?: unknown }).code;
           if (typeof code === 'number' && FINAL_GRPC_CODES.has(code)) return resolve({ kind: 'failure', error });

@@ -65,6 +65,8 @@ export class Spool {
   private total = 0;
   /** Lines skipped because they could not be parsed (a torn write). */
   corruptLines = 0;
+  /** Records left out because they could not be serialised. */
+  unencodable = 0;
 
   constructor(options: SpoolOptions) {
     this.dir = options.dir;
@@ -93,25 +95,39 @@ export class Spool {
    * Append records in order. With `fresh`, they start a new segment named
    * after their own first record, so that records older than what the spool
    * holds sort before it. Returns how many were written; the rest did not
-   * fit under the size bound.
+   * fit under the size bound. Records that cannot be serialised are left
+   * out (counted in {@link unencodable}) and count as handled.
    */
   append(records: readonly AuditRecord[], fresh = false): number {
     let written = 0;
     let seg = fresh ? undefined : this.segments[this.segments.length - 1];
     let buf = '';
     let pending = 0;
+    let skipped = 0;
     const flush = (): void => {
       if (!seg || buf === '') return;
       appendFileSync(join(this.dir, seg.name), buf);
       const n = Buffer.byteLength(buf);
       seg.size += n;
       this.total += n;
-      written += pending;
+      written += pending + skipped;
+      skipped = 0;
       buf = '';
       pending = 0;
     };
     for (const r of records) {
-      const line = JSON.stringify(r) + '\n';
+      let line: string;
+      try {
+        line = JSON.stringify(r) + '\n';
+      } catch (err) {
+        // Left out and counted; the records after it are still written.
+        this.unencodable++;
+        if (this.unencodable === 1 || this.unencodable % 1000 === 0) {
+          diag.error(`otel-audit: an audit record could not be spooled as JSON and was left out (${this.unencodable} so far)`, err);
+        }
+        skipped++;
+        continue;
+      }
       const n = Buffer.byteLength(line);
       if (this.total + Buffer.byteLength(buf) + n > this.maxBytes) break;
       if (!seg || seg.size + Buffer.byteLength(buf) + n > this.segmentBytes) {
@@ -122,7 +138,7 @@ export class Spool {
       pending++;
     }
     flush();
-    return written;
+    return written + skipped;
   }
 
   /** The oldest unacknowledged records, at most `max`, or undefined when the spool is empty. */

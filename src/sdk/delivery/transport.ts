@@ -6,7 +6,8 @@ import type { AuditRecord } from '../record.js';
  * the peer said so), `failure` is final for that batch.
  */
 export type TransportResult =
-  | { kind: 'success' }
+  /** `unencodable`: records of the batch that could not be encoded and were left out (the rest went through). */
+  | { kind: 'success'; unencodable?: number }
   | { kind: 'retryable'; error: Error; retryInMs?: number }
   | { kind: 'failure'; error: Error };
 
