@@ -38,7 +38,7 @@ describe('every record of an export is committed or reported rejected', () => {
     ]);
     expect(answer).toMatchObject({ status: 200, rejected: 1 });
     expect(answer.message).toContain('audit.emitter.seq 9223372036854775807');
-    expect((await rowsOf(tr)).map((r) => r['action']).sort()).toEqual(['seq.one', 'seq.ok']);
+    expect((await rowsOf(tr)).map((r) => r['action']).sort()).toEqual(['seq.ok', 'seq.one']);
     const rejected = await rejectedOf(tr);
     expect(rejected).toHaveLength(1);
     expect(String(rejected[0]!['reason'])).toContain('audit.emitter.seq');
