@@ -247,3 +247,25 @@ describe('hostile values are stored sanitised and flagged, their raw input kept'
     expect(kept).toHaveLength(1);
   });
 });
+
+describe('on the embedded database', () => {
+  it('conflicts, redelivery and sanitised records behave the same', async () => {
+    const e = await startTestSink('pglite', { env: {} });
+    try {
+      const tr = trace();
+      const attrs = (outcome: string): OtlpAttr[] => [str('audit.action', 'doc.delete'), str('audit.outcome', outcome), str('audit.actor.id', 'a\u0000')];
+      const send = (outcome: string) => postLogs(e.httpEndpoint, logsRequest([{ traceId: tr, spanId: SPAN, attributes: attrs(outcome) }]));
+      expect(await send('denied')).toEqual({ status: 200, rejected: 0, message: '' });
+      expect(await send('denied')).toEqual({ status: 200, rejected: 0, message: '' });
+      expect(await send('success')).toMatchObject({ status: 200, rejected: 1 });
+      const rows = await e.rows();
+      expect(rows.map((r) => [r['outcome'], r['actor_id'], (r['attributes'] as Record<string, unknown>)['audit.sanitized']])).toEqual([['denied', 'a\uFFFD', ['actor_id']]]);
+      const reasons = (await e.rejected()).map((r) => String(r['reason']));
+      expect(reasons.filter((r) => r === 'conflict')).toHaveLength(1);
+      expect(reasons.filter((r) => r.startsWith('sanitized: '))).toHaveLength(3);
+      expect(await e.metric('otel_audit_sink_conflicts_total')).toBe(1);
+    } finally {
+      await e.stop();
+    }
+  });
+});
