@@ -129,7 +129,10 @@ const FIND_CONFLICTS = `
 SELECT u.i::int AS i
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bytea[])
   WITH ORDINALITY AS u(t, s, svc, act, rt, ri, at, h, i)
-JOIN audit.records r ON r.identity_key = audit.record_identity(u.t, u.s, u.svc, u.act, u.rt, u.ri) AND r.occurred_at = u.at
+CROSS JOIN LATERAL (
+  SELECT content_hash FROM audit.records r
+   WHERE r.identity_key = audit.record_identity(u.t, u.s, u.svc, u.act, u.rt, u.ri) AND r.occurred_at = u.at
+   LIMIT 1) r
 WHERE r.content_hash IS NOT NULL AND r.content_hash <> u.h`;
 
 const EMPTY_EMITTERS: unknown[] = [[], [], [], []];
@@ -138,11 +141,14 @@ function json(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
 
-/** JSON that Postgres jsonb accepts (no NUL characters), else null. */
+/** JSON.stringify escapes an unpaired surrogate as `\udXXX`, which jsonb refuses. */
+const SURROGATE_ESCAPE = /\\ud[89a-f][0-9a-f]{2}/i;
+
+/** JSON that Postgres jsonb accepts (no NUL characters, no unpaired surrogates), else null. */
 function jsonbSafe(v: unknown): string | null {
   try {
     const s = json(v);
-    return s !== null && !s.includes('\\u0000') ? s : null;
+    return s !== null && !s.includes('\\u0000') && !SURROGATE_ESCAPE.test(s) ? s : null;
   } catch {
     return null;
   }
@@ -263,12 +269,15 @@ function rejectedParams(rejects: readonly RejectedInput[]): unknown[] {
 
 /**
  * Batches rows of many concurrent exports into few transactions (group
- * commit): one `unnest` insert per batch with `ON CONFLICT DO NOTHING`
- * (redelivery inserts nothing), the emitters' sequence bookkeeping and the
- * rejected input in the same transaction. A submission resolves only after
- * its transaction committed; when the database is down or the queue is full
- * it rejects with {@link RetryableError}, so the client retries and nothing
- * accepted is ever dropped.
+ * commit): one `unnest` insert per batch with `ON CONFLICT DO NOTHING` on the
+ * identity key, the emitters' sequence bookkeeping and the rejected input in
+ * the same statement. A row whose key exists inserts nothing: with the same
+ * content hash it is a redelivery (counted as a duplicate), with another it
+ * is a conflict, kept in audit.rejected (reason `conflict`) and reported
+ * rejected to its submission. A submission resolves only after its rows are
+ * committed or kept in audit.rejected; when the database is down or the
+ * queue is full it rejects with {@link RetryableError}, so the client retries
+ * and nothing accepted is ever dropped.
  */
 export class Writer {
   private readonly queue: Pending[] = [];
