@@ -892,7 +892,7 @@ interface InsertRun {
 }
 
 const INSERT_ONE = `INSERT INTO audit.records (${COLUMN_LIST}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-ON CONFLICT (trace_id, service_name, action, resource_key, occurred_at) DO NOTHING`;
+ON CONFLICT (identity_key, occurred_at) DO NOTHING`;
 
 /** One autocommitted INSERT per row, `clients` at a time. */
 async function perRowInsert(dbUrl: string, admin: pg.Client, rows: (string | null)[][], clients: number): Promise<InsertRun> {
@@ -982,7 +982,7 @@ function copyText(rows: (string | null)[][]): Buffer {
 }
 
 const UNNEST_SELECT = `SELECT * FROM unnest(${COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
-const ON_CONFLICT = 'ON CONFLICT (trace_id, service_name, action, resource_key, occurred_at) DO NOTHING';
+const ON_CONFLICT = 'ON CONFLICT (identity_key, occurred_at) DO NOTHING';
 const STAGING = 'audit_staging';
 
 interface WriterStrategy {

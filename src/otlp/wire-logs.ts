@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './schema.js';
 
 /**
@@ -9,7 +10,7 @@ import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './schema
  * this is its hot path. Field numbers are OTLP's (see src/proto/).
  *
  * Malformed input throws (truncated fields, impossible wire types, nesting
- * deeper than {@link MAX_DEPTH}); unknown fields are skipped, as protobuf
+ * deeper than {@link MAX_DEPTH}, strings that are not valid UTF-8); unknown fields are skipped, as protobuf
  * readers do.
  */
 export function decodeLogsWire(bytes: Uint8Array): DecodedLogRecord[] {
@@ -101,9 +102,14 @@ class WireReader {
     return end;
   }
 
+  /** A proto3 string: valid UTF-8 or the request is malformed (a genuine U+FFFD is valid). */
   string(): string {
     const end = this.end();
     const s = this.buf.toString('utf8', this.pos, end);
+    // Invalid UTF-8 decodes to U+FFFD: only then is the slow check needed.
+    if (s.includes('\uFFFD') && !isUtf8(this.buf.subarray(this.pos, end))) {
+      throw new Error(`invalid UTF-8 in a string field at byte ${this.pos}`);
+    }
     this.pos = end;
     return s;
   }

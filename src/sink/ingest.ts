@@ -59,21 +59,39 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
   const rows: AuditRow[] = [];
   const rejects: RejectedInput[] = [];
   let ignored = 0;
+  let invalid = 0;
+  let sanitized = 0;
   const reasons: string[] = [];
   for (const item of items) {
     const out = signal === 'logs' ? logRecordToRow(item as DecodedLogRecord, ctx.limits) : spanToRow(item as DecodedSpan, ctx.limits);
-    if (out.kind === 'row') rows.push(out.row);
-    else if (out.kind === 'ignored') ignored++;
+    if (out.kind === 'row') {
+      rows.push(out.row);
+      // Stored sanitised: its raw input is kept too, for forensics.
+      if (out.sanitized) {
+        sanitized++;
+        rejects.push({ signal, transport, reason: out.sanitized.reason, raw: Buffer.from(JSON.stringify(item) ?? 'null'), record: out.sanitized.record ?? null, peer });
+      }
+    } else if (out.kind === 'ignored') ignored++;
     else {
       const record = out.rejection.record ?? item;
+      invalid++;
       rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
       if (reasons.length < 3) reasons.push(out.rejection.reason);
     }
   }
-  metrics.received.inc({ signal }, rows.length + rejects.length);
+  metrics.received.inc({ signal }, rows.length + invalid);
   if (ignored > 0) metrics.ignored.inc({ signal }, ignored);
-  if (rejects.length > 0) metrics.rejected.inc({ signal, reason: 'invalid_record' }, rejects.length);
-  await ctx.writer.submit(rows, rejects, { signal, transport, peer });
-  const message = rejects.length > 0 ? `${rejects.length} record(s) rejected and kept in audit.rejected: ${reasons.join('; ')}` : '';
-  return { kind: 'ok', rejected: rejects.length, message };
+  if (invalid > 0) metrics.rejected.inc({ signal, reason: 'invalid_record' }, invalid);
+  if (sanitized > 0) metrics.rejected.inc({ signal, reason: 'sanitized' }, sanitized);
+  const stored = await ctx.writer.submit(rows, rejects, { signal, transport, peer });
+  if (stored.conflicts > 0) {
+    metrics.conflicts.inc(stored.conflicts);
+    metrics.rejected.inc({ signal, reason: 'conflict' }, stored.conflicts);
+  }
+  if (stored.rejected > stored.conflicts) metrics.rejected.inc({ signal, reason: 'database_refused' }, stored.rejected - stored.conflicts);
+  // Every record is committed, or reported here (and kept in audit.rejected).
+  const rejected = invalid + stored.rejected;
+  for (const r of stored.reasons) if (reasons.length < 3) reasons.push(r);
+  const message = rejected > 0 ? `${rejected} record(s) rejected and kept in audit.rejected: ${reasons.join('; ')}` : '';
+  return { kind: 'ok', rejected, message };
 }

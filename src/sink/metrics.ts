@@ -6,6 +6,7 @@ export interface SinkMetrics {
   received: Counter<'signal'>;
   written: Counter;
   duplicates: Counter;
+  conflicts: Counter;
   rejected: Counter<'signal' | 'reason'>;
   ignored: Counter<'signal'>;
   batchSize: Histogram;
@@ -25,6 +26,7 @@ export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
     received: new Counter({ name: 'otel_audit_sink_records_received_total', help: 'Audit records received (valid or not)', labelNames: ['signal'], registers: [registry] }),
     written: new Counter({ name: 'otel_audit_sink_records_written_total', help: 'Audit records inserted into audit.records', registers: [registry] }),
     duplicates: new Counter({ name: 'otel_audit_sink_records_duplicate_total', help: 'Redelivered audit records that inserted nothing', registers: [registry] }),
+    conflicts: new Counter({ name: 'otel_audit_sink_conflicts_total', help: "Records under an existing identity key with other content (kept in audit.rejected, reason 'conflict')", registers: [registry] }),
     rejected: new Counter({ name: 'otel_audit_sink_records_rejected_total', help: 'Input kept in audit.rejected', labelNames: ['signal', 'reason'], registers: [registry] }),
     ignored: new Counter({ name: 'otel_audit_sink_non_audit_ignored_total', help: 'Log records and spans that are not audit records (acknowledged, not stored)', labelNames: ['signal'], registers: [registry] }),
     batchSize: new Histogram({ name: 'otel_audit_sink_batch_rows', help: 'Rows per database batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [registry] }),

@@ -32,7 +32,11 @@ export interface AuditRow {
   request: unknown;
   changeBefore: unknown;
   changeAfter: unknown;
-  /** Everything else: remaining record attributes, plus `resource` (resource attributes). */
+  /**
+   * Everything else: remaining record attributes, plus `resource` (resource
+   * attributes), `scope`, and `audit.sanitized` (the altered columns) when
+   * the record was stored sanitised.
+   */
   attributes: Record<string, unknown>;
   emitterId: string | null;
   /** Decimal string (bigint). */

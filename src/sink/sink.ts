@@ -83,7 +83,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer),
       keepUndecodable: (signal, transport, raw, reason, peer) => {
         metrics.rejected.inc({ signal, reason: 'undecodable' });
-        return writer.submit([], [{ signal, transport, reason, raw, record: null, peer }], { signal, transport, peer });
+        return writer.submit([], [{ signal, transport, reason, raw, record: null, peer }], { signal, transport, peer }).then(() => undefined);
       },
     });
     cleanups.unshift(() => httpServer.close());

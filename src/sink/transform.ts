@@ -12,10 +12,17 @@
  *   `audit.emitter.id`): the span attributes, with timing and outcome derived
  *   from the span when the attributes do not say.
  *
- * Strings anywhere in a row must be storable by Postgres `text`/`jsonb`: no
- * NUL characters, no U+FFFD (what the decoder makes of invalid UTF-8), no
- * unpaired surrogates, and no longer than {@link TransformLimits.maxValueBytes}.
+ * Values that cannot be stored verbatim do not cost the record: a row is
+ * stored sanitised and flagged (see {@link SANITIZED_ATTRIBUTE}). NUL
+ * characters and unpaired surrogates become U+FFFD; a string over
+ * {@link TransformLimits.maxValueBytes} (or an indexed column over its own
+ * limit) is cut, ending in a visible marker with its original size and
+ * SHA-256; JSON nested deeper than {@link MAX_JSON_DEPTH} is cut the same way.
+ * Every value of a row is thereby one the database accepts: a batch never
+ * fails in the database because of one value. Wrong types, missing ids and
+ * out-of-range machine fields (emitter id and sequence) are still rejected.
  */
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as A from '../sdk/attributes.js';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan } from '../otlp/schema.js';
@@ -30,13 +37,38 @@ export interface TransformLimits {
 
 export const DEFAULT_LIMITS: TransformLimits = Object.freeze({ maxValueBytes: 65_536, maxRecordBytes: 1_048_576 });
 
+/** What was altered to make a row storable: the reason kept with its raw input, and a storable copy of the input. */
+export interface Sanitization {
+  /** `sanitized: <field>: <what>; …` */
+  reason: string;
+  /** The input record, JSON-safe (as in a rejection). */
+  record?: unknown;
+}
+
 export type LogOutcome =
-  | { kind: 'row'; row: AuditRow }
+  | { kind: 'row'; row: AuditRow; sanitized?: Sanitization }
   | { kind: 'ignored' }
   | { kind: 'rejected'; rejection: RowRejection };
 
-/** Longest `audit.action`, in characters (code points). */
+/** Longest `audit.action`, in characters (code points); longer ones are cut. */
 export const MAX_ACTION_LENGTH = 256;
+/** Longest `audit.resource.type`, in characters (code points); longer ones are cut. */
+export const MAX_RESOURCE_TYPE_LENGTH = 256;
+/**
+ * Largest actor id, tenant id and resource id, UTF-8 bytes; longer ones are
+ * cut. These columns are indexed, and a btree index entry holds at most
+ * about 2.7 kB (resource type and id share one).
+ */
+export const MAX_INDEXED_BYTES = 1024;
+/**
+ * Key of the attributes column listing the columns a sanitised row had
+ * altered (sorted column names, e.g. `["request","user_agent"]`); absent when
+ * the row is stored verbatim. A record attribute of that name is kept as
+ * `attribute.audit.sanitized`.
+ */
+export const SANITIZED_ATTRIBUTE = 'audit.sanitized';
+/** Largest emitter sequence number: the loss accounting counts up to seq + 1 in a bigint. */
+export const MAX_EMITTER_SEQ = 9_223_372_036_854_775_806n;
 /** Longest `audit.emitter.id`, in characters (code points). */
 export const MAX_EMITTER_ID_LENGTH = 128;
 /** Deepest nesting accepted in JSON values (request, changes, attributes). */
@@ -47,14 +79,12 @@ const ATTR_EVENT_NAME = 'event.name';
 const UNKNOWN_SERVICE = 'unknown_service';
 const OUTCOMES = ['success', 'failure', 'denied'] as const;
 const ACTOR_TYPES = ['user', 'service', 'anonymous'] as const;
-/** Largest `bigint` Postgres stores (emitter_seq). */
-const MAX_BIGINT = 9_223_372_036_854_775_807n;
 /** 9999-12-31T23:59:59.999999999Z: the last instant with a four-digit year. */
 const MAX_ISO_NANOS = 253_402_300_799_999_999_999n;
 /** OTLP status code ERROR. */
 const STATUS_ERROR = 2;
 /** Top-level keys of the attributes column that the sink fills itself. */
-const RESERVED_ATTRIBUTE_KEYS = new Set(['resource', 'scope', 'body']);
+const RESERVED_ATTRIBUTE_KEYS = new Set(['resource', 'scope', 'body', SANITIZED_ATTRIBUTE]);
 /** Prefix under which a record attribute named like a reserved key is kept. */
 const RESERVED_RENAME_PREFIX = 'attribute.';
 
@@ -101,7 +131,7 @@ export function logRecordToRow(rec: DecodedLogRecord, limits: TransformLimits = 
       outcome: () => 'success',
     });
     builder.addBodyExtras(rec.body, row.attributes);
-    return { kind: 'row', row: builder.finish(row) };
+    return builder.outcome(builder.finish(row), rec);
   } catch (err) {
     return rejected(err, rec);
   }
@@ -136,9 +166,9 @@ export function spanToRow(span: DecodedSpan, limits: TransformLimits = DEFAULT_L
     });
     if (row.outcome === 'failure' && !isPresent(own(attrs, A.ATTR_AUDIT_ERROR_MESSAGE))) {
       const message = spanErrorMessage(span);
-      if (message !== undefined) row.attributes[A.ATTR_AUDIT_ERROR_MESSAGE] = builder.clean(message, 'span error message', 0);
+      if (message !== undefined) row.attributes[A.ATTR_AUDIT_ERROR_MESSAGE] = builder.clean(message, 'span error message', 'attributes', 0);
     }
-    return { kind: 'row', row: builder.finish(row) };
+    return builder.outcome(builder.finish(row), span);
   } catch (err) {
     return rejected(err, span);
   }
@@ -186,12 +216,16 @@ interface BuildInput {
   outcome: (statusCode: number | null) => AuditRow['outcome'];
 }
 
-/** Cleaned resource attributes per decoded resource object, and the limits they were checked with. */
-const CLEAN_RESOURCES = new WeakMap<object, { limits: string; value: Record<string, unknown> }>();
+/** Cleaned resource attributes per decoded resource object, the limits they were checked with, and what cleaning altered. */
+const CLEAN_RESOURCES = new WeakMap<object, { limits: string; value: Record<string, unknown>; notes: string[] }>();
 
 class RowBuilder {
   /** Attribute keys whose values went into columns (left out of the attributes column). */
   private readonly used = new Set<string>();
+  /** Columns altered to be storable. */
+  private readonly altered = new Set<string>();
+  /** What was altered, for the reason: `<field>: <what>`. */
+  private readonly notes: string[] = [];
 
   private get limitsKey(): string {
     return `${this.limits.maxValueBytes}/${this.limits.maxRecordBytes}`;
@@ -206,33 +240,33 @@ class RowBuilder {
   build(input: BuildInput): AuditRow {
     const action = this.action();
     const outcomeField = this.field(A.ATTR_AUDIT_OUTCOME, ['outcome']);
-    const actorId = this.text(this.field(A.ATTR_AUDIT_ACTOR_ID, ['actor', 'id']), true);
-    const actorName = this.text(this.field(A.ATTR_AUDIT_ACTOR_NAME, ['actor', 'name']));
+    const actorId = this.text(this.field(A.ATTR_AUDIT_ACTOR_ID, ['actor', 'id']), 'actor_id', true, MAX_INDEXED_BYTES);
+    const actorName = this.text(this.field(A.ATTR_AUDIT_ACTOR_NAME, ['actor', 'name']), 'actor_name');
     const actorTypeField = this.field(A.ATTR_AUDIT_ACTOR_TYPE, ['actor', 'type']);
     const actorType = actorTypeField
-      ? oneOf(this.text(actorTypeField), actorTypeField.name, ACTOR_TYPES)
+      ? oneOf(this.text(actorTypeField, 'actor_type'), actorTypeField.name, ACTOR_TYPES)
       : actorId !== null
         ? 'user'
         : 'anonymous';
-    const tenantId = this.text(this.field(A.ATTR_AUDIT_TENANT_ID, ['tenant_id']), true);
-    const resourceType = this.text(this.field(A.ATTR_AUDIT_RESOURCE_TYPE, ['resource', 'type']));
-    const resourceId = this.text(this.field(A.ATTR_AUDIT_RESOURCE_ID, ['resource', 'id']), true);
-    const module = this.text(this.field(A.ATTR_AUDIT_MODULE, ['module']));
-    const level = this.text(this.field(A.ATTR_AUDIT_LEVEL, ['level']));
-    const httpMethod = this.text(this.field(A.ATTR_HTTP_REQUEST_METHOD, ['http', 'method']));
-    const httpRoute = this.text(this.field(A.ATTR_HTTP_ROUTE, ['http', 'route']));
-    const urlPath = this.text(this.field(A.ATTR_URL_PATH, ['http', 'path']));
+    const tenantId = this.text(this.field(A.ATTR_AUDIT_TENANT_ID, ['tenant_id']), 'tenant_id', true, MAX_INDEXED_BYTES);
+    const resourceType = this.limitChars(this.field(A.ATTR_AUDIT_RESOURCE_TYPE, ['resource', 'type']), 'resource_type', MAX_RESOURCE_TYPE_LENGTH);
+    const resourceId = this.text(this.field(A.ATTR_AUDIT_RESOURCE_ID, ['resource', 'id']), 'resource_id', true, MAX_INDEXED_BYTES);
+    const module = this.text(this.field(A.ATTR_AUDIT_MODULE, ['module']), 'module');
+    const level = this.text(this.field(A.ATTR_AUDIT_LEVEL, ['level']), 'level');
+    const httpMethod = this.text(this.field(A.ATTR_HTTP_REQUEST_METHOD, ['http', 'method']), 'http_method');
+    const httpRoute = this.text(this.field(A.ATTR_HTTP_ROUTE, ['http', 'route']), 'http_route');
+    const urlPath = this.text(this.field(A.ATTR_URL_PATH, ['http', 'path']), 'url_path');
     const statusCode = this.statusCode();
     const clientIp = this.clientIp();
-    const userAgent = this.text(this.field(A.ATTR_USER_AGENT_ORIGINAL, ['http', 'user_agent']));
+    const userAgent = this.text(this.field(A.ATTR_USER_AGENT_ORIGINAL, ['http', 'user_agent']), 'user_agent');
     const durationMs = this.duration() ?? input.durationMs;
-    const request = this.json(this.field(A.ATTR_AUDIT_REQUEST, ['request']));
-    const changeBefore = this.json(this.field(A.ATTR_AUDIT_CHANGE_BEFORE, ['change', 'before']));
-    const changeAfter = this.json(this.field(A.ATTR_AUDIT_CHANGE_AFTER, ['change', 'after']));
+    const request = this.json(this.field(A.ATTR_AUDIT_REQUEST, ['request']), 'request');
+    const changeBefore = this.json(this.field(A.ATTR_AUDIT_CHANGE_BEFORE, ['change', 'before']), 'change_before');
+    const changeAfter = this.json(this.field(A.ATTR_AUDIT_CHANGE_AFTER, ['change', 'after']), 'change_after');
     const emitterId = this.emitterId();
     const emitterSeq = this.emitterSeq();
     const outcome = outcomeField
-      ? oneOf(this.text(outcomeField), outcomeField.name, OUTCOMES)
+      ? oneOf(this.text(outcomeField, 'outcome'), outcomeField.name, OUTCOMES)
       : input.outcome(statusCode);
     const serviceName = this.serviceName(input.resource);
 
@@ -276,12 +310,12 @@ class RowBuilder {
   addBodyExtras(body: unknown, out: Record<string, unknown>): void {
     if (body === null || body === undefined) return;
     if (!isMap(body)) {
-      out['body'] = this.clean(body, 'body', 0);
+      out['body'] = this.clean(body, 'body', 'attributes', 0);
       return;
     }
     const addIfAbsent = (key: string, value: unknown, name: string): void => {
       if (value === undefined || value === null || own(this.attrs, key) !== undefined) return;
-      setOwn(out, key, this.clean(value, name, 0));
+      setOwn(out, key, this.clean(value, name, 'attributes', 0));
     };
     addIfAbsent(A.ATTR_AUDIT_ERROR_MESSAGE, own(body, 'error'), 'body.error');
     addIfAbsent(A.ATTR_AUDIT_INCOMPLETE, own(body, 'incomplete'), 'body.incomplete');
@@ -297,46 +331,118 @@ class RowBuilder {
       setOwn(unknown, k, v);
       n++;
     }
-    if (n > 0) out['body'] = this.clean(unknown, 'body', 0);
+    if (n > 0) out['body'] = this.clean(unknown, 'body', 'attributes', 0);
   }
 
-  /** Checks the size of the whole row. */
+  /**
+   * Keeps the whole row within maxRecordBytes: the largest JSON values
+   * (request, changes, then record attributes) are replaced by a cut marker
+   * until it fits. A row still too large (its text columns alone) is rejected.
+   */
   finish(row: AuditRow): AuditRow {
-    const bytes = Buffer.byteLength(JSON.stringify(row), 'utf8');
+    let bytes = Buffer.byteLength(JSON.stringify(row), 'utf8');
+    if (bytes <= this.limits.maxRecordBytes) return row;
+    const original = bytes;
+    type Slot = { size: number; column: string; name: string; get(): unknown; set(v: unknown): void };
+    const slots: Slot[] = [];
+    const jsonSize = (v: unknown): number => (v === null || v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v), 'utf8'));
+    const add = (column: string, name: string, get: () => unknown, set: (v: unknown) => void): void => {
+      slots.push({ size: jsonSize(get()), column, name, get, set });
+    };
+    add('request', A.ATTR_AUDIT_REQUEST, () => row.request, (v) => (row.request = v));
+    add('change_before', A.ATTR_AUDIT_CHANGE_BEFORE, () => row.changeBefore, (v) => (row.changeBefore = v));
+    add('change_after', A.ATTR_AUDIT_CHANGE_AFTER, () => row.changeAfter, (v) => (row.changeAfter = v));
+    for (const k of Object.keys(row.attributes)) {
+      if (k === 'scope') continue;
+      add('attributes', k, () => row.attributes[k], (v) => setOwn(row.attributes, k, v));
+    }
+    slots.sort((a, b) => b.size - a.size);
+    for (const slot of slots) {
+      if (bytes <= this.limits.maxRecordBytes) break;
+      if (slot.size < 64) continue;
+      const json = JSON.stringify(slot.get());
+      const marker = `[cut: ${slot.size} bytes as JSON, sha256 ${shortHash(json)}]`;
+      slot.set(marker);
+      bytes -= slot.size - Buffer.byteLength(JSON.stringify(marker), 'utf8');
+      this.alter(slot.column, `${slot.name}: cut (the record was ${original} bytes as JSON; the limit is ${this.limits.maxRecordBytes})`);
+    }
+    bytes = Buffer.byteLength(JSON.stringify(row), 'utf8');
     if (bytes > this.limits.maxRecordBytes) {
-      fail(`record is ${bytes} bytes as JSON; the limit is ${this.limits.maxRecordBytes}`);
+      fail(`record is ${bytes} bytes as JSON even with its JSON values cut; the limit is ${this.limits.maxRecordBytes}`);
     }
     return row;
   }
 
+  /** The row as an outcome, flagged in the attributes column when sanitised. */
+  outcome(row: AuditRow, input: unknown): LogOutcome {
+    if (this.altered.size === 0) return { kind: 'row', row };
+    setOwn(row.attributes, SANITIZED_ATTRIBUTE, [...this.altered].sort());
+    const sanitized: Sanitization = { reason: `sanitized: ${this.notes.join('; ')}` };
+    const record = jsonSafe(input);
+    if (record !== undefined) sanitized.record = record;
+    return { kind: 'row', row, sanitized };
+  }
+
   /**
-   * A JSON-storable copy of `value`: strings checked, non-finite numbers as
-   * their names (`NaN`, `Infinity`; jsonb has no such numbers), keys checked.
+   * A JSON-storable copy of `value`: strings and keys made storable,
+   * non-finite numbers as their names (`NaN`, `Infinity`; jsonb has no such
+   * numbers), nesting past {@link MAX_JSON_DEPTH} cut. `column` is the column
+   * it goes into (flagged when something was altered).
    */
-  clean(value: unknown, name: string, depth: number): unknown {
-    if (typeof value === 'string') {
-      this.checkString(value, name);
-      return value;
-    }
+  clean(value: unknown, name: string, column: string, depth: number): unknown {
+    if (typeof value === 'string') return this.storable(value, name, column);
     if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
     if (typeof value === 'boolean' || value === null || value === undefined) return value ?? null;
     if (typeof value === 'bigint') return value.toString();
     if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-    if (depth >= MAX_JSON_DEPTH) fail(`${name} is nested deeper than ${MAX_JSON_DEPTH} levels`);
-    if (Array.isArray(value)) return value.map((v, i) => this.clean(v, `${name}[${i}]`, depth + 1));
-    if (typeof value === 'object') {
+    if (Array.isArray(value) || typeof value === 'object') {
+      if (depth >= MAX_JSON_DEPTH) {
+        const json = JSON.stringify(jsonSafe(value)) ?? '';
+        this.alter(column, `${name}: nested deeper than ${MAX_JSON_DEPTH} levels, cut`);
+        return `[cut: nested deeper than ${MAX_JSON_DEPTH} levels, ${Buffer.byteLength(json, 'utf8')} bytes as JSON, sha256 ${shortHash(json)}]`;
+      }
+      if (Array.isArray(value)) return value.map((v, i) => this.clean(v, `${name}[${i}]`, column, depth + 1));
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        this.checkString(k, `key ${quote(k)} in ${name}`);
-        setOwn(out, k, this.clean(v, childName(name, k), depth + 1));
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        setOwn(out, this.storable(k, `key ${quote(k)} in ${name}`, column), this.clean(v, childName(name, k), column, depth + 1));
       }
       return out;
     }
     return fail(`${name} has type ${typeof value}, which cannot be stored`);
   }
 
-  private checkString(s: string, name: string): void {
-    checkString(s, name, this.limits.maxValueBytes);
+  /** Records that `column` was altered, and how. */
+  private alter(column: string, note: string): void {
+    this.altered.add(column);
+    this.notes.push(note);
+  }
+
+  /**
+   * `s` as Postgres stores it: NUL and unpaired surrogates replaced by
+   * U+FFFD, cut to `maxBytes` UTF-8 bytes (default maxValueBytes) with a
+   * marker. Alterations are flagged on `column`.
+   */
+  private storable(s: string, name: string, column: string, maxBytes = this.limits.maxValueBytes): string {
+    const what: string[] = [];
+    let out = s;
+    if (out.includes('\u0000')) {
+      out = out.replaceAll('\u0000', '\uFFFD');
+      what.push('NUL replaced');
+    }
+    if (LONE_SURROGATE.test(out)) {
+      out = out.replace(LONE_SURROGATES, '\uFFFD');
+      what.push('unpaired surrogate replaced');
+    }
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the count for short strings.
+    if (out.length * 3 > maxBytes) {
+      const bytes = Buffer.byteLength(out, 'utf8');
+      if (bytes > maxBytes) {
+        out = cutBytes(out, bytes, maxBytes);
+        what.push(`${bytes} bytes, cut to ${maxBytes}`);
+      }
+    }
+    if (what.length > 0) this.alter(column, `${name}: ${what.join(', ')}`);
+    return out;
   }
 
   /** The attribute, else the body path; null, undefined and '' count as absent. */
@@ -355,25 +461,32 @@ class RowBuilder {
     if (f.attrKey !== undefined) this.used.delete(f.attrKey);
   }
 
-  /** A string column; integers are accepted (as decimal strings) where `integers` says so. */
-  private text(f: Field | undefined, integers = false): string | null {
+  /**
+   * A string column, made storable (at most `maxBytes`); integers are
+   * accepted (as decimal strings) where `integers` says so.
+   */
+  private text(f: Field | undefined, column: string, integers = false, maxBytes = this.limits.maxValueBytes): string | null {
     if (!f) return null;
     const v = f.value;
-    if (typeof v === 'string') {
-      this.checkString(v, f.name);
-      return v;
-    }
+    if (typeof v === 'string') return this.storable(v, f.name, column, Math.min(maxBytes, this.limits.maxValueBytes));
     if (integers && typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
     return fail(`${f.name} has type ${typeName(v)}; expected a string`);
+  }
+
+  /** A string column of at most `maxChars` characters (code points): longer ones are cut, with a marker. */
+  private limitChars(f: Field | undefined, column: string, maxChars: number): string | null {
+    const s = this.text(f, column);
+    if (s === null || !f) return s;
+    const length = codePoints(s);
+    if (length <= maxChars) return s;
+    this.alter(column, `${f.name}: ${length} characters, cut to ${maxChars}`);
+    return cutChars(s, length, maxChars);
   }
 
   private action(): string {
     const f = this.field(A.ATTR_AUDIT_ACTION, ['action']);
     if (!f) return fail(`missing ${A.ATTR_AUDIT_ACTION}: an audit record must name its action`);
-    const action = this.text(f) ?? '';
-    const length = codePoints(action);
-    if (length > MAX_ACTION_LENGTH) fail(`${f.name} is ${length} characters; the limit is ${MAX_ACTION_LENGTH}`);
-    return action;
+    return this.limitChars(f, 'action', MAX_ACTION_LENGTH) ?? '';
   }
 
   /** Integer 100..599; other integers are kept as attributes; other types are rejected. */
@@ -394,7 +507,7 @@ class RowBuilder {
   /** A valid IPv4/IPv6 address; anything else leaves the column null and is kept as an attribute. */
   private clientIp(): string | null {
     const f = this.field(A.ATTR_CLIENT_ADDRESS, ['http', 'client_address']);
-    const address = this.text(f);
+    const address = this.text(f, 'client_ip');
     if (address === null || !f) return null;
     // Zone ids (fe80::1%eth0) are valid for node:net but not for Postgres inet.
     if (isIP(address) !== 0 && !address.includes('%')) return address;
@@ -412,22 +525,25 @@ class RowBuilder {
   }
 
   /** A JSON column: a JSON string is parsed (invalid JSON is stored as the string itself); maps and lists are taken as they are. */
-  private json(f: Field | undefined): unknown {
+  private json(f: Field | undefined, column: string): unknown {
     if (!f) return null;
-    if (typeof f.value !== 'string') return this.clean(f.value, f.name, 0);
-    this.checkString(f.value, f.name);
+    if (typeof f.value !== 'string') return this.clean(f.value, f.name, column, 0);
     let parsed: unknown;
     try {
       parsed = JSON.parse(f.value);
     } catch {
-      return f.value;
+      return this.storable(f.value, f.name, column);
     }
-    return this.clean(parsed, f.name, 0);
+    // An oversize JSON text is cut as text (its members may each be small).
+    if (f.value.length * 3 > this.limits.maxValueBytes && Buffer.byteLength(f.value, 'utf8') > this.limits.maxValueBytes) {
+      return this.storable(f.value, f.name, column);
+    }
+    return this.clean(parsed, f.name, column, 0);
   }
 
   private emitterId(): string | null {
     const f = this.field(A.ATTR_AUDIT_EMITTER_ID, undefined);
-    const id = this.text(f);
+    const id = this.text(f, 'emitter_id');
     if (id !== null && f) {
       const length = codePoints(id);
       if (length > MAX_EMITTER_ID_LENGTH) fail(`${f.name} is ${length} characters; the limit is ${MAX_EMITTER_ID_LENGTH}`);
@@ -444,7 +560,7 @@ class RowBuilder {
     if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
     else if (typeof v === 'string' && /^-?\d{1,30}$/.test(v)) n = BigInt(v);
     else return fail(`${f.name} has type ${typeName(v)}; expected a positive integer`);
-    if (n <= 0n || n > MAX_BIGINT) fail(`${f.name} ${n.toString()} is not a positive 64-bit integer`);
+    if (n <= 0n || n > MAX_EMITTER_SEQ) fail(`${f.name} ${n.toString()} is out of range (1..${MAX_EMITTER_SEQ})`);
     return n.toString();
   }
 
@@ -453,8 +569,7 @@ class RowBuilder {
     if (!isPresent(v)) return UNKNOWN_SERVICE;
     const name = `resource attribute ${A.ATTR_SERVICE_NAME}`;
     if (typeof v !== 'string') return fail(`${name} has type ${typeName(v)}; expected a string`);
-    this.checkString(v, name);
-    return v;
+    return this.storable(v, name, 'service_name');
   }
 
   /** Unused record attributes, then `resource` (without service.name, which has its column) and `scope`. */
@@ -467,14 +582,18 @@ class RowBuilder {
    */
   private cleanResource(resource: DecodedAttributes): Record<string, unknown> {
     const cached = CLEAN_RESOURCES.get(resource);
-    if (cached && cached.limits === this.limitsKey) return cached.value;
+    if (cached && cached.limits === this.limitsKey) {
+      for (const note of cached.notes) this.alter('attributes', note);
+      return cached.value;
+    }
+    const notesBefore = this.notes.length;
     const res: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(resource)) {
       if (k === A.ATTR_SERVICE_NAME && typeof v === 'string' && v !== '') continue;
-      this.checkString(k, `resource attribute key ${quote(k)}`);
-      setOwn(res, k, this.clean(v, `resource attribute ${displayKey(k)}`, 0));
+      const key = this.storable(k, `resource attribute key ${quote(k)}`, 'attributes');
+      setOwn(res, key, this.clean(v, `resource attribute ${displayKey(k)}`, 'attributes', 0));
     }
-    CLEAN_RESOURCES.set(resource, { limits: this.limitsKey, value: res });
+    CLEAN_RESOURCES.set(resource, { limits: this.limitsKey, value: res, notes: this.notes.slice(notesBefore) });
     return res;
   }
 
@@ -483,16 +602,16 @@ class RowBuilder {
     for (const [k, v] of Object.entries(this.attrs)) {
       if (this.used.has(k)) continue;
       const name = displayKey(k);
-      this.checkString(k, `attribute key ${quote(k)}`);
-      setOwn(out, RESERVED_ATTRIBUTE_KEYS.has(k) ? RESERVED_RENAME_PREFIX + k : k, this.clean(v, name, 0));
+      const key = this.storable(k, `attribute key ${quote(k)}`, 'attributes');
+      setOwn(out, RESERVED_ATTRIBUTE_KEYS.has(key) ? RESERVED_RENAME_PREFIX + key : key, this.clean(v, name, 'attributes', 0));
     }
     out['resource'] = this.cleanResource(resource);
     const sc: Record<string, unknown> = {
-      name: this.clean(scope?.name ?? '', 'scope.name', 0),
-      version: this.clean(scope?.version ?? '', 'scope.version', 0),
+      name: this.clean(scope?.name ?? '', 'scope.name', 'attributes', 0),
+      version: this.clean(scope?.version ?? '', 'scope.version', 'attributes', 0),
     };
     const scopeAttrs = isMap(scope?.attributes) ? scope.attributes : {};
-    if (Object.keys(scopeAttrs).length > 0) sc['attributes'] = this.clean(scopeAttrs, 'scope.attributes', 0);
+    if (Object.keys(scopeAttrs).length > 0) sc['attributes'] = this.clean(scopeAttrs, 'scope.attributes', 'attributes', 0);
     out['scope'] = sc;
     return out;
   }
@@ -575,17 +694,37 @@ function describeId(id: unknown): string {
 
 // Unpaired surrogates: with the `u` flag, a class of surrogates matches only lone ones.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
 
-/** A string Postgres can store as text and jsonb, within the size limit. */
-function checkString(s: string, name: string, maxBytes: number): void {
-  if (s.includes('\u0000')) fail(`${name} contains a NUL character`);
-  if (s.includes('\uFFFD')) fail(`${name} contains invalid UTF-8 (U+FFFD)`);
-  if (LONE_SURROGATE.test(s)) fail(`${name} contains an unpaired surrogate (invalid Unicode)`);
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the count for short strings.
-  if (s.length * 3 > maxBytes) {
-    const bytes = Buffer.byteLength(s, 'utf8');
-    if (bytes > maxBytes) fail(`value of ${name} is ${bytes} bytes; the limit is ${maxBytes}`);
+/** The first 16 hex digits of the SHA-256 of `s` (UTF-8): tells cut values apart. */
+function shortHash(s: string): string {
+  return createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * `s` (free of unpaired surrogates, `bytes` long in UTF-8) cut to at most
+ * `maxBytes` UTF-8 bytes, ending in `…[cut: <bytes> bytes, sha256 <16 hex>]`
+ * (only `…` when the limit is smaller than the marker).
+ */
+function cutBytes(s: string, bytes: number, maxBytes: number): string {
+  let marker = `…[cut: ${bytes} bytes, sha256 ${shortHash(s)}]`;
+  let budget = maxBytes - Buffer.byteLength(marker, 'utf8');
+  if (budget < 0) {
+    marker = '…';
+    budget = Math.max(0, maxBytes - 3);
   }
+  const buf = Buffer.from(s, 'utf8');
+  let end = budget;
+  // Back up to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+  while (end > 0 && ((buf[end] as number) & 0xc0) === 0x80) end--;
+  return buf.toString('utf8', 0, end) + marker;
+}
+
+/** `s` (`length` code points) cut to `maxChars` code points, ending in `…[cut: <length> characters, sha256 <16 hex>]`. */
+function cutChars(s: string, length: number, maxChars: number): string {
+  const marker = `…[cut: ${length} characters, sha256 ${shortHash(s)}]`;
+  const keep = Math.max(0, maxChars - codePoints(marker));
+  return Array.from(s).slice(0, keep).join('') + marker;
 }
 
 function oneOf<T extends string>(value: string | null, name: string, allowed: readonly T[]): T {

@@ -1,4 +1,6 @@
-import { isConnectionError, type Database, type Queryable } from '../db/database.js';
+import { createHash } from 'node:crypto';
+import { isConnectionError, type Database } from '../db/database.js';
+import { contentHash, identityOf } from './content-hash.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
 
@@ -30,7 +32,10 @@ export interface BatchReport {
   rows: number;
   inserted: number;
   duplicates: number;
+  /** Rejected input stored, and rows set aside (conflicts, refused by the database). */
   rejected: number;
+  /** Rows kept as conflicts. */
+  conflicts: number;
   seconds: number;
 }
 
@@ -41,24 +46,41 @@ export interface SubmitSource {
   peer: string | null;
 }
 
+/** What became of a submission's rows that are not in audit.records (all kept in audit.rejected). */
+export interface SubmitResult {
+  /** Rows not stored as records: conflicts, and rows of an export the database refused. */
+  rejected: number;
+  /** Rows kept with reason `conflict` (an existing key with other content). */
+  conflicts: number;
+  /** Up to three reasons, for the answer's error message. */
+  reasons: string[];
+}
+
 interface Pending {
   rows: AuditRow[];
   rejects: RejectedInput[];
   source: SubmitSource;
-  resolve: () => void;
+  result: SubmitResult;
+  resolve: (result: SubmitResult) => void;
   reject: (e: Error) => void;
 }
+
+/** `reason` of a record kept in audit.rejected because its key exists with other content. */
+export const CONFLICT_REASON = 'conflict';
 
 // One statement per purpose: every column as an array, unnested in one round trip.
 const INSERT_RECORDS = `
 INSERT INTO audit.records (trace_id, span_id, occurred_at, service_name, module, actor_id, actor_name, actor_type,
   tenant_id, action, resource_type, resource_id, outcome, status_code, http_method, http_route, url_path, client_ip,
-  user_agent, duration_ms, level, request, change_before, change_after, attributes, emitter_id, emitter_seq)
+  user_agent, duration_ms, level, request, change_before, change_after, attributes, emitter_id, emitter_seq, content_hash)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
   $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int4[], $15::text[], $16::text[], $17::text[], $18::inet[],
-  $19::text[], $20::float8[], $21::text[], $22::jsonb[], $23::jsonb[], $24::jsonb[], $25::jsonb[], $26::text[], $27::int8[])
-ON CONFLICT (trace_id, service_name, action, resource_key, occurred_at) DO NOTHING
-RETURNING 1`;
+  $19::text[], $20::float8[], $21::text[], $22::jsonb[], $23::jsonb[], $24::jsonb[], $25::jsonb[], $26::text[], $27::int8[], $28::bytea[])
+ON CONFLICT (identity_key, occurred_at) DO NOTHING
+RETURNING identity_key, occurred_at`;
+
+/** Number of parameters of {@link INSERT_RECORDS}. */
+const RECORD_PARAMS = 28;
 
 const UPSERT_EMITTERS = `
 INSERT INTO audit.emitters AS e (emitter_id, service_name, seen, max_seq, last_seen, gap_since)
@@ -77,17 +99,41 @@ const INSERT_REJECTED = `
 INSERT INTO audit.rejected (signal, transport, reason, raw, record, peer)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[], $6::text[])`;
 
+const shift = (sql: string, by: number): string => sql.trim().replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
+
 /**
  * The whole batch in one statement, so one round trip and no explicit
  * transaction (a statement is atomic): records, the emitters' sequence
- * bookkeeping and rejected input, as data-modifying CTEs. Parameters: $1..$27
- * records, $28..$31 emitters, $32..$37 rejected (empty arrays insert nothing).
+ * bookkeeping and rejected input, as data-modifying CTEs. Parameters: $1..$28
+ * records, $29..$32 emitters, $33..$38 rejected (empty arrays insert
+ * nothing). Answers the ordinals (1-based) of the records that inserted
+ * nothing because their key exists (redelivered, or a conflict): computed
+ * only when some did.
  */
 const WRITE_BATCH = `
 WITH r AS (${INSERT_RECORDS.trim()}),
-e AS (${UPSERT_EMITTERS.trim().replace(/\$(\d)(?!\d)/g, (_, n: string) => `$${Number(n) + 27}`)}),
-j AS (${INSERT_REJECTED.trim().replace(/\$(\d)(?!\d)/g, (_, n: string) => `$${Number(n) + 31}`)})
-SELECT count(*)::int AS inserted FROM r`;
+e AS (${shift(UPSERT_EMITTERS, RECORD_PARAMS)}),
+j AS (${shift(INSERT_REJECTED, RECORD_PARAMS + 4)})
+SELECT CASE WHEN (SELECT count(*) FROM r) = cardinality($1::text[]) THEN '{}'::int[] ELSE ARRAY(
+  SELECT u.i::int FROM unnest($1::text[], $2::text[], $4::text[], $10::text[], $11::text[], $12::text[], $3::timestamptz[])
+    WITH ORDINALITY AS u(t, s, svc, act, rt, ri, at, i)
+  WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.identity_key = audit.record_identity(u.t, u.s, u.svc, u.act, u.rt, u.ri) AND r.occurred_at = u.at)
+  ORDER BY u.i) END AS skipped`;
+
+/**
+ * Of records that inserted nothing, those whose stored row has other content
+ * (ordinals, 1-based). Rows stored before content hashes existed count as the
+ * same content.
+ */
+const FIND_CONFLICTS = `
+SELECT u.i::int AS i
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bytea[])
+  WITH ORDINALITY AS u(t, s, svc, act, rt, ri, at, h, i)
+CROSS JOIN LATERAL (
+  SELECT content_hash FROM audit.records r
+   WHERE r.identity_key = audit.record_identity(u.t, u.s, u.svc, u.act, u.rt, u.ri) AND r.occurred_at = u.at
+   LIMIT 1) r
+WHERE r.content_hash IS NOT NULL AND r.content_hash <> u.h`;
 
 const EMPTY_EMITTERS: unknown[] = [[], [], [], []];
 
@@ -95,11 +141,14 @@ function json(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
 
-/** JSON that Postgres jsonb accepts (no NUL characters), else null. */
+/** JSON.stringify escapes an unpaired surrogate as `\udXXX`, which jsonb refuses. */
+const SURROGATE_ESCAPE = /\\ud[89a-f][0-9a-f]{2}/i;
+
+/** JSON that Postgres jsonb accepts (no NUL characters, no unpaired surrogates), else null. */
 function jsonbSafe(v: unknown): string | null {
   try {
     const s = json(v);
-    return s !== null && !s.includes('\\u0000') ? s : null;
+    return s !== null && !s.includes('\\u0000') && !SURROGATE_ESCAPE.test(s) ? s : null;
   } catch {
     return null;
   }
@@ -124,18 +173,58 @@ export function seqRanges(seqs: readonly bigint[]): { text: string; max: bigint 
   return { text: `{${parts.join(',')}}`, max: prev ?? 0n };
 }
 
-function recordParams(rows: readonly AuditRow[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: 27 }, () => new Array<unknown>(rows.length));
-  rows.forEach((r, i) => {
+function recordParams(rows: readonly Keyed[]): unknown[] {
+  const cols: unknown[][] = Array.from({ length: RECORD_PARAMS }, () => new Array<unknown>(rows.length));
+  rows.forEach(({ row: r, hash }, i) => {
     const v = [
       r.traceId, r.spanId, r.occurredAt, r.serviceName, r.module, r.actorId, r.actorName, r.actorType,
       r.tenantId, r.action, r.resourceType, r.resourceId, r.outcome, r.statusCode, r.httpMethod, r.httpRoute, r.urlPath, r.clientIp,
       r.userAgent, r.durationMs, r.level, json(r.request), json(r.changeBefore), json(r.changeAfter), json(r.attributes) ?? '{}',
-      r.emitterId, r.emitterSeq,
+      r.emitterId, r.emitterSeq, hash,
     ];
-    for (let c = 0; c < 27; c++) (cols[c] as unknown[])[i] = v[c];
+    for (let c = 0; c < RECORD_PARAMS; c++) (cols[c] as unknown[])[i] = v[c];
   });
   return cols;
+}
+
+function conflictParams(rows: readonly Keyed[]): unknown[] {
+  return [
+    rows.map((k) => k.row.traceId),
+    rows.map((k) => k.row.spanId),
+    rows.map((k) => k.row.serviceName),
+    rows.map((k) => k.row.action),
+    rows.map((k) => k.row.resourceType),
+    rows.map((k) => k.row.resourceId),
+    rows.map((k) => k.row.occurredAt),
+    rows.map((k) => k.hash),
+  ];
+}
+
+/** A row with its content hash and the submission it came from. */
+interface Keyed {
+  row: AuditRow;
+  hash: Buffer;
+  owner: Pending;
+}
+
+function hashOf(row: AuditRow): Buffer {
+  try {
+    return contentHash(row);
+  } catch {
+    // A value canonical JSON has no form for (the transform leaves none): hash its plain JSON.
+    return createHash('sha256').update(JSON.stringify(row)).digest();
+  }
+}
+
+/**
+ * The database refused the data itself (a value or a constraint), as
+ * opposed to being unavailable, overloaded or misconfigured: SQLSTATE classes
+ * 22 (data exception), 23 (integrity constraint) and 54 (program limit, e.g.
+ * an index entry too large).
+ */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
 
 function emitterParams(rows: readonly AuditRow[]): unknown[] | undefined {
@@ -180,12 +269,15 @@ function rejectedParams(rejects: readonly RejectedInput[]): unknown[] {
 
 /**
  * Batches rows of many concurrent exports into few transactions (group
- * commit): one `unnest` insert per batch with `ON CONFLICT DO NOTHING`
- * (redelivery inserts nothing), the emitters' sequence bookkeeping and the
- * rejected input in the same transaction. A submission resolves only after
- * its transaction committed; when the database is down or the queue is full
- * it rejects with {@link RetryableError}, so the client retries and nothing
- * accepted is ever dropped.
+ * commit): one `unnest` insert per batch with `ON CONFLICT DO NOTHING` on the
+ * identity key, the emitters' sequence bookkeeping and the rejected input in
+ * the same statement. A row whose key exists inserts nothing: with the same
+ * content hash it is a redelivery (counted as a duplicate), with another it
+ * is a conflict, kept in audit.rejected (reason `conflict`) and reported
+ * rejected to its submission. A submission resolves only after its rows are
+ * committed or kept in audit.rejected; when the database is down or the
+ * queue is full it rejects with {@link RetryableError}, so the client retries
+ * and nothing accepted is ever dropped.
  */
 export class Writer {
   private readonly queue: Pending[] = [];
@@ -215,15 +307,19 @@ export class Writer {
     return this.queuedRows;
   }
 
-  /** Store rows and rejected input; resolves after they are committed. */
-  submit(rows: AuditRow[], rejects: RejectedInput[], source: SubmitSource): Promise<void> {
+  /**
+   * Store rows and rejected input; resolves after they are committed, with
+   * the rows that did not become records (conflicts, or an export the
+   * database refused), which are in audit.rejected by then.
+   */
+  submit(rows: AuditRow[], rejects: RejectedInput[], source: SubmitSource): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new RetryableError('the sink is shutting down'));
-    if (rows.length === 0 && rejects.length === 0) return Promise.resolve();
+    if (rows.length === 0 && rejects.length === 0) return Promise.resolve({ rejected: 0, conflicts: 0, reasons: [] });
     if (this.queuedRows > 0 && this.queuedRows + rows.length > this.maxQueueRows) {
       return Promise.reject(new RetryableError(`write queue full (${this.queuedRows} rows waiting)`, 'exhausted', 1));
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, rejects, source, resolve, reject });
+    return new Promise<SubmitResult>((resolve, reject) => {
+      this.queue.push({ rows, rejects, source, result: { rejected: 0, conflicts: 0, reasons: [] }, resolve, reject });
       this.queuedRows += rows.length + rejects.length;
       this.kick();
     });
@@ -286,72 +382,142 @@ export class Writer {
     return batch;
   }
 
+  /**
+   * Writes a batch. When the database refuses the batch's data (which the
+   * transform's checks should make impossible), each submission is written
+   * on its own, so that the refusal stays with the export that caused it:
+   * that export's rows are kept in audit.rejected with the database's reason
+   * and reported rejected in its answer. Never row by row.
+   */
   private async write(batch: Pending[]): Promise<void> {
     const started = process.hrtime.bigint();
-    const rows = batch.flatMap((p) => p.rows);
-    const rejects = batch.flatMap((p) => p.rejects);
-    let inserted: number;
-    let refused = 0;
+    const totals = { inserted: 0, duplicates: 0, conflicts: 0, refused: 0 };
+    const add = (t: typeof totals): void => {
+      totals.inserted += t.inserted;
+      totals.duplicates += t.duplicates;
+      totals.conflicts += t.conflicts;
+      totals.refused += t.refused;
+    };
+    const retryable = (err: unknown): RetryableError =>
+      err instanceof RetryableError
+        ? err
+        : new RetryableError(isConnectionError(err) ? `database unavailable: ${(err as Error).message}` : `database error: ${(err as Error).message}`);
+    const settled: Pending[] = [];
     try {
-      try {
-        inserted = await this.writeAll(this.db, rows, rejects);
-      } catch (err) {
-        if (isConnectionError(err)) throw err;
-        // A row the database refused (a constraint the transform did not foresee):
-        // write row by row so that only the bad ones are set aside, with the reason.
-        ({ inserted, refused } = await this.writeOneByOne(batch, err as Error));
-      }
+      add(await this.writeBatch(batch));
+      settled.push(...batch);
     } catch (err) {
-      const message = (err as Error).message;
-      const e = new RetryableError(isConnectionError(err) ? `database unavailable: ${message}` : `database error: ${message}`);
-      for (const p of batch) p.reject(e);
-      return;
+      if (!isDataError(err)) {
+        const e = retryable(err);
+        for (const p of batch) p.reject(e);
+        return;
+      }
+      for (const p of batch) {
+        try {
+          add(batch.length > 1 ? await this.writeBatch([p]) : await this.setAside(p, err as Error));
+          settled.push(p);
+        } catch (err2) {
+          if (!isDataError(err2)) {
+            p.reject(retryable(err2));
+            continue;
+          }
+          try {
+            add(await this.setAside(p, err2 as Error));
+            settled.push(p);
+          } catch (err3) {
+            p.reject(retryable(err3));
+          }
+        }
+      }
     }
-    for (const p of batch) p.resolve();
+    for (const p of settled) p.resolve(p.result);
+    const rows = settled.reduce((n, p) => n + p.rows.length, 0);
     this.onBatch({
-      rows: rows.length,
-      inserted,
-      duplicates: rows.length - inserted - refused,
-      rejected: rejects.length + refused,
+      rows,
+      inserted: totals.inserted,
+      duplicates: totals.duplicates,
+      rejected: settled.reduce((n, p) => n + p.rejects.length, 0) + totals.conflicts + totals.refused,
+      conflicts: totals.conflicts,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     });
   }
 
-  private async writeAll(db: Queryable, rows: AuditRow[], rejects: RejectedInput[]): Promise<number> {
-    const params = [...recordParams(rows), ...(emitterParams(rows) ?? EMPTY_EMITTERS), ...rejectedParams(rejects)];
-    const res = await db.query<{ inserted: number }>(WRITE_BATCH, params);
-    return Number(res.rows[0]?.inserted ?? 0);
-  }
-
-  private async writeOneByOne(batch: Pending[], cause: Error): Promise<{ inserted: number; refused: number }> {
-    let inserted = 0;
-    const setAside: RejectedInput[] = batch.flatMap((p) => p.rejects);
-    let refused = 0;
+  /**
+   * Records, emitters and rejected input in one statement; then, only when
+   * some records inserted nothing, which of those are conflicts (one query)
+   * and those kept in audit.rejected (one insert). A failure after the first
+   * statement leaves the client retrying: the retry finds the same conflicts.
+   */
+  private async writeBatch(batch: Pending[]): Promise<{ inserted: number; duplicates: number; conflicts: number; refused: number }> {
+    const unique: Keyed[] = [];
+    const conflicts: Keyed[] = [];
+    let duplicates = 0;
+    const seen = new Map<string, Buffer>();
     for (const p of batch) {
       for (const row of p.rows) {
-        try {
-          inserted += await this.writeAll(this.db, [row], []);
-        } catch (err) {
-          if (isConnectionError(err)) throw err;
-          refused++;
-          setAside.push({
-            ...p.source,
-            reason: `the database refused the record: ${(err as Error).message} (batch error: ${cause.message})`,
-            raw: Buffer.from(JSON.stringify(row)),
-            record: row,
-          });
+        const keyed: Keyed = { row, hash: hashOf(row), owner: p };
+        const id = identityOf(row);
+        const first = seen.get(id);
+        if (first === undefined) {
+          seen.set(id, keyed.hash);
+          unique.push(keyed);
+        } else if (first.equals(keyed.hash)) {
+          duplicates++;
+        } else {
+          conflicts.push(keyed);
         }
       }
     }
-    for (const r of setAside) {
-      try {
-        await this.db.query(INSERT_REJECTED, rejectedParams([r]));
-      } catch (err) {
-        if (isConnectionError(err)) throw err;
-        // Keep at least the bytes: bytea takes anything.
-        await this.db.query(INSERT_REJECTED, rejectedParams([{ ...r, reason: `(reason not storable: ${(err as Error).message})`, record: null, peer: null }]));
+    const rows = batch.flatMap((p) => p.rows);
+    const rejects = batch.flatMap((p) => p.rejects);
+    const params = [...recordParams(unique), ...(emitterParams(rows) ?? EMPTY_EMITTERS), ...rejectedParams(rejects)];
+    const res = await this.db.query<{ skipped: number[] | null }>(WRITE_BATCH, params);
+    const skipped = (res.rows[0]?.skipped ?? []).map((i) => unique[i - 1] as Keyed);
+    if (skipped.length > 0) {
+      const found = await this.db.query<{ i: number }>(FIND_CONFLICTS, conflictParams(skipped));
+      for (const { i } of found.rows) conflicts.push(skipped[i - 1] as Keyed);
+      duplicates += skipped.length - found.rows.length;
+    }
+    if (conflicts.length > 0) {
+      await this.keepRejected(
+        conflicts.map((k) => ({ ...k.owner.source, reason: CONFLICT_REASON, raw: Buffer.from(JSON.stringify(k.row)), record: k.row })),
+      );
+      for (const k of conflicts) {
+        const r = k.owner.result;
+        r.rejected++;
+        r.conflicts++;
+        if (r.reasons.length < 3) {
+          r.reasons.push(`${CONFLICT_REASON}: a record with the key of this one (trace ${k.row.traceId}, span ${k.row.spanId}, action ${JSON.stringify(k.row.action)}) is stored with other content`);
+        }
       }
     }
-    return { inserted, refused };
+    return { inserted: unique.length - skipped.length, duplicates, conflicts: conflicts.length, refused: 0 };
+  }
+
+  /** Keeps a submission the database refused: its rows and rejected input go to audit.rejected, with the reason. */
+  private async setAside(p: Pending, cause: Error): Promise<{ inserted: number; duplicates: number; conflicts: number; refused: number }> {
+    const reason = `the database refused the export: ${cause.message}`;
+    await this.keepRejected([
+      ...p.rejects,
+      ...p.rows.map((row) => ({ ...p.source, reason, raw: Buffer.from(JSON.stringify(row)), record: row })),
+    ]);
+    p.result.rejected += p.rows.length;
+    if (p.result.reasons.length < 3) p.result.reasons.push(reason);
+    return { inserted: 0, duplicates: 0, conflicts: 0, refused: p.rows.length };
+  }
+
+  /** Inserts rejected input; when its decoded form or reason cannot be stored, keeps at least the bytes. */
+  private async keepRejected(rejects: RejectedInput[]): Promise<void> {
+    if (rejects.length === 0) return;
+    try {
+      await this.db.query(INSERT_REJECTED, rejectedParams(rejects));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      // bytea takes anything.
+      await this.db.query(
+        INSERT_REJECTED,
+        rejectedParams(rejects.map((r) => ({ ...r, reason: `${r.reason.slice(0, 200)} (decoded record not storable: ${(err as Error).message})`, record: null, peer: null }))),
+      );
+    }
   }
 }

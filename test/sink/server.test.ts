@@ -90,7 +90,7 @@ describe('sink server', () => {
 
   it('metrics, health and readiness endpoints', async () => {
     const text = await (await fetch(t.metricsUrl)).text();
-    for (const name of ['otel_audit_sink_records_received_total', 'otel_audit_sink_records_written_total', 'otel_audit_sink_records_duplicate_total', 'otel_audit_sink_records_rejected_total', 'otel_audit_sink_non_audit_ignored_total', 'otel_audit_sink_batch_rows_bucket', 'otel_audit_sink_batch_seconds_bucket', 'otel_audit_sink_queue_depth', 'otel_audit_sink_open_sequence_gaps']) {
+    for (const name of ['otel_audit_sink_records_received_total', 'otel_audit_sink_records_written_total', 'otel_audit_sink_records_duplicate_total', 'otel_audit_sink_conflicts_total', 'otel_audit_sink_records_rejected_total', 'otel_audit_sink_non_audit_ignored_total', 'otel_audit_sink_batch_rows_bucket', 'otel_audit_sink_batch_seconds_bucket', 'otel_audit_sink_queue_depth', 'otel_audit_sink_open_sequence_gaps']) {
       expect(text).toContain(name);
     }
     expect(await t.metric('otel_audit_sink_records_written_total')).toBeGreaterThanOrEqual(3);

@@ -109,6 +109,14 @@ function reasonOf(outcome: LogOutcome): string {
   return outcome.rejection.reason;
 }
 
+/** A row stored sanitised: the row, the columns flagged, and the reason kept with its raw input. */
+function sanitizedOf(outcome: LogOutcome): { row: AuditRow; flagged: unknown; reason: string } {
+  if (outcome.kind !== 'row' || !outcome.sanitized) throw new Error(`expected a sanitised row, got ${JSON.stringify(outcome)}`);
+  return { row: outcome.row, flagged: outcome.row.attributes['audit.sanitized'], reason: outcome.sanitized.reason };
+}
+const logSanitized = (attrs: Record<string, unknown>, over: Partial<DecodedLogRecord> = {}, limits?: TransformLimits) =>
+  sanitizedOf(logRecordToRow(logRec(attrs, over), limits));
+
 const logReason = (attrs: Record<string, unknown>, over: Partial<DecodedLogRecord> = {}, limits?: TransformLimits): string =>
   reasonOf(logRecordToRow(logRec(attrs, over), limits));
 const logRow = (attrs: Record<string, unknown>, over: Partial<DecodedLogRecord> = {}): AuditRow =>
@@ -369,12 +377,21 @@ describe('logRecordToRow: ids and time', () => {
 });
 
 describe('logRecordToRow: action, outcome, actor', () => {
-  it('requires a non-empty string action of at most 256 characters', () => {
+  it('requires a non-empty string action; one over 256 characters is cut to 256, with a marker, and flagged', () => {
     expect(logReason({ 'audit.action': undefined })).toBe('missing audit.action: an audit record must name its action');
     expect(logReason({ 'audit.action': '' })).toBe('missing audit.action: an audit record must name its action');
     expect(logReason({ 'audit.action': 5 })).toBe('audit.action has type int; expected a string');
-    expect(logReason({ 'audit.action': 'a'.repeat(257) })).toBe('audit.action is 257 characters; the limit is 256');
+    const long = logSanitized({ 'audit.action': 'a'.repeat(257) });
+    expect([...long.row.action]).toHaveLength(256);
+    expect(long.row.action).toMatch(/^a+…\[cut: 257 characters, sha256 [0-9a-f]{16}\]$/);
+    expect(long.flagged).toEqual(['action']);
+    expect(long.reason).toBe('sanitized: audit.action: 257 characters, cut to 256');
     expect(logRow({ 'audit.action': 'é'.repeat(256) }).action).toBe('é'.repeat(256));
+    // Different long actions stay different.
+    expect(logSanitized({ 'audit.action': `${'a'.repeat(300)}1` }).row.action).not.toBe(logSanitized({ 'audit.action': `${'a'.repeat(300)}2` }).row.action);
+    const type = logSanitized({ 'audit.resource.type': 't'.repeat(400) });
+    expect([...(type.row.resourceType ?? '')]).toHaveLength(256);
+    expect(type.flagged).toEqual(['resource_type']);
   });
 
   it('takes the action from the body when the attribute is absent', () => {
@@ -478,72 +495,115 @@ describe('logRecordToRow: request and changes', () => {
     });
   });
 
-  it('rejects NUL characters in values and in keys, at any depth', () => {
-    expect(logReason({ 'audit.resource.id': 'a\u0000b' })).toBe('audit.resource.id contains a NUL character');
-    expect(logReason({ 'audit.request': '{"user":{"name":"a\\u0000"}}' })).toBe(
-      'audit.request.user.name contains a NUL character',
-    );
-    expect(logReason({ 'audit.request': '{"x\\u0000y":1}' })).toBe(
-      'key "x\\u0000y" in audit.request contains a NUL character',
-    );
-    expect(logReason({ 'audit.meta.note': ['ok', 'bad\u0000'] })).toBe('audit.meta.note[1] contains a NUL character');
-    expect(logReason({ 'bad\u0000key': 1 })).toBe('attribute key "bad\\u0000key" contains a NUL character');
+  it('replaces NUL characters in values and in keys, at any depth, by U+FFFD and flags the column', () => {
+    const id = logSanitized({ 'audit.resource.id': 'a\u0000b' });
+    expect(id.row.resourceId).toBe('a\uFFFDb');
+    expect(id.flagged).toEqual(['resource_id']);
+    expect(id.reason).toBe('sanitized: audit.resource.id: NUL replaced');
+    const nested = logSanitized({ 'audit.request': '{"user":{"name":"a\\u0000"}}' });
+    expect(nested.row.request).toEqual({ user: { name: 'a\uFFFD' } });
+    expect(nested.reason).toBe('sanitized: audit.request.user.name: NUL replaced');
+    const key = logSanitized({ 'audit.request': '{"x\\u0000y":1}' });
+    expect(key.row.request).toEqual({ 'x\uFFFDy': 1 });
+    expect(key.reason).toBe('sanitized: key "x\\u0000y" in audit.request: NUL replaced');
+    expect(logSanitized({ 'audit.meta.note': ['ok', 'bad\u0000'] })).toMatchObject({
+      flagged: ['attributes'],
+      reason: 'sanitized: audit.meta.note[1]: NUL replaced',
+    });
+    const attrKey = logSanitized({ 'bad\u0000key': 1, 'audit.actor.id': 'u\u0000' });
+    expect(attrKey.row.attributes['bad\uFFFDkey']).toBe(1);
+    expect(attrKey.row.actorId).toBe('u\uFFFD');
+    expect(attrKey.flagged).toEqual(['actor_id', 'attributes']);
   });
 
-  it('rejects invalid UTF-8 (U+FFFD from the decoder) and unpaired surrogates', () => {
-    expect(logReason({ 'audit.action': 'user.\uFFFDupdate' })).toBe('audit.action contains invalid UTF-8 (U+FFFD)');
-    expect(logReason({ 'audit.request': '{"a":"\\ud800"}' })).toBe(
-      'audit.request.a contains an unpaired surrogate (invalid Unicode)',
-    );
-    expect(logReason({}, { resource: { 'service.name': 's', 'host.name': 'h\uFFFD' } })).toBe(
-      'resource attribute host.name contains invalid UTF-8 (U+FFFD)',
-    );
+  it('replaces unpaired surrogates; a genuine U+FFFD is data (invalid UTF-8 is refused by the decoder)', () => {
+    expect(logRecordToRow(logRec({ 'audit.action': 'user.\uFFFDupdate' }))).toMatchObject({ kind: 'row', row: { action: 'user.\uFFFDupdate' } });
+    expect(logRecordToRow(logRec({ 'audit.action': 'user.\uFFFDupdate' }))).not.toHaveProperty('sanitized');
+    const lone = logSanitized({ 'audit.request': '{"a":"\\ud800"}' });
+    expect(lone.row.request).toEqual({ a: '\uFFFD' });
+    expect(lone.reason).toBe('sanitized: audit.request.a: unpaired surrogate replaced');
+    const resource = logSanitized({}, { resource: { 'service.name': 's\u0000', 'host.name': 'h\uD800' } });
+    expect(resource.row.serviceName).toBe('s\uFFFD');
+    expect(resource.row.attributes['resource']).toEqual({ 'host.name': 'h\uFFFD' });
+    expect(resource.flagged).toEqual(['attributes', 'service_name']);
+  });
+
+  it('cuts JSON nested deeper than 64 levels, with a marker', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 80; i++) deep = { k: deep };
+    const out = logSanitized({ 'audit.request': JSON.stringify(deep) });
+    let v: unknown = out.row.request;
+    for (let i = 0; i < 64; i++) v = (v as { k: unknown }).k;
+    expect(v).toMatch(/^\[cut: nested deeper than 64 levels, \d+ bytes as JSON, sha256 [0-9a-f]{16}\]$/);
+    expect(out.flagged).toEqual(['request']);
   });
 });
 
 describe('logRecordToRow: limits', () => {
-  it('rejects any single string over maxValueBytes, counted in UTF-8 bytes', () => {
+  it('cuts any single string over maxValueBytes (counted in UTF-8 bytes) to the limit, ending in a marker', () => {
     const request = `"${'a'.repeat(69_998)}"`;
-    expect(logReason({ 'audit.request': request })).toBe('value of audit.request is 70000 bytes; the limit is 65536');
-    // 2-byte characters: 40000 characters are 80000 bytes.
-    expect(logReason({ 'audit.meta.note': 'é'.repeat(40_000) })).toBe(
-      'value of audit.meta.note is 80000 bytes; the limit is 65536',
-    );
+    const cut = logSanitized({ 'audit.request': request });
+    expect(cut.row.request).toMatch(/^"a+…\[cut: 70000 bytes, sha256 [0-9a-f]{16}\]$/);
+    expect(Buffer.byteLength(cut.row.request as string)).toBeLessThanOrEqual(65_536);
+    expect(cut.reason).toBe('sanitized: audit.request: 70000 bytes, cut to 65536');
+    // 2-byte characters: 40000 characters are 80000 bytes; the cut falls between characters.
+    const note = logSanitized({ 'audit.meta.note': 'é'.repeat(40_000) });
+    const kept = note.row.attributes['audit.meta.note'] as string;
+    expect(kept).toMatch(/^é+…\[cut: 80000 bytes, sha256 [0-9a-f]{16}\]$/);
+    expect(Buffer.byteLength(kept)).toBeLessThanOrEqual(65_536);
+    expect(Buffer.byteLength(kept)).toBeGreaterThan(65_400);
     expect(logRow({ 'audit.meta.note': 'é'.repeat(32_768) }).attributes['audit.meta.note']).toHaveLength(32_768);
     const small: TransformLimits = { maxValueBytes: 10, maxRecordBytes: DEFAULT_LIMITS.maxRecordBytes };
-    expect(logReason({ 'audit.action': 'a.b', 'audit.request': '{"k":"01234567890"}' }, {}, small)).toBe(
-      'value of audit.request is 19 bytes; the limit is 10',
-    );
-    expect(logReason({ 'audit.action': undefined }, { body: { action: 'a.b', request: { k: 'x'.repeat(11) } } }, small)).toBe(
-      'value of body.request.k is 11 bytes; the limit is 10',
-    );
+    expect(logSanitized({ 'audit.action': 'a.b', 'audit.request': '{"k":"01234567890"}' }, {}, small)).toMatchObject({
+      row: { request: '{"k":"0…' },
+      reason: 'sanitized: audit.request: 19 bytes, cut to 10',
+    });
+    expect(logSanitized({ 'audit.action': undefined }, { body: { action: 'a.b', request: { k: 'x'.repeat(11) } } }, small)).toMatchObject({
+      row: { request: { k: 'xxxxxxx…' } },
+      reason: 'sanitized: body.request.k: 11 bytes, cut to 10',
+    });
+    // Indexed columns have a tighter limit.
+    const actor = logSanitized({ 'audit.actor.id': 'u'.repeat(5000) });
+    expect(Buffer.byteLength(actor.row.actorId ?? '')).toBeLessThanOrEqual(1024);
+    expect(actor.flagged).toEqual(['actor_id']);
   });
 
-  it('rejects a row whose JSON exceeds maxRecordBytes', () => {
-    const attrs = { 'audit.meta.a': 'x'.repeat(30_000), 'audit.meta.b': 'y'.repeat(30_000) };
+  it('cuts the largest JSON values of a row whose JSON exceeds maxRecordBytes', () => {
+    const attrs = { 'audit.meta.a': 'x'.repeat(30_000), 'audit.meta.b': 'y'.repeat(20_000) };
     const row = logRow(attrs);
     const bytes = Buffer.byteLength(JSON.stringify(row), 'utf8');
-    expect(bytes).toBeGreaterThan(60_000);
+    expect(bytes).toBeGreaterThan(50_000);
     const limits = { maxValueBytes: DEFAULT_LIMITS.maxValueBytes, maxRecordBytes: bytes - 1 };
-    expect(logReason(attrs, {}, limits)).toBe(`record is ${bytes} bytes as JSON; the limit is ${bytes - 1}`);
-    expect(logRecordToRow(logRec(attrs), { ...limits, maxRecordBytes: bytes }).kind).toBe('row');
+    const out = logSanitized(attrs, {}, limits);
+    expect(out.row.attributes['audit.meta.a']).toMatch(/^\[cut: 30002 bytes as JSON, sha256 [0-9a-f]{16}\]$/);
+    expect(out.row.attributes['audit.meta.b']).toBe('y'.repeat(20_000));
+    expect(out.flagged).toEqual(['attributes']);
+    expect(Buffer.byteLength(JSON.stringify(out.row))).toBeLessThanOrEqual(bytes - 1);
+    expect(logRecordToRow(logRec(attrs), { ...limits, maxRecordBytes: bytes })).not.toHaveProperty('sanitized');
+    // Text columns alone over the limit: rejected.
+    const text = { 'user_agent.original': 'u'.repeat(60_000), 'url.path': 'p'.repeat(60_000) };
+    expect(logReason(text, {}, { maxValueBytes: 65_536, maxRecordBytes: 100_000 })).toMatch(/^record is \d+ bytes as JSON even with its JSON values cut; the limit is 100000$/);
   });
 });
 
 describe('logRecordToRow: emitter', () => {
   it('stores id and sequence as strings, null when absent', () => {
     expect(logRow({ 'audit.emitter.id': 'e-1', 'audit.emitter.seq': 3 })).toMatchObject({ emitterId: 'e-1', emitterSeq: '3' });
-    expect(logRow({ 'audit.emitter.seq': '9223372036854775807' }).emitterSeq).toBe('9223372036854775807');
+    expect(logRow({ 'audit.emitter.seq': '9223372036854775806' }).emitterSeq).toBe('9223372036854775806');
     expect(logRow({})).toMatchObject({ emitterId: null, emitterSeq: null });
   });
 
   it('rejects wrong types and out-of-range sequence numbers', () => {
     expect(logReason({ 'audit.emitter.id': 12 })).toBe('audit.emitter.id has type int; expected a string');
     expect(logReason({ 'audit.emitter.id': 'e'.repeat(129) })).toBe('audit.emitter.id is 129 characters; the limit is 128');
-    expect(logReason({ 'audit.emitter.seq': 0 })).toBe('audit.emitter.seq 0 is not a positive 64-bit integer');
-    expect(logReason({ 'audit.emitter.seq': -2 })).toBe('audit.emitter.seq -2 is not a positive 64-bit integer');
+    expect(logReason({ 'audit.emitter.seq': 0 })).toBe('audit.emitter.seq 0 is out of range (1..9223372036854775806)');
+    expect(logReason({ 'audit.emitter.seq': -2 })).toBe('audit.emitter.seq -2 is out of range (1..9223372036854775806)');
+    // The loss accounting stores seq + 1 in a bigint: the largest bigint itself is out of range.
+    expect(logReason({ 'audit.emitter.seq': '9223372036854775807' })).toBe(
+      'audit.emitter.seq 9223372036854775807 is out of range (1..9223372036854775806)',
+    );
     expect(logReason({ 'audit.emitter.seq': '9223372036854775808' })).toBe(
-      'audit.emitter.seq 9223372036854775808 is not a positive 64-bit integer',
+      'audit.emitter.seq 9223372036854775808 is out of range (1..9223372036854775806)',
     );
     expect(logReason({ 'audit.emitter.seq': 1.5 })).toBe('audit.emitter.seq has type double; expected a positive integer');
     expect(logReason({ 'audit.emitter.seq': 'x' })).toBe('audit.emitter.seq has type string; expected a positive integer');
@@ -597,10 +657,13 @@ describe('logRecordToRow: never throws', () => {
     expect(outcome).toMatchObject({ kind: 'rejected', rejection: { reason: 'internal: attribute store exploded' } });
   });
 
-  it('attaches a storable copy of the offending record', () => {
-    const outcome = logRecordToRow(logRec({ 'audit.resource.id': 'a\u0000b', 'audit.meta.nan': Number.POSITIVE_INFINITY }));
+  it('attaches a storable copy of the offending record (to rejections and to sanitised rows)', () => {
+    const outcome = logRecordToRow(logRec({ 'audit.resource.id': 'a\u0000b', 'audit.meta.nan': Number.POSITIVE_INFINITY, 'audit.outcome': 'maybe' }));
     if (outcome.kind !== 'rejected') throw new Error('expected a rejection');
-    const record = outcome.rejection.record as DecodedLogRecord;
+    expect((outcome.rejection.record as DecodedLogRecord).attributes['audit.resource.id']).toBe('a\\u0000b');
+    const sanitised = logRecordToRow(logRec({ 'audit.resource.id': 'a\u0000b', 'audit.meta.nan': Number.POSITIVE_INFINITY }));
+    if (sanitised.kind !== 'row' || !sanitised.sanitized) throw new Error('expected a sanitised row');
+    const record = sanitised.sanitized.record as DecodedLogRecord;
     expect(record.attributes).toEqual({
       'audit.action': 'user.update',
       'audit.resource.id': 'a\\u0000b',
@@ -757,9 +820,11 @@ describe('spanToRow: rules', () => {
     expect(reasonOf(spanToRow(decodedSpan({ 'audit.actor.type': 'bot' })))).toBe(
       'audit.actor.type "bot" is not one of user, service, anonymous',
     );
-    expect(reasonOf(spanToRow(decodedSpan({ 'audit.resource.id': 'x\u0000' })))).toBe(
-      'audit.resource.id contains a NUL character',
-    );
+    expect(sanitizedOf(spanToRow(decodedSpan({ 'audit.resource.id': 'x\u0000' })))).toMatchObject({
+      row: { resourceId: 'x\uFFFD' },
+      flagged: ['resource_id'],
+      reason: 'sanitized: audit.resource.id: NUL replaced',
+    });
   });
 });
 
@@ -809,7 +874,7 @@ describe('records sharing one decoded resource', () => {
     flags: 1,
   });
 
-  it('give every record the same cleaned resource attributes, and reject each when the resource is bad', () => {
+  it('give every record the same cleaned resource attributes, and flag each when the resource was sanitised', () => {
     const good = { 'service.name': 'svc', 'host.name': 'h1', region: 'eu' };
     const rows = [0, 1, 2].map((i) => logRecordToRow(rec(good, i)));
     for (const out of rows) {
@@ -821,13 +886,14 @@ describe('records sharing one decoded resource', () => {
     }
     const bad = { 'service.name': 'svc', 'host.name': 'h\u00001' };
     for (const i of [0, 1]) {
-      const out = logRecordToRow(rec(bad, i));
-      expect(out.kind).toBe('rejected');
-      if (out.kind === 'rejected') expect(out.rejection.reason).toMatch(/NUL/);
+      const out = sanitizedOf(logRecordToRow(rec(bad, i)));
+      expect(out.row.attributes['resource']).toEqual({ 'host.name': 'h\uFFFD1' });
+      expect(out.flagged).toEqual(['attributes']);
+      expect(out.reason).toBe('sanitized: resource attribute host.name: NUL replaced');
     }
     // Tighter limits are checked again, not served from what was checked with looser ones.
     const long = { 'service.name': 'svc', note: 'n'.repeat(300) };
-    expect(logRecordToRow(rec(long, 0)).kind).toBe('row');
-    expect(logRecordToRow(rec(long, 1), { maxValueBytes: 100, maxRecordBytes: 1_048_576 }).kind).toBe('rejected');
+    expect(logRecordToRow(rec(long, 0))).not.toHaveProperty('sanitized');
+    expect(sanitizedOf(logRecordToRow(rec(long, 1), { maxValueBytes: 100, maxRecordBytes: 1_048_576 })).flagged).toEqual(['attributes']);
   });
 });

@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../compliance/canonical.js';
+import type { AuditRow } from './row.js';
+
+/**
+ * SHA-256 of the RFC 8785 canonical JSON of a row's fields (every field the
+ * sink stores), kept in `audit.records.content_hash`. Two deliveries of one
+ * record have the same hash; a record under an existing identity key with
+ * another hash is a conflict.
+ */
+export function contentHash(row: AuditRow): Buffer {
+  return createHash('sha256').update(canonicalJson(row), 'utf8').digest();
+}
+
+/**
+ * The row's identity within one batch, as a string: the parts of the
+ * database's identity key (migration 000004, `audit.record_identity`) and
+ * `occurred_at`, JSON-encoded, so that it is unambiguous as well.
+ */
+export function identityOf(row: AuditRow): string {
+  return JSON.stringify([row.traceId, row.spanId, row.serviceName, row.action, row.resourceType, row.resourceId, row.occurredAt]);
+}
