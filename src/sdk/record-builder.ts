@@ -4,7 +4,7 @@ import type { AuditFragment, HttpFacts } from './fragment.js';
 import { msToNanoString, type AuditAttributeValue, type AuditRecord, type JsonValue } from './record.js';
 import { REDACTED, TRUNCATION_MARKER } from './redact.js';
 import {
-  cleanErrorText, cleanName, cleanText, MAX_META_KEY_LENGTH, MAX_META_KEYS, sensitiveKeyTest, storableJson, toText,
+  cleanErrorText, cleanName, cleanText, MAX_META_KEY_LENGTH, MAX_META_KEYS, sensitiveKeyTest, storableJson, toText, unreservedAction,
   type RecordValueLimits,
 } from './record-values.js';
 import type { AuditMetaValue } from './types.js';
@@ -91,7 +91,7 @@ function cleanHttp(h: HttpFacts, max: number): HttpFacts {
  */
 export function sanitizeFragment(f: AuditFragment, limits: RecordValueLimits): AuditFragment {
   const max = limits.maxValueBytes;
-  const out: AuditFragment = { ...f, action: cleanName(toText(f.action) ?? '') ?? 'unknown' };
+  const out: AuditFragment = { ...f, action: unreservedAction(cleanName(toText(f.action) ?? '') ?? 'unknown') };
   if (f.resourceType !== undefined) {
     const t = cleanName(toText(f.resourceType) ?? '');
     if (t === undefined) delete out.resourceType;

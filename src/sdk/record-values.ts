@@ -117,6 +117,20 @@ export function cleanName(s: string): string | undefined {
   return name;
 }
 
+/** First segment of the actions that only otel-audit's own commands write (`audit.export`, ...). */
+const RESERVED_ACTION_PREFIX = 'audit.';
+/** Put before an application's action that would fall in the reserved namespace. */
+const APP_ACTION_PREFIX = 'app.';
+
+/**
+ * An application action outside the reserved `audit.` namespace (which the
+ * sink refuses over OTLP): `audit.read`, derived from `GET /audit/:id`,
+ * becomes `app.audit.read`, so the record still lands.
+ */
+export function unreservedAction(action: string): string {
+  return action.startsWith(RESERVED_ACTION_PREFIX) ? APP_ACTION_PREFIX + action : action;
+}
+
 /**
  * JSON text (already capped) whose escaped NULs and lone surrogates are
  * replaced by U+FFFD. Never longer than the input: an escape is six bytes,

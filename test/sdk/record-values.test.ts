@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   capText, cleanErrorText, cleanName, MAX_NAME_LENGTH, redactKeyValues, sensitiveKeyTest, storableJson, storableText, toText,
+  unreservedAction,
 } from '../../src/sdk/record-values.js';
 
 const NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
@@ -73,5 +74,11 @@ describe('record values', () => {
     expect(msg).not.toContain('pw"');
     expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(256);
     expect(msg).toContain('[truncated');
+  });
+  it('actions in the reserved audit. namespace move to app.audit.', () => {
+    expect(unreservedAction('audit.read')).toBe('app.audit.read');
+    expect(unreservedAction('audit.export')).toBe('app.audit.export');
+    expect(unreservedAction('auditor.read')).toBe('auditor.read');
+    expect(unreservedAction('user.audit')).toBe('user.audit');
   });
 });

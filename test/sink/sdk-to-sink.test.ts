@@ -46,3 +46,16 @@ it('the register hook straight to the sink: one request → one row, with the se
   expect(rows[0]!['span_id']).not.toBe('3'.repeat(16)); // the server span, child of the caller's span
   expect(await t.metric('otel_audit_sink_non_audit_ignored_total')).toBeGreaterThan(0);
 });
+
+it('an application route under /audit lands as app.audit.*: the audit. namespace belongs to the commands', async () => {
+  const traceId = crypto.randomUUID().replace(/-/g, '');
+  const res = await request(app.url, 'GET', '/audit/42', { headers: { traceparent: `00-${traceId}-${'4'.repeat(16)}-01` } });
+  expect(res.status).toBe(404);
+  let rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < 100 && rows.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    rows = await t.rows(`trace_id = '${traceId}'`);
+  }
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ action: 'app.audit.read', resource_type: 'audit', resource_id: '42' });
+});
