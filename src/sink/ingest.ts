@@ -62,8 +62,14 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
   const reasons: string[] = [];
   for (const item of items) {
     const out = signal === 'logs' ? logRecordToRow(item as DecodedLogRecord, ctx.limits) : spanToRow(item as DecodedSpan, ctx.limits);
-    if (out.kind === 'row') rows.push(out.row);
-    else if (out.kind === 'ignored') ignored++;
+    if (out.kind === 'ignored') ignored++;
+    else if (item.invalid) {
+      // A value out of its field's range was removed by the decoder: refuse the record, never store it rewritten.
+      const { invalid, ...decoded } = item;
+      const record = invalid.record ?? decoded;
+      rejects.push({ signal, transport, reason: invalid.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      if (reasons.length < 3) reasons.push(invalid.reason);
+    } else if (out.kind === 'row') rows.push(out.row);
     else {
       const record = out.rejection.record ?? item;
       rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
