@@ -41,7 +41,7 @@ export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
     gapChecks: new Counter({ name: 'otel_audit_sink_gap_checks_total', help: 'Sequence gap checks run against the database (ok, error, cancelled)', labelNames: ['result'], registers: [registry] }),
     gapCheckSeconds: new Gauge({ name: 'otel_audit_sink_gap_check_seconds', help: 'Database time of the last sequence gap check', registers: [registry] }),
     gapCheckTime: new Gauge({ name: 'otel_audit_sink_gap_check_timestamp_seconds', help: 'When the gap figures were last computed (Unix time); scrapes read these cached figures', registers: [registry] }),
-    oversize: new Counter({ name: 'otel_audit_sink_oversize_requests_total', help: 'Requests refused for exceeding the size limit (HTTP 413, gRPC RESOURCE_EXHAUSTED)', labelNames: ['transport'], registers: [registry] }),
+    oversize: new Counter({ name: 'otel_audit_sink_oversize_requests_total', help: 'OTLP/HTTP requests refused with 413 for exceeding --max-message-bytes (declared, chunked, or after decompression)', labelNames: ['transport'], registers: [registry] }),
     sealedRows: new Counter({ name: 'otel_audit_sink_sealed_records_total', help: 'Records this sink sealed into audit.digests', registers: [registry] }),
     lastSealTime: new Gauge({ name: 'otel_audit_sink_last_seal_timestamp_seconds', help: 'When this sink last appended a seal to audit.digests (Unix time)', registers: [registry] }),
   };

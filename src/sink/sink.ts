@@ -82,6 +82,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       ...common,
       port: options.httpPort ?? 4318,
       handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer),
+      onOversize: () => metrics.oversize.inc({ transport: 'http' }),
       keepUndecodable: (signal, transport, raw, reason, peer) => {
         metrics.rejected.inc({ signal, reason: 'undecodable' });
         return writer.submit([], [{ signal, transport, reason, raw, record: null, peer }], { signal, transport, peer });
