@@ -103,7 +103,10 @@ export class GapMonitor {
     if (this.closed) return;
     for (const e of summary.details) {
       this.log.warn(
-        { emitter: e.emitterId, service: e.serviceName, gaps: e.gaps, missing: e.missing.toString(), first: e.first, last: e.last, since: e.since },
+        {
+          emitter: e.emitterId, service: e.serviceName, gaps: e.gaps, missing: e.missing.toString(), first: e.first, last: e.last, since: e.since,
+          ...(e.foldedGaps > 0 ? { folded: { gaps: e.foldedGaps, missing: e.foldedMissing.toString() } } : {}),
+        },
         'audit records missing from an emitter',
       );
     }

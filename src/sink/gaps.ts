@@ -43,9 +43,15 @@ export interface EmitterGaps {
   gaps: number;
   /** Sequence numbers missing in all of them. */
   missing: bigint;
-  /** The lowest ranges, `from-to` (or `n` for a single number), ascending. */
+  /**
+   * Of these, the holes no longer tracked one by one (beyond 1000 ranges per
+   * emitter the oldest are folded into counts, see migration 000004).
+   */
+  foldedGaps: number;
+  foldedMissing: bigint;
+  /** The lowest tracked ranges, `from-to` (or `n` for a single number), ascending. */
   first: string[];
-  /** The highest ranges, ascending; empty when `first` already lists every range. */
+  /** The highest tracked ranges, ascending; empty when `first` already lists every one. */
   last: string[];
   /** When the emitter was first seen with holes. */
   since: Date;
@@ -78,27 +84,29 @@ export interface GapSummaryOptions {
  */
 const GAP_SUMMARY = `
 WITH g AS (
-  SELECT e.emitter_id, e.service_name, e.gap_since, int8multirange(int8range(1, e.max_seq + 1)) - e.seen AS holes
+  SELECT e.emitter_id, e.service_name, e.gap_since, e.folded_gaps, e.folded_missing,
+         int8multirange(int8range(1, e.max_seq + 1)) - e.seen AS holes
     FROM audit.emitters e
    WHERE e.gap_since IS NOT NULL AND e.gap_since <= now() - make_interval(secs => $1::float8 / 1000)
 ), s AS (
-  SELECT g.emitter_id, g.service_name, g.gap_since, g.holes,
-         (SELECT count(*) FROM unnest(g.holes)) AS gaps,
-         (SELECT coalesce(sum(upper(r) - lower(r)), 0) FROM unnest(g.holes) AS r) AS missing
+  SELECT g.emitter_id, g.service_name, g.gap_since, g.holes, g.folded_gaps, g.folded_missing,
+         (SELECT count(*) FROM unnest(g.holes)) AS tracked_gaps,
+         g.folded_gaps + (SELECT count(*) FROM unnest(g.holes)) AS gaps,
+         g.folded_missing + (SELECT coalesce(sum(upper(r) - lower(r)), 0) FROM unnest(g.holes) AS r) AS missing
     FROM g
 ), t AS (
   SELECT s.*, count(*) OVER () AS all_emitters, sum(s.gaps) OVER () AS all_gaps, sum(s.missing) OVER () AS all_missing
     FROM s WHERE s.gaps > 0
 )
 SELECT t.emitter_id, t.service_name, t.gap_since,
-       t.gaps::text AS gaps, t.missing::text AS missing,
+       t.gaps::text AS gaps, t.missing::text AS missing, t.folded_gaps::text AS folded_gaps, t.folded_missing::text AS folded_missing,
        t.all_emitters::text AS all_emitters, t.all_gaps::text AS all_gaps, t.all_missing::text AS all_missing,
        (SELECT array_agg(x.txt ORDER BY x.lo) FROM (
           SELECT lower(r) AS lo, CASE WHEN upper(r) - lower(r) = 1 THEN lower(r)::text ELSE lower(r) || '-' || (upper(r) - 1) END AS txt
             FROM unnest(t.holes) AS r ORDER BY lower(r) LIMIT $2) x) AS first,
        (SELECT array_agg(x.txt ORDER BY x.lo) FROM (
           SELECT lower(r) AS lo, CASE WHEN upper(r) - lower(r) = 1 THEN lower(r)::text ELSE lower(r) || '-' || (upper(r) - 1) END AS txt
-            FROM unnest(t.holes) AS r ORDER BY lower(r) DESC LIMIT LEAST($2, greatest(t.gaps - $2, 0))) x) AS last
+            FROM unnest(t.holes) AS r ORDER BY lower(r) DESC LIMIT LEAST($2, greatest(t.tracked_gaps - $2, 0))) x) AS last
   FROM t
  ORDER BY t.missing DESC, t.emitter_id
  LIMIT $3`;
@@ -106,7 +114,7 @@ SELECT t.emitter_id, t.service_name, t.gap_since,
 /** Gaps past the window, summarised per emitter (see {@link GapSummary}). */
 export async function gapSummary(db: Queryable, options: GapSummaryOptions): Promise<GapSummary> {
   const res = await db.query<{
-    emitter_id: string; service_name: string | null; gap_since: Date | string; gaps: string; missing: string;
+    emitter_id: string; service_name: string | null; gap_since: Date | string; gaps: string; missing: string; folded_gaps: string; folded_missing: string;
     all_emitters: string; all_gaps: string; all_missing: string; first: string[] | null; last: string[] | null;
   }>(GAP_SUMMARY, [options.windowMs, options.ranges ?? 3, options.maxEmitters ?? 100]);
   const top = res.rows[0];
@@ -119,6 +127,8 @@ export async function gapSummary(db: Queryable, options: GapSummaryOptions): Pro
       serviceName: r.service_name,
       gaps: Number(r.gaps),
       missing: BigInt(r.missing),
+      foldedGaps: Number(r.folded_gaps),
+      foldedMissing: BigInt(r.folded_missing),
       first: r.first ?? [],
       last: r.last ?? [],
       since: r.gap_since instanceof Date ? r.gap_since : new Date(r.gap_since),

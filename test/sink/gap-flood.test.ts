@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { gapSummary } from '../../src/sink/gaps.js';
 import { startSink, type Sink } from '../../src/sink/sink.js';
 import type { SinkOptions } from '../../src/sink/types.js';
 import { createTestDatabase } from '../helpers/pg.js';
@@ -125,4 +126,24 @@ it('shutdown does not wait for a gap check that is stuck in the database', async
     await sink.close();
   }
   expect(lines.some((l) => l.msg === 'otel-audit sink stopped')).toBe(true);
+});
+
+it('an emitter keeps at most 1000 sequence ranges: older holes are folded into counts and stay reported as missing', async () => {
+  const { sink } = await sinkWithLog({ gapWindowMs: 0, gapCheckIntervalMs: 600_000 });
+  const status = async (): Promise<Record<string, unknown>> =>
+    (await sink.db.query(`SELECT (SELECT count(*)::int FROM unnest(e.seen)) AS ranges, s.missing::int AS missing, s.folded_gaps::int AS folded_gaps, s.highest_contiguous_seq
+                            FROM audit.emitters e JOIN audit.emitter_status s USING (emitter_id) WHERE emitter_id = 'em-fold'`)).rows[0] ?? {};
+  try {
+    // Two batches of 1500 odd numbers: 3000 ranges arrive, 2999 holes.
+    await send(sink, 'em-fold', Array.from({ length: 1500 }, (_, i) => 2 * i + 1));
+    await send(sink, 'em-fold', Array.from({ length: 1500 }, (_, i) => 3001 + 2 * i));
+    expect(await status()).toEqual({ ranges: 1000, missing: 2999, folded_gaps: 2000, highest_contiguous_seq: null });
+    const summary = await gapSummary(sink.db, { windowMs: 0 });
+    expect(summary.details.find((d) => d.emitterId === 'em-fold')).toMatchObject({ gaps: 2999, missing: 2999n, foldedGaps: 2000, foldedMissing: 2000n, first: ['4002', '4004', '4006'], last: ['5994', '5996', '5998'] });
+    // A tracked hole filled counts as found; the count of folded ones stays.
+    await send(sink, 'em-fold', [5998]);
+    expect(await status()).toMatchObject({ ranges: 999, missing: 2998, folded_gaps: 2000 });
+  } finally {
+    await sink.close();
+  }
 });
