@@ -12,7 +12,7 @@
  */
 
 /** A numeric field's kind; `enum` fields carry the largest value they accept. */
-export type NumberKind = 'uint64' | 'int64' | 'uint32' | 'double' | { enumMax: number };
+export type NumberKind = 'uint64' | 'int64' | 'uint32' | 'int32' | 'double' | { enumMax: number };
 
 const U64_MAX = 2n ** 64n - 1n;
 const I64_MIN = -(2n ** 63n);
@@ -34,6 +34,7 @@ function describe(kind: NumberKind): string {
   if (kind === 'uint64') return 'an unsigned 64-bit integer';
   if (kind === 'int64') return 'a signed 64-bit integer';
   if (kind === 'uint32') return 'an unsigned 32-bit integer';
+  if (kind === 'int32') return 'a signed 32-bit integer';
   if (kind === 'double') return 'a number';
   return `an integer from 0 to ${kind.enumMax}`;
 }
@@ -42,6 +43,7 @@ function inRange(n: bigint, kind: NumberKind): boolean {
   if (kind === 'uint64') return n >= 0n && n <= U64_MAX;
   if (kind === 'int64') return n >= I64_MIN && n <= I64_MAX;
   if (kind === 'uint32') return n >= 0n && n <= BigInt(U32_MAX);
+  if (kind === 'int32') return n >= -(2n ** 31n) && n < 2n ** 31n;
   if (kind === 'double') return true;
   return n >= 0n && n <= BigInt(kind.enumMax);
 }

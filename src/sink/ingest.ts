@@ -1,5 +1,6 @@
 import { decodeLogsJson, decodeTraceJson } from '../otlp/json.js';
 import { decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../otlp/schema.js';
+import { traceNumberProblems } from '../otlp/wire-check.js';
 import { decodeLogsWire } from '../otlp/wire-logs.js';
 import type { SinkMetrics } from './metrics.js';
 import type { AuditRow } from './row.js';
@@ -27,7 +28,18 @@ function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogR
     return signal === 'logs' ? decodeLogsJson(text) : decodeTraceJson(text);
   }
   // Logs (audit records) take the direct wire decoder; traces are mostly acknowledged and dropped.
-  return signal === 'logs' ? decodeLogsWire(body) : decodeTraceRequest(body);
+  if (signal === 'logs') return decodeLogsWire(body);
+  const spans = decodeTraceRequest(body);
+  // protobufjs truncates varints beyond their field; spans with such values are refused.
+  const problems = traceNumberProblems(body);
+  if (problems.length === spans.length) {
+    problems.forEach((p, i) => {
+      if (p) (spans[i] as DecodedSpan).invalid = p;
+    });
+  } else if (problems.some((p) => p !== undefined)) {
+    throw new Error(`internal: ${spans.length} spans decoded, ${problems.length} checked`);
+  }
+  return spans;
 }
 
 function safeJson(value: unknown): unknown {

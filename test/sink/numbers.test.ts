@@ -186,4 +186,37 @@ describe('OTLP/protobuf numeric fields', () => {
     const [row] = await t.rows(`resource_id = 'w-max'`);
     expect((row!['attributes'] as Record<string, unknown>)['audit.meta.i']).toBe('-9223372036854775808');
   });
+
+  it('protobuf spans: counts over 32 bits, int64 over 64 bits and unknown enums refuse the audit span (protobufjs would truncate them)', async () => {
+    const { root } = loadOtlpSchema();
+    const spanType = root.lookupType('opentelemetry.proto.trace.v1.Span');
+    const span = (tag: string, action: boolean, extra: number[]): Buffer =>
+      Buffer.concat([
+        Buffer.from(encodeMessage(spanType, {
+          traceId: randomBytes(16), spanId: randomBytes(8), name: 'GET /n', kind: 2, startTimeUnixNano: NOW_NS, endTimeUnixNano: NOW_NS,
+          attributes: action ? [{ key: 'audit.action', value: { stringValue: 'span.check' } }, { key: 'audit.resource.id', value: { stringValue: tag } }] : [],
+        })),
+        Buffer.from(extra),
+      ]);
+    // Span field 10 (dropped_attributes_count) = 2^32; field 6 (kind) = 9; field 9 attribute with a 70-bit intValue.
+    const dropped = [0x50, 0x80, 0x80, 0x80, 0x80, 0x10];
+    const kind = [0x30, 0x09];
+    const anyValue = [0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+    const kv = [0x0a, 0x01, 0x6e, 0x12, anyValue.length, ...anyValue];
+    const attr = [0x4a, kv.length, ...kv];
+    const spans = [span('ps-ok', true, []), span('ps-dropped', true, dropped), span('ps-kind', true, kind), span('ps-int', true, attr), span('ps-plain', false, dropped)];
+    const scope = protobuf.Writer.create();
+    for (const sp of spans) scope.uint32(18).bytes(sp);
+    const rs = protobuf.Writer.create().uint32(18).bytes(scope.finish()).finish();
+    const body = Buffer.from(protobuf.Writer.create().uint32(10).bytes(rs).finish());
+    const res = await fetch(`${t.httpEndpoint}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+    expect(res.status).toBe(200);
+    const resp = loadOtlpSchema().exportTraceServiceResponse.decode(Buffer.from(await res.arrayBuffer())) as unknown as { partialSuccess?: { rejectedSpans?: unknown } };
+    expect(Number(resp.partialSuccess?.rejectedSpans)).toBe(3);
+    expect(await stored('ps-ok')).toBe(1);
+    for (const tag of ['ps-dropped', 'ps-kind', 'ps-int']) expect(await stored(tag), tag).toBe(0);
+    expect((await rejectedFor('ps-dropped'))[0]?.reason).toBe('droppedAttributesCount "4294967296" is not an unsigned 32-bit integer');
+    expect((await rejectedFor('ps-kind'))[0]?.reason).toBe('kind "9" is not an integer from 0 to 5');
+    expect((await rejectedFor('ps-int'))[0]?.reason).toMatch(/^attributes\.value\.intValue "varint of \d+" is not a signed 64-bit integer$/);
+  });
 });
