@@ -36,7 +36,11 @@ export class JsonNumberCheck {
     const value = obj[key];
     if (typeof kind === 'object' && 'type' in kind && typeof value === 'string' && Object.hasOwn(enumValues(kind.type), value)) return;
     const k: NumberKind = typeof kind === 'object' ? { enumMax: kind.enumMax } : kind;
-    if (jsonNumberOk(value, k)) return;
+    if (jsonNumberOk(value, k)) {
+      // protobufjs reads an enum given as a decimal string as no value at all: hand it the number.
+      if (typeof kind === 'object' && typeof value === 'string') obj[key] = Number(value);
+      return;
+    }
     this.problem ??= numberProblem(name, value, k);
     if (this.fix) delete obj[key];
   }
