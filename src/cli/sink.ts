@@ -22,6 +22,8 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: 'database connections', default: '10' },
   { flag: 'writers', env: env('WRITERS'), type: 'number', help: 'batches written at once (at most --pool-size)', default: '2' },
   { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: '300000' },
+  { flag: 'gap-check-interval-ms', env: env('GAP_CHECK_INTERVAL_MS'), type: 'number', help: 'least time between two gap checks (/metrics shows the last figures)', default: 'half the gap window, 250 to 30000' },
+  { flag: 'metrics-token', env: env('METRICS_TOKEN'), type: 'string', help: 'require "Authorization: Bearer <token>" on /metrics (/healthz, /readyz stay open); may equal --token' },
   { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: 'info' },
   { flag: 'seal-interval-ms', env: env('SEAL_INTERVAL_MS'), type: 'number', help: 'seal settled records into audit.digests this often (0: never)', default: '60000' },
   { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: '30000' },

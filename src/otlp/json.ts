@@ -1,7 +1,8 @@
 import {
   flattenLogsRequest, flattenTraceRequest, loadOtlpSchema, toPlainObject,
-  type DecodedLogRecord, type DecodedSpan, type PlainExportLogsServiceRequest, type PlainExportTraceServiceRequest,
+  type DecodedLogRecord, type DecodedSpan, type InvalidNumbers, type PlainExportLogsServiceRequest, type PlainExportTraceServiceRequest,
 } from './schema.js';
+import { checkNumbers } from './json-numbers.js';
 
 type Json = Record<string, unknown>;
 
@@ -27,32 +28,69 @@ function parseObject(text: string): Json {
   return value as Json;
 }
 
+type Invalid = InvalidNumbers | undefined;
+
+/** Marks the flattened records (in request order) that carried out-of-range numbers. */
+function markInvalid<T extends { invalid?: InvalidNumbers }>(records: T[], invalid: Invalid[]): T[] {
+  if (!invalid.some((x) => x !== undefined)) return records;
+  if (records.length !== invalid.length) throw new Error(`internal: ${records.length} records decoded from ${invalid.length} in the request`);
+  records.forEach((r, i) => {
+    const bad = invalid[i];
+    if (bad) r.invalid = bad;
+  });
+  return records;
+}
+
+/** The problem of a record: its resource's, else its scope's, else its own; with the record as it arrived. */
+function recordProblem(
+  resource: ReturnType<typeof checkNumbers>, resourceOriginal: unknown,
+  scope: ReturnType<typeof checkNumbers>, scopeOriginal: unknown,
+  own: ReturnType<typeof checkNumbers>, item: Json,
+): Invalid {
+  if (resource) return { reason: resource.reason, record: { resource: resourceOriginal, record: own?.record ?? structuredClone(item) } };
+  if (scope) return { reason: scope.reason, record: { scope: scopeOriginal, record: own?.record ?? structuredClone(item) } };
+  return own;
+}
+
 /**
  * OTLP/JSON differs from the protobuf JSON mapping in one way that matters:
  * trace and span ids are hex, not base64. Convert them, then let the schema
- * check and normalise the rest exactly as for protobuf input.
+ * check and normalise the rest exactly as for protobuf input. Numeric fields
+ * are checked first (see numbers.ts): a record with a value out of range is
+ * decoded without it and marked `invalid`, never converted with a wrapped or
+ * truncated value.
  */
 export function decodeLogsJson(text: string): DecodedLogRecord[] {
   const req = parseObject(text);
-  each(req['resourceLogs'], (rl) =>
-    each(rl['scopeLogs'], (sl) =>
+  const invalid: Invalid[] = [];
+  each(req['resourceLogs'], (rl) => {
+    const resource = checkNumbers(rl, (c, t) => c.resource(t['resource'], 'resource'), () => rl['resource']);
+    each(rl['scopeLogs'], (sl) => {
+      const scope = checkNumbers(sl, (c, t) => c.resource(t['scope'], 'scope'), () => sl['scope']);
       each(sl['logRecords'], (lr) => {
+        const own = checkNumbers(lr, (c, t) => c.logRecord(t), () => lr);
+        invalid.push(recordProblem(resource, resource?.record, scope, scope?.record, own, lr));
         lr['traceId'] = hexToBytes(lr['traceId'], 'traceId');
         lr['spanId'] = hexToBytes(lr['spanId'], 'spanId');
-      }),
-    ),
-  );
+      });
+    });
+  });
   const { exportLogsServiceRequest: type } = loadOtlpSchema();
   const message = type.fromObject(req);
-  return flattenLogsRequest(toPlainObject(type, message) as unknown as PlainExportLogsServiceRequest);
+  return markInvalid(flattenLogsRequest(toPlainObject(type, message) as unknown as PlainExportLogsServiceRequest), invalid);
 }
 
 /** OTLP/JSON traces request → flat spans (ids in hex, as OTLP/JSON has them). */
 export function decodeTraceJson(text: string): DecodedSpan[] {
   const req = parseObject(text);
-  each(req['resourceSpans'], (rs) =>
-    each(rs['scopeSpans'], (ss) =>
+  const invalid: Invalid[] = [];
+  each(req['resourceSpans'], (rs) => {
+    const resource = checkNumbers(rs, (c, t) => c.resource(t['resource'], 'resource'), () => rs['resource']);
+    each(rs['scopeSpans'], (ss) => {
+      const scope = checkNumbers(ss, (c, t) => c.resource(t['scope'], 'scope'), () => ss['scope']);
       each(ss['spans'], (sp) => {
+        const own = checkNumbers(sp, (c, t) => c.span(t), () => sp);
+        invalid.push(recordProblem(resource, resource?.record, scope, scope?.record, own, sp));
         sp['traceId'] = hexToBytes(sp['traceId'], 'traceId');
         sp['spanId'] = hexToBytes(sp['spanId'], 'spanId');
         sp['parentSpanId'] = hexToBytes(sp['parentSpanId'], 'parentSpanId');
@@ -60,10 +98,10 @@ export function decodeTraceJson(text: string): DecodedSpan[] {
           l['traceId'] = hexToBytes(l['traceId'], 'links.traceId');
           l['spanId'] = hexToBytes(l['spanId'], 'links.spanId');
         });
-      }),
-    ),
-  );
+      });
+    });
+  });
   const { exportTraceServiceRequest: type } = loadOtlpSchema();
   const message = type.fromObject(req);
-  return flattenTraceRequest(toPlainObject(type, message) as unknown as PlainExportTraceServiceRequest);
+  return markInvalid(flattenTraceRequest(toPlainObject(type, message) as unknown as PlainExportTraceServiceRequest), invalid);
 }

@@ -332,6 +332,16 @@ export interface DecodedLogRecord {
   eventName: string;
   /** W3C trace flags in the low byte. */
   flags: number;
+  /** Set when a numeric field is out of its range: the record is refused with this reason. */
+  invalid?: InvalidNumbers;
+}
+
+/** Why a decoded record is refused although it decoded: a value out of its field's range (removed from the record). */
+export interface InvalidNumbers {
+  /** Names the field and the value, e.g. `timeUnixNano "-1" is not an unsigned 64-bit integer`. */
+  reason: string;
+  /** The record as it arrived (OTLP/JSON), when the decoder kept it. */
+  record?: unknown;
 }
 
 export interface DecodedSpanEvent {
@@ -374,6 +384,8 @@ export interface DecodedSpan {
   droppedEventsCount: number;
   links: DecodedSpanLink[];
   droppedLinksCount: number;
+  /** Set when a numeric field is out of its range: the span is refused with this reason. */
+  invalid?: InvalidNumbers;
 }
 
 /** Lowercase hex of an id field ('' when empty). */

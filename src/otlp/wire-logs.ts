@@ -10,8 +10,12 @@ import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './schema
  * this is its hot path. Field numbers are OTLP's (see src/proto/).
  *
  * Malformed input throws (truncated fields, impossible wire types, nesting
- * deeper than {@link MAX_DEPTH}, strings that are not valid UTF-8); unknown fields are skipped, as protobuf
- * readers do.
+ * deeper than {@link MAX_DEPTH}, strings that are not valid UTF-8); unknown
+ * fields are skipped, as protobuf readers do. A varint beyond its field's
+ * range (an int64 of more than 64 bits, a uint32 count above 2^32-1, a
+ * severity number above 24) is not truncated as protobuf readers do: the
+ * value is left out and the record marked `invalid` with the reason (its
+ * resource's or scope's problem marks each of their records).
  */
 export function decodeLogsWire(bytes: Uint8Array): DecodedLogRecord[] {
   const r = new WireReader(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -27,6 +31,13 @@ export function decodeLogsWire(bytes: Uint8Array): DecodedLogRecord[] {
 /** Nesting limit of AnyValue lists and maps (protobufjs and protoc stop at 100 messages). */
 export const MAX_DEPTH = 32;
 
+// The rules of numbers.ts, restated: this file imports nothing at run time
+// (the ingest benchmark runs it from source under Node's type stripping).
+/** Largest `SeverityNumber` (FATAL4). */
+const SEVERITY_NUMBER_MAX = 24;
+const KIND_TEXT = { int64: 'a signed 64-bit integer', uint32: 'an unsigned 32-bit integer', severity: `an integer from 0 to ${SEVERITY_NUMBER_MAX}` };
+const numberProblem = (name: string, value: unknown, kind: keyof typeof KIND_TEXT): string => `${name} ${JSON.stringify(value)} is not ${KIND_TEXT[kind]}`;
+
 const LEN = 2;
 const tagOf = (field: number, wire: number): number => (field << 3) | wire;
 const RESOURCE_LOGS = tagOf(1, LEN);
@@ -34,6 +45,8 @@ const RESOURCE_LOGS = tagOf(1, LEN);
 class WireReader {
   pos = 0;
   readonly buf: Buffer;
+  /** The first out-of-range value met since it was last reset. */
+  problem: string | undefined;
   // A plain field, not a parameter property: this file also runs from source
   // under Node's type stripping (the ingest benchmark imports it).
   constructor(buf: Buffer) {
@@ -53,8 +66,12 @@ class WireReader {
     throw new Error('varint longer than 10 bytes');
   }
 
-  /** int64 as a number when safe, else its signed decimal string (as the schema path gives it). */
-  int64(): number | string {
+  /**
+   * int64 as a number when safe, else its signed decimal string (as the
+   * schema path gives it); null (and a problem noted) when the varint holds
+   * more than 64 bits.
+   */
+  int64(name: string): number | string | null {
     const start = this.pos;
     const n = this.varint();
     if (Number.isSafeInteger(n) && this.pos - start < 8) return n;
@@ -63,6 +80,10 @@ class WireReader {
     for (let p = start; p < this.pos; p++) {
       v |= BigInt((this.buf[p] as number) & 0x7f) << shift;
       shift += 7n;
+    }
+    if (v >> 64n !== 0n) {
+      this.problem ??= numberProblem(`${name} intValue`, `varint of ${v.toString()}`, 'int64');
+      return null;
     }
     const signed = BigInt.asIntN(64, v);
     const asNumber = Number(signed);
@@ -142,7 +163,15 @@ class WireReader {
     }
   }
 
-  anyValue(end: number, depth: number): unknown {
+  /** A varint of a field with values up to `max`; 0 (and a problem noted) beyond. */
+  bounded(name: string, max: number, kind: keyof typeof KIND_TEXT): number {
+    const v = this.varint();
+    if (v <= max) return v;
+    this.problem ??= numberProblem(name, v, kind);
+    return 0;
+  }
+
+  anyValue(end: number, depth: number, name: string): unknown {
     if (depth > MAX_DEPTH) throw new Error('AnyValue nested too deeply');
     let out: unknown = null;
     while (this.pos < end) {
@@ -155,7 +184,7 @@ class WireReader {
           out = this.varint() !== 0;
           break;
         case tagOf(3, 0):
-          out = this.int64();
+          out = this.int64(name);
           break;
         case tagOf(4, 1):
           out = this.double();
@@ -165,7 +194,7 @@ class WireReader {
           const values: unknown[] = [];
           while (this.pos < e) {
             const t = this.varint();
-            if (t === tagOf(1, LEN)) values.push(this.anyValue(this.end(), depth + 1));
+            if (t === tagOf(1, LEN)) values.push(this.anyValue(this.end(), depth + 1, `${name}[${values.length}]`));
             else this.skip(t);
           }
           out = values;
@@ -176,7 +205,7 @@ class WireReader {
           const map: DecodedAttributes = {};
           while (this.pos < e) {
             const t = this.varint();
-            if (t === tagOf(1, LEN)) this.keyValue(this.end(), map, depth + 1);
+            if (t === tagOf(1, LEN)) this.keyValue(this.end(), map, depth + 1, name, '.');
             else this.skip(t);
           }
           out = map;
@@ -197,13 +226,13 @@ class WireReader {
   }
 
   /** One KeyValue into `into`; a repeated key keeps its last value; `__proto__` is plain data. */
-  keyValue(end: number, into: DecodedAttributes, depth: number): void {
+  keyValue(end: number, into: DecodedAttributes, depth: number, prefix: string, sep = ' '): void {
     let key = '';
     let value: unknown = null;
     while (this.pos < end) {
       const tag = this.varint();
       if (tag === tagOf(1, LEN)) key = this.string();
-      else if (tag === tagOf(2, LEN)) value = this.anyValue(this.end(), depth);
+      else if (tag === tagOf(2, LEN)) value = this.anyValue(this.end(), depth, `${prefix}${sep}${JSON.stringify(key)}`);
       else this.skip(tag);
     }
     if (this.pos !== end) throw new Error('KeyValue overran its length');
@@ -216,7 +245,7 @@ class WireReader {
     const attrs: DecodedAttributes = {};
     while (this.pos < end) {
       const tag = this.varint();
-      if (tag === tagOf(1, LEN)) this.keyValue(this.end(), attrs, 0);
+      if (tag === tagOf(1, LEN)) this.keyValue(this.end(), attrs, 0, 'resource attribute');
       else this.skip(tag);
     }
     return attrs;
@@ -228,7 +257,7 @@ class WireReader {
       const tag = this.varint();
       if (tag === tagOf(1, LEN)) scope.name = this.string();
       else if (tag === tagOf(2, LEN)) scope.version = this.string();
-      else if (tag === tagOf(3, LEN)) this.keyValue(this.end(), scope.attributes, 0);
+      else if (tag === tagOf(3, LEN)) this.keyValue(this.end(), scope.attributes, 0, 'scope attribute');
       else this.skip(tag);
     }
     return scope;
@@ -236,11 +265,14 @@ class WireReader {
 
   resourceLogs(end: number, out: DecodedLogRecord[]): void {
     let resource: DecodedAttributes = {};
+    let resourceProblem: string | undefined;
     const scopeLogs: [number, number][] = [];
     while (this.pos < end) {
       const tag = this.varint();
       if (tag === tagOf(1, LEN)) {
+        this.problem = undefined;
         resource = this.resource(this.end());
+        resourceProblem = this.problem;
       } else if (tag === tagOf(2, LEN)) {
         const e = this.end();
         scopeLogs.push([this.pos, e]);
@@ -252,18 +284,21 @@ class WireReader {
     // Scope logs are read after the resource, wherever it stood on the wire.
     for (const [start, e] of scopeLogs) {
       this.pos = start;
-      this.scopeLogs(e, resource, out);
+      this.scopeLogs(e, resource, resourceProblem, out);
     }
     this.pos = end;
   }
 
-  scopeLogs(end: number, resource: DecodedAttributes, out: DecodedLogRecord[]): void {
+  scopeLogs(end: number, resource: DecodedAttributes, resourceProblem: string | undefined, out: DecodedLogRecord[]): void {
     let scope: DecodedScope = { name: '', version: '', attributes: {} };
+    let scopeProblem: string | undefined;
     const records: [number, number][] = [];
     while (this.pos < end) {
       const tag = this.varint();
       if (tag === tagOf(1, LEN)) {
+        this.problem = undefined;
         scope = this.scope(this.end());
+        scopeProblem = this.problem;
       } else if (tag === tagOf(2, LEN)) {
         const e = this.end();
         records.push([this.pos, e]);
@@ -274,7 +309,11 @@ class WireReader {
     }
     for (const [start, e] of records) {
       this.pos = start;
-      out.push(this.logRecord(e, resource, scope));
+      this.problem = undefined;
+      const rec = this.logRecord(e, resource, scope);
+      const problem = resourceProblem ?? scopeProblem ?? this.problem;
+      if (problem !== undefined) rec.invalid = { reason: problem };
+      out.push(rec);
     }
     this.pos = end;
   }
@@ -302,19 +341,19 @@ class WireReader {
           rec.timeUnixNano = this.fixed64();
           break;
         case tagOf(2, 0):
-          rec.severityNumber = this.varint() | 0;
+          rec.severityNumber = this.bounded('severityNumber', SEVERITY_NUMBER_MAX, 'severity');
           break;
         case tagOf(3, LEN):
           rec.severityText = this.string();
           break;
         case tagOf(5, LEN):
-          rec.body = this.anyValue(this.end(), 0);
+          rec.body = this.anyValue(this.end(), 0, 'body');
           break;
         case tagOf(6, LEN):
-          this.keyValue(this.end(), rec.attributes, 0);
+          this.keyValue(this.end(), rec.attributes, 0, 'attribute');
           break;
         case tagOf(7, 0):
-          rec.droppedAttributesCount = this.varint();
+          rec.droppedAttributesCount = this.bounded('droppedAttributesCount', 0xffff_ffff, 'uint32');
           break;
         case tagOf(8, 5):
           rec.flags = this.fixed32();

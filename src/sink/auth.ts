@@ -1,11 +1,16 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
-/** True when `header` is `Bearer <token>` with the configured token (constant-time compare). */
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * True when `header` is `Bearer <token>` with the configured token. The
+ * SHA-256 digests of both are compared in constant time: equal-length inputs
+ * whatever was sent, so the time taken says nothing about the token, not
+ * even its length.
+ */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   if (!header) return false;
   const m = /^Bearer\s+(.+)$/i.exec(header.trim());
   if (!m) return false;
-  const given = Buffer.from(m[1] as string);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+  return timingSafeEqual(digest(m[1] as string), digest(token));
 }

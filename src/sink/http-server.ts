@@ -14,6 +14,8 @@ export interface HttpServerOptions extends ListenerOptions {
   handle: (signal: Signal, transport: Transport, body: Buffer, peer: string) => Promise<IngestResult>;
   /** Store a body that could not be decompressed, as it arrived (resolves after commit). */
   keepUndecodable: (signal: Signal, transport: Transport, raw: Buffer, reason: string, peer: string) => Promise<void>;
+  /** Called for each request refused as too large (413). */
+  onOversize?: () => void;
 }
 
 class TooLarge extends Error {}
@@ -30,12 +32,33 @@ function statusProto(code: number, message: string): Uint8Array {
   return protobuf.Writer.create().uint32(8).int32(code).uint32(18).string(message).finish();
 }
 
+/** How long a refused oversize body is still read (and discarded) so that the client gets its 413. */
+const DRAIN_MS = 5_000;
+
+/**
+ * The request body, decompressed, at most `limit` bytes. An oversize body
+ * (declared, streamed in chunks without a length, or growing past the limit
+ * while decompressing) rejects with {@link TooLarge} without cutting the
+ * connection: the rest of the body is read and discarded, so the client
+ * receives the 413, and the connection closes after it.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > limit) return reject(new TooLarge(`request of ${declared} bytes exceeds the limit of ${limit}`));
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const tooLarge = (message: string): void => {
+      reject(new TooLarge(message));
+      // Read on and discard; give up on a client that keeps sending for too long.
+      req.removeAllListeners('data');
+      if (stream !== req) {
+        req.unpipe();
+        (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      }
+      req.resume();
+      setTimeout(() => req.destroy(), DRAIN_MS).unref();
+    };
     let stream: NodeJS.ReadableStream = req;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) return tooLarge(`request of ${declared} bytes exceeds the limit of ${limit}`);
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     // The compressed bytes are kept too (bounded by the limit), so that a body
     // that does not decompress can still be stored as it arrived.
     const wire: Buffer[] = [];
@@ -51,13 +74,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     else if (encoding !== 'identity') return reject(new Error(`unsupported content-encoding "${encoding}"`));
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     stream.on('data', (c: Buffer) => {
+      if (over) return;
       size += c.length;
       // The limit applies after decompression too: a small gzip bomb is still refused.
       if (size > limit) {
-        reject(new TooLarge(`request exceeds the limit of ${limit} bytes`));
-        req.destroy();
-        return;
+        over = true;
+        chunks.length = 0;
+        return tooLarge(`request exceeds the limit of ${limit} bytes${stream === req ? '' : ' (after decompression)'}`);
       }
       chunks.push(c);
     });
@@ -105,7 +130,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
       })
       .catch((err: unknown) => {
         if (res.headersSent || res.destroyed) return;
-        if (err instanceof TooLarge) return error(res, 413, json, 8, err.message, { connection: 'close' });
+        if (err instanceof TooLarge) {
+          options.onOversize?.();
+          return error(res, 413, json, 8, err.message, { connection: 'close' });
+        }
         if (err instanceof RetryableError) {
           return error(res, err.kind === 'exhausted' ? 429 : 503, json, err.kind === 'exhausted' ? 8 : 14, err.message, { 'retry-after': String(err.retryAfterSeconds) });
         }

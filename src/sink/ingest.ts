@@ -1,5 +1,6 @@
 import { decodeLogsJson, decodeTraceJson } from '../otlp/json.js';
 import { decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../otlp/schema.js';
+import { traceNumberProblems } from '../otlp/wire-check.js';
 import { decodeLogsWire } from '../otlp/wire-logs.js';
 import type { SinkMetrics } from './metrics.js';
 import type { AuditRow } from './row.js';
@@ -27,7 +28,18 @@ function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogR
     return signal === 'logs' ? decodeLogsJson(text) : decodeTraceJson(text);
   }
   // Logs (audit records) take the direct wire decoder; traces are mostly acknowledged and dropped.
-  return signal === 'logs' ? decodeLogsWire(body) : decodeTraceRequest(body);
+  if (signal === 'logs') return decodeLogsWire(body);
+  const spans = decodeTraceRequest(body);
+  // protobufjs truncates varints beyond their field; spans with such values are refused.
+  const problems = traceNumberProblems(body);
+  if (problems.length === spans.length) {
+    problems.forEach((p, i) => {
+      if (p) (spans[i] as DecodedSpan).invalid = p;
+    });
+  } else if (problems.some((p) => p !== undefined)) {
+    throw new Error(`internal: ${spans.length} spans decoded, ${problems.length} checked`);
+  }
+  return spans;
 }
 
 function safeJson(value: unknown): unknown {
@@ -64,15 +76,22 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
   const reasons: string[] = [];
   for (const item of items) {
     const out = signal === 'logs' ? logRecordToRow(item as DecodedLogRecord, ctx.limits) : spanToRow(item as DecodedSpan, ctx.limits);
-    if (out.kind === 'row') {
+    if (out.kind === 'ignored') ignored++;
+    else if (item.invalid) {
+      // A value out of its field's range was removed by the decoder: refuse the record, never store it rewritten.
+      const { invalid: problem, ...decoded } = item;
+      const record = problem.record ?? decoded;
+      invalid++;
+      rejects.push({ signal, transport, reason: problem.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      if (reasons.length < 3) reasons.push(problem.reason);
+    } else if (out.kind === 'row') {
       rows.push(out.row);
       // Stored sanitised: its raw input is kept too, for forensics.
       if (out.sanitized) {
         sanitized++;
         rejects.push({ signal, transport, reason: out.sanitized.reason, raw: Buffer.from(JSON.stringify(item) ?? 'null'), record: out.sanitized.record ?? null, peer });
       }
-    } else if (out.kind === 'ignored') ignored++;
-    else {
+    } else {
       const record = out.rejection.record ?? item;
       invalid++;
       rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });

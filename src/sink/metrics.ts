@@ -14,6 +14,11 @@ export interface SinkMetrics {
   queueDepth: Gauge;
   openGaps: Gauge;
   missingRecords: Gauge;
+  emittersWithGaps: Gauge;
+  gapChecks: Counter<'result'>;
+  gapCheckSeconds: Gauge;
+  gapCheckTime: Gauge;
+  oversize: Counter<'transport'>;
   sealedRows: Counter;
   lastSealTime: Gauge;
 }
@@ -34,6 +39,11 @@ export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
     queueDepth: new Gauge({ name: 'otel_audit_sink_queue_depth', help: 'Rows waiting for the database', registers: [registry], collect() { this.set(queueDepth()); } }),
     openGaps: new Gauge({ name: 'otel_audit_sink_open_sequence_gaps', help: 'Emitter sequence gaps open longer than the gap window', registers: [registry] }),
     missingRecords: new Gauge({ name: 'otel_audit_sink_missing_records', help: 'Records missing in gaps open longer than the gap window', registers: [registry] }),
+    emittersWithGaps: new Gauge({ name: 'otel_audit_sink_emitters_with_gaps', help: 'Emitters with sequence gaps open longer than the gap window', registers: [registry] }),
+    gapChecks: new Counter({ name: 'otel_audit_sink_gap_checks_total', help: 'Sequence gap checks run against the database (ok, error, cancelled)', labelNames: ['result'], registers: [registry] }),
+    gapCheckSeconds: new Gauge({ name: 'otel_audit_sink_gap_check_seconds', help: 'Database time of the last sequence gap check', registers: [registry] }),
+    gapCheckTime: new Gauge({ name: 'otel_audit_sink_gap_check_timestamp_seconds', help: 'When the gap figures were last computed (Unix time); scrapes read these cached figures', registers: [registry] }),
+    oversize: new Counter({ name: 'otel_audit_sink_oversize_requests_total', help: 'OTLP/HTTP requests refused with 413 for exceeding --max-message-bytes (declared, chunked, or after decompression)', labelNames: ['transport'], registers: [registry] }),
     sealedRows: new Counter({ name: 'otel_audit_sink_sealed_records_total', help: 'Records this sink sealed into audit.digests', registers: [registry] }),
     lastSealTime: new Gauge({ name: 'otel_audit_sink_last_seal_timestamp_seconds', help: 'When this sink last appended a seal to audit.digests (Unix time)', registers: [registry] }),
   };

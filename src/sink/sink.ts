@@ -5,7 +5,8 @@ import { loadDigestKey } from '../compliance/digest.js';
 import { DEFAULT_SETTLE_MS, sealOnce } from '../compliance/seal.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ensurePartitions, migrate, schemaStatus } from '../db/migrate.js';
-import { openGaps } from './gaps.js';
+import { bearerMatches } from './auth.js';
+import { GapMonitor } from './gap-monitor.js';
 import { startGrpcServer } from './grpc-server.js';
 import { startHttpServer } from './http-server.js';
 import { ingest, type IngestContext } from './ingest.js';
@@ -81,6 +82,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       ...common,
       port: options.httpPort ?? 4318,
       handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer),
+      onOversize: () => metrics.oversize.inc({ transport: 'http' }),
       keepUndecodable: (signal, transport, raw, reason, peer) => {
         metrics.rejected.inc({ signal, reason: 'undecodable' });
         return writer.submit([], [{ signal, transport, reason, raw, record: null, peer }], { signal, transport, peer }).then(() => undefined);
@@ -89,18 +91,11 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     cleanups.unshift(() => httpServer.close());
 
     const gapWindowMs = options.gapWindowMs ?? 300_000;
-    const checkGaps = async (): Promise<void> => {
-      try {
-        const gaps = await openGaps(db, gapWindowMs);
-        metrics.openGaps.set(gaps.length);
-        metrics.missingRecords.set(gaps.reduce((n, g) => n + Number(BigInt(g.to) - BigInt(g.from) + 1n), 0));
-        for (const g of gaps) log.warn({ emitter: g.emitterId, service: g.serviceName, from: g.from, to: g.to, since: g.since }, 'audit records missing from an emitter');
-      } catch (err) {
-        log.debug({ err }, 'gap check failed');
-      }
-    };
-    const gapTimer = setInterval(() => void checkGaps(), Math.max(250, Math.min(30_000, gapWindowMs / 2)));
-    gapTimer.unref();
+    const gaps = new GapMonitor(db, metrics, log, {
+      windowMs: gapWindowMs,
+      intervalMs: options.gapCheckIntervalMs ?? Math.max(250, Math.min(30_000, gapWindowMs / 2)),
+    });
+    cleanups.unshift(() => gaps.close());
     const partitionTimer = setInterval(() => void ensurePartitions(db).catch((err: unknown) => log.warn({ err }, 'partition maintenance failed')), DAY_MS);
     partitionTimer.unref();
 
@@ -125,11 +120,22 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
-        void checkGaps()
-          .then(() => metrics.registry.metrics())
+        if (options.metricsToken !== undefined && !bearerMatches(req.headers.authorization, options.metricsToken)) {
+          res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
+          res.end('missing or wrong bearer token\n');
+          return;
+        }
+        // Gap figures are cached: a scrape at most starts a check (one per interval) and never waits for it.
+        gaps.poke();
+        metrics.registry
+          .metrics()
           .then((text) => {
             res.writeHead(200, { 'content-type': metrics.registry.contentType });
             res.end(text);
+          })
+          .catch((err: unknown) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(`metrics failed: ${(err as Error).message}\n`);
           });
       } else if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' });
@@ -174,13 +180,14 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       log,
       close(): Promise<void> {
         closing ??= (async () => {
-          clearInterval(gapTimer);
           clearInterval(partitionTimer);
           if (sealTimer) clearInterval(sealTimer);
           // Stop accepting first, then write what was accepted, then close the database.
           await Promise.all([grpcServer.close(), httpServer.close()]);
           await writer.close();
           await sealing;
+          // Only the gap check may still hold a connection: cancel it rather than wait for it.
+          await gaps.close();
           await new Promise<void>((resolve) => {
             metricsServer.close(() => resolve());
             metricsServer.closeAllConnections();

@@ -35,6 +35,10 @@ export interface SinkOptions {
   writers?: number;
   /** A sequence gap open longer than this is counted as missing records, ms. Default 300000. */
   gapWindowMs?: number;
+  /** Least time between two gap checks, ms (scrapes of `/metrics` read the last figures). Default half the gap window, 250 to 30000. */
+  gapCheckIntervalMs?: number;
+  /** Require `Authorization: Bearer <token>` on `/metrics` (`/healthz` and `/readyz` stay open). Default: open. */
+  metricsToken?: string;
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default `info`. */
   logLevel?: string;
   /** Apply migrations on start. Default true. */

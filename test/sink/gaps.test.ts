@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { openGaps } from '../../src/sink/gaps.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
 
@@ -34,14 +34,16 @@ it('an emitter sequence with a hole is reported once the window passes, and clos
     ['em-gap', '4', '5'],
     ['em-gap', '8', '8'],
   ]);
-  expect(await t.metric('otel_audit_sink_open_sequence_gaps')).toBe(2);
+  // Scrapes read the figures of the last check (at most one per interval): wait for one that saw the gaps.
+  await vi.waitFor(async () => expect(await t.metric('otel_audit_sink_open_sequence_gaps')).toBe(2), { timeout: 10_000, interval: 50 });
   expect(await t.metric('otel_audit_sink_missing_records')).toBe(3);
+  expect(await t.metric('otel_audit_sink_emitters_with_gaps')).toBe(1);
   const status = await t.sink.db.query<Record<string, unknown>>(`SELECT highest_contiguous_seq::text AS hc, max_seq::text AS mx, gaps::text AS gaps, missing::text AS missing FROM audit.emitter_status WHERE emitter_id = 'em-gap'`);
   expect(status.rows[0]).toEqual({ hc: '3', mx: '9', gaps: '{[4,6),[8,9)}', missing: '3' });
 
   await send('em-gap', [4, 5, 8]);
   expect(await openGaps(t.sink.db, 0)).toEqual([]);
-  expect(await t.metric('otel_audit_sink_open_sequence_gaps')).toBe(0);
+  await vi.waitFor(async () => expect(await t.metric('otel_audit_sink_open_sequence_gaps')).toBe(0), { timeout: 10_000, interval: 50 });
   const row = await t.sink.db.query<{ max_seq: string; gap_since: Date | null; seen: string }>(`SELECT max_seq::text, gap_since, seen::text FROM audit.emitters WHERE emitter_id = 'em-gap'`);
   expect(row.rows[0]).toEqual({ max_seq: '9', gap_since: null, seen: '{[1,10)}' });
   const closed = await t.sink.db.query<Record<string, unknown>>(`SELECT highest_contiguous_seq::text AS hc, missing::text AS missing FROM audit.emitter_status WHERE emitter_id = 'em-gap'`);

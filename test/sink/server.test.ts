@@ -4,6 +4,7 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SINK_FLAGS } from '../../src/cli/sink.js';
@@ -63,6 +64,32 @@ describe('sink server', () => {
     const small = gzipSync(Buffer.from(ProtobufLogsSerializer.serializeRequest(batch(2)) as Uint8Array));
     expect((await fetch(`${t.httpEndpoint}/v1/logs`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: small })).status).toBe(200);
     await e.shutdown();
+  });
+
+  it('oversize bodies without a length (chunked, or growing past the limit while decompressing) get their 413, and are counted', async () => {
+    const before = await t.metric('otel_audit_sink_oversize_requests_total');
+    const post = (chunks: Buffer[], headers: Record<string, string> = {}): Promise<string> =>
+      new Promise((resolve) => {
+        const req = request(
+          { host: '127.0.0.1', port: t.sink.httpPort, path: '/v1/logs', method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: 'Bearer s3cret', ...headers } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(`status ${res.statusCode}`));
+          },
+        );
+        req.on('error', (e) => resolve(`error ${e.message}`));
+        let i = 0;
+        const next = (): void => {
+          if (i >= chunks.length) return void req.end();
+          req.write(chunks[i++], () => setImmediate(next));
+        };
+        next();
+      });
+    // No content-length: the limit is found while reading.
+    expect(await post(Array.from({ length: 32 }, () => Buffer.alloc(16 * 1024, 1)))).toBe('status 413');
+    const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024));
+    expect(await post([bomb.subarray(0, 1000), bomb.subarray(1000)], { 'content-encoding': 'gzip' })).toBe('status 413');
+    expect((await t.metric('otel_audit_sink_oversize_requests_total')) - before).toBe(2);
   });
 
   it('a body that does not decompress: 400, and kept verbatim in audit.rejected', async () => {

@@ -1,0 +1,126 @@
+import { jsonNumberOk, numberProblem, SEVERITY_NUMBER_MAX, SPAN_KIND_MAX, STATUS_CODE_MAX, type NumberKind } from './numbers.js';
+import { loadOtlpSchema } from './schema.js';
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Enum values by name (protobuf JSON also allows names), per enum type. */
+const enumNames = new Map<string, Readonly<Record<string, number>>>();
+function enumValues(type: string): Readonly<Record<string, number>> {
+  let values = enumNames.get(type);
+  if (!values) enumNames.set(type, (values = loadOtlpSchema().root.lookupEnum(type).values));
+  return values;
+}
+
+const SEVERITY = { enumMax: SEVERITY_NUMBER_MAX, type: 'opentelemetry.proto.logs.v1.SeverityNumber' };
+const SPAN_KIND = { enumMax: SPAN_KIND_MAX, type: 'opentelemetry.proto.trace.v1.Span.SpanKind' };
+const STATUS_CODE = { enumMax: STATUS_CODE_MAX, type: 'opentelemetry.proto.trace.v1.Status.StatusCode' };
+
+/** The longest nesting of AnyValues looked into (deeper input is refused by the transform). */
+const MAX_DEPTH = 64;
+
+/**
+ * Checks the numeric fields of one part of an OTLP/JSON request. In `fix`
+ * mode it also removes every offending value, so that the rest of the
+ * record still converts (and is refused with {@link problem} as the reason).
+ */
+export class JsonNumberCheck {
+  /** The first problem found. */
+  problem: string | undefined;
+
+  constructor(private readonly fix: boolean) {}
+
+  /** A scalar field of `obj`. */
+  field(obj: Json, key: string, kind: NumberKind | { enumMax: number; type: string }, name = key): void {
+    const value = obj[key];
+    if (typeof kind === 'object' && 'type' in kind && typeof value === 'string' && Object.hasOwn(enumValues(kind.type), value)) return;
+    const k: NumberKind = typeof kind === 'object' ? { enumMax: kind.enumMax } : kind;
+    if (jsonNumberOk(value, k)) {
+      // protobufjs reads an enum given as a decimal string as no value at all: hand it the number.
+      if (typeof kind === 'object' && typeof value === 'string') obj[key] = Number(value);
+      return;
+    }
+    this.problem ??= numberProblem(name, value, k);
+    if (this.fix) delete obj[key];
+  }
+
+  anyValue(v: unknown, name: string, depth = 0): void {
+    if (!isObject(v) || depth > MAX_DEPTH) return;
+    this.field(v, 'intValue', 'int64', `${name} intValue`);
+    this.field(v, 'doubleValue', 'double', `${name} doubleValue`);
+    const arr = v['arrayValue'];
+    if (isObject(arr) && Array.isArray(arr['values'])) arr['values'].forEach((x, i) => this.anyValue(x, `${name}[${i}]`, depth + 1));
+    const kv = v['kvlistValue'];
+    if (isObject(kv)) this.attributes(kv['values'], name, depth + 1, '.');
+  }
+
+  attributes(list: unknown, prefix: string, depth = 0, sep = ' '): void {
+    if (!Array.isArray(list)) return;
+    for (const kv of list) {
+      if (!isObject(kv)) continue;
+      this.anyValue(kv['value'], `${prefix}${sep}${JSON.stringify(String(kv['key'] ?? ''))}`, depth);
+    }
+  }
+
+  /** Resource or InstrumentationScope. */
+  resource(r: unknown, name: string): void {
+    if (!isObject(r)) return;
+    this.attributes(r['attributes'], `${name} attribute`);
+    this.field(r, 'droppedAttributesCount', 'uint32', `${name} droppedAttributesCount`);
+  }
+
+  logRecord(lr: Json): void {
+    this.field(lr, 'timeUnixNano', 'uint64');
+    this.field(lr, 'observedTimeUnixNano', 'uint64');
+    this.field(lr, 'severityNumber', SEVERITY);
+    this.field(lr, 'droppedAttributesCount', 'uint32');
+    this.field(lr, 'flags', 'uint32');
+    this.anyValue(lr['body'], 'body');
+    this.attributes(lr['attributes'], 'attribute');
+  }
+
+  span(sp: Json): void {
+    this.field(sp, 'startTimeUnixNano', 'uint64');
+    this.field(sp, 'endTimeUnixNano', 'uint64');
+    this.field(sp, 'flags', 'uint32');
+    this.field(sp, 'kind', SPAN_KIND);
+    this.field(sp, 'droppedAttributesCount', 'uint32');
+    this.field(sp, 'droppedEventsCount', 'uint32');
+    this.field(sp, 'droppedLinksCount', 'uint32');
+    this.attributes(sp['attributes'], 'attribute');
+    const status = sp['status'];
+    if (isObject(status)) this.field(status, 'code', STATUS_CODE, 'status.code');
+    const events = sp['events'];
+    if (Array.isArray(events)) {
+      events.forEach((e, i) => {
+        if (!isObject(e)) return;
+        this.field(e, 'timeUnixNano', 'uint64', `events[${i}].timeUnixNano`);
+        this.field(e, 'droppedAttributesCount', 'uint32', `events[${i}].droppedAttributesCount`);
+        this.attributes(e['attributes'], `events[${i}] attribute`);
+      });
+    }
+    const links = sp['links'];
+    if (Array.isArray(links)) {
+      links.forEach((l, i) => {
+        if (!isObject(l)) return;
+        this.field(l, 'flags', 'uint32', `links[${i}].flags`);
+        this.field(l, 'droppedAttributesCount', 'uint32', `links[${i}].droppedAttributesCount`);
+        this.attributes(l['attributes'], `links[${i}] attribute`);
+      });
+    }
+  }
+}
+
+/**
+ * Runs `check` on `target`; when it finds a problem, returns it with a copy
+ * of `original` taken before the offending values are removed from `target`.
+ */
+export function checkNumbers(target: Json, check: (c: JsonNumberCheck, t: Json) => void, original: () => unknown): { reason: string; record: unknown } | undefined {
+  const probe = new JsonNumberCheck(false);
+  check(probe, target);
+  if (probe.problem === undefined) return undefined;
+  const record = structuredClone(original());
+  check(new JsonNumberCheck(true), target);
+  return { reason: probe.problem, record };
+}
