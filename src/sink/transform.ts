@@ -37,6 +37,13 @@ export type LogOutcome =
 
 /** Longest `audit.action`, in characters (code points). */
 export const MAX_ACTION_LENGTH = 256;
+/**
+ * Actions beginning with this prefix are otel-audit's own operation records
+ * (`audit.export`, `audit.verify`, `audit.retention`, `audit.erase`,
+ * `audit.view`): written by its commands in the database, never accepted
+ * over OTLP.
+ */
+export const RESERVED_ACTION_PREFIX = 'audit.';
 /** Longest `audit.emitter.id`, in characters (code points). */
 export const MAX_EMITTER_ID_LENGTH = 128;
 /** Deepest nesting accepted in JSON values (request, changes, attributes). */
@@ -373,6 +380,12 @@ class RowBuilder {
     const action = this.text(f) ?? '';
     const length = codePoints(action);
     if (length > MAX_ACTION_LENGTH) fail(`${f.name} is ${length} characters; the limit is ${MAX_ACTION_LENGTH}`);
+    if (action.startsWith(RESERVED_ACTION_PREFIX)) {
+      fail(
+        `${f.name} ${quote(action)} is reserved: actions beginning "${RESERVED_ACTION_PREFIX}" are otel-audit's own ` +
+          'operation records, written by its commands, never accepted over OTLP',
+      );
+    }
     return action;
   }
 
