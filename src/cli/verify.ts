@@ -28,6 +28,11 @@ Options:
 ${DATABASE_HELP}
   -h, --help          show this help
 
+Also counts conflicts received in the window: records that arrived with an
+existing idempotency key but different content, kept in audit.rejected with
+reason "conflict". They are reported (a WARNING line, "conflicts" in JSON)
+but do not change the exit status: the chain is intact, the sink kept both.
+
 Exit status: 0 when everything verified, 1 on any finding, 2 on bad usage,
 3 when the check could not run (database unreachable, ...).
 `;
@@ -48,6 +53,12 @@ export function formatReport(r: VerifyReport): string {
       `records sealed up to id ${r.lastSealedId}${r.sealedUpTo ? ` (received before ${r.sealedUpTo})` : ''}`,
   );
   lines.push(`${r.checkedRows} sealed record${r.checkedRows === 1 ? '' : 's'} compared; ${r.unsealedRows} newer record${r.unsealedRows === 1 ? '' : 's'} not sealed yet`);
+  if (r.conflicts !== null && r.conflicts > 0) {
+    lines.push(
+      `WARNING: ${r.conflicts} conflict${r.conflicts === 1 ? '' : 's'}: record${r.conflicts === 1 ? '' : 's'} that arrived with an existing ` +
+        "idempotency key but different content, kept in audit.rejected (reason 'conflict'); not a break of the chain",
+    );
+  }
   if (r.ok) {
     lines.push('OK: the chain and every checked record verified');
   } else {
@@ -98,6 +109,7 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
           checked_rows: report.checkedRows,
           unsealed_rows: report.unsealedRows,
           last_sealed_id: report.lastSealedId,
+          conflicts: report.conflicts,
           ...(from ? { from: from.toISOString() } : {}),
           ...(to ? { to: to.toISOString() } : {}),
         }),
