@@ -293,6 +293,11 @@ describe('tenants are granted to roles in the database', () => {
     expect((await count(r)).map((x) => x.tenant_id)).toEqual(['t-1']);
     expect(await sqlError(r, `SELECT audit.grant_tenant($1, 't-2')`, [LOGINS.reader])).toMatchObject({ code: '42501' });
     expect(await sqlError(a, `SELECT audit.grant_tenant('no_such_role_${suffix}', 't-2')`)).toMatchObject({ code: '42704' });
+    // Nor can a reader learn the tenants of a role it cannot act as.
+    await a.query(`SELECT audit.grant_tenant($1, 't-2')`, [LOGINS.service]);
+    expect((await r.query(`SELECT audit.granted_tenants($1) AS t`, [LOGINS.service])).rows).toEqual([{ t: [] }]);
+    expect((await r.query(`SELECT audit.granted_tenants(current_user) AS t`)).rows).toEqual([{ t: ['t-1'] }]);
+    await a.query(`SELECT audit.revoke_tenant($1, 't-2')`, [LOGINS.service]);
     // The service role is trusted to name the tenant per request.
     const s = await connectAs(LOGINS.service);
     expect(await count(s)).toEqual([]);

@@ -221,7 +221,8 @@ REVOKE ALL ON FUNCTION audit.range_row_count(timestamptz, timestamptz, jsonb) FR
 
 -------------------------------------------------------------------------------
 -- Tenants granted to roles. A reader sees the records of the tenants granted
--- to its login role or to any role it is a member of, whatever it sets;
+-- to the role it runs as or to any role that role is a member of (grant to
+-- the login, or to a group role), whatever it sets;
 -- `app.tenant_id` is honoured only for audit_service (a service that acts
 -- for the tenant of each request). The owner and audit_admin grant and
 -- revoke with audit.grant_tenant / audit.revoke_tenant.
@@ -263,14 +264,17 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION audit.revoke_tenant(text, text) FROM PUBLIC;
 
--- The tenants granted to the session's login role (directly or through its
--- roles). SECURITY DEFINER so that readers need no access to the grants.
-CREATE FUNCTION audit.granted_tenants() RETURNS text[]
+-- The tenants granted to role p_role (directly or through the roles it is a
+-- member of); the policy passes current_user, the role the query runs as.
+-- Only for a role this session may act as: asking about others gives none.
+-- SECURITY DEFINER so that readers need no access to the grants.
+CREATE FUNCTION audit.granted_tenants(p_role name) RETURNS text[]
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(array_agg(DISTINCT g.tenant_id), '{}'::text[]) FROM audit.tenant_grants g
-   WHERE to_regrole(g.grantee) IS NOT NULL AND pg_has_role(session_user, to_regrole(g.grantee), 'MEMBER')
+   WHERE to_regrole(p_role::text) IS NOT NULL AND pg_has_role(session_user, to_regrole(p_role::text), 'MEMBER')
+     AND to_regrole(g.grantee) IS NOT NULL AND pg_has_role(to_regrole(p_role::text), to_regrole(g.grantee), 'MEMBER')
 $$;
-REVOKE ALL ON FUNCTION audit.granted_tenants() FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.granted_tenants(name) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- audit_service, next to the roles of 000003 (created when the migrating
@@ -311,7 +315,7 @@ BEGIN
     GRANT USAGE ON SCHEMA audit TO audit_reader;
     GRANT SELECT ON audit.records, audit.digests, audit.emitters, audit.emitter_status TO audit_reader;
     GRANT EXECUTE ON FUNCTION audit.log_operation(text, text, text, text, text, jsonb) TO audit_reader;
-    GRANT EXECUTE ON FUNCTION audit.granted_tenants() TO audit_reader;
+    GRANT EXECUTE ON FUNCTION audit.granted_tenants(name) TO audit_reader;
     GRANT EXECUTE ON FUNCTION audit.range_row_count(timestamptz, timestamptz, jsonb) TO audit_reader;
   END IF;
   IF to_regrole('audit_service') IS NOT NULL THEN
@@ -349,7 +353,7 @@ BEGIN
     CREATE POLICY records_writer_read ON audit.records FOR SELECT TO audit_writer USING (true);
     -- The tenants granted to the login, whatever app.tenant_id says.
     CREATE POLICY records_tenant ON audit.records FOR SELECT TO audit_reader
-      USING (tenant_id IN (SELECT unnest(audit.granted_tenants())));
+      USING (tenant_id IN (SELECT unnest(audit.granted_tenants(current_user))));
     CREATE POLICY records_all_tenants ON audit.records FOR SELECT TO audit_auditor, audit_admin USING (true);
     IF to_regrole('audit_service') IS NOT NULL THEN
       CREATE POLICY records_service ON audit.records FOR SELECT TO audit_service
