@@ -6,9 +6,10 @@
  * database's, tenants are granted in the database.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,7 +21,7 @@ import { parseDuration, runRetention, type RetentionResult } from '../../src/com
 import { sealOnce } from '../../src/compliance/seal.js';
 import { verify } from '../../src/compliance/verify.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
-import { migrate } from '../../src/db/migrate.js';
+import { loadMigrations, migrate } from '../../src/db/migrate.js';
 import { startSink } from '../../src/sink/sink.js';
 import { adminQuery, createTestDatabase } from '../helpers/pg.js';
 import { seedRecords } from '../helpers/records.js';
@@ -278,6 +279,35 @@ describe('ids and received_at are the database’s', () => {
     expect(report.findings).toEqual([]);
     expect(report.lastSealedId).toBe(next.rows[0]?.id);
     expect(report.unsealedRows).toBe(0);
+  });
+});
+
+describe('upgrading a database that holds records', () => {
+  it('ids continue after the highest one the identity gave, and the chain still verifies', async () => {
+    const old = await createTestDatabase();
+    const db = await openDatabase({ url: old.url, env: {}, poolSize: 1 });
+    const oldDir = join(dir, 'migrations-000003');
+    try {
+      await mkdir(oldDir);
+      for (const m of (await loadMigrations()).filter((x) => x.id <= 3)) {
+        await copyFile(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'db', 'migrations', m.name), join(oldDir, m.name));
+      }
+      expect((await migrate(db, { dir: oldDir })).current).toBe(3);
+      await seedRecords(db, 5);
+      await sealOnce(db, { settleMs: 0 });
+      const before = (await db.query<{ hi: string }>('SELECT max(id)::text AS hi FROM audit.records')).rows[0]?.hi;
+      expect((await migrate(db)).current).toBeGreaterThanOrEqual(4);
+      await seedRecords(db, 2, 10);
+      const ids = (await db.query<{ id: string }>('SELECT id::text AS id FROM audit.records ORDER BY id')).rows.map((r) => r.id);
+      expect(ids).toHaveLength(7);
+      expect(new Set(ids).size).toBe(7);
+      expect(BigInt(ids[5] as string)).toBeGreaterThan(BigInt(before ?? '0'));
+      await sealOnce(db, { settleMs: 0 });
+      expect((await verify(db)).findings).toEqual([]);
+    } finally {
+      await db.close();
+      await old.drop();
+    }
   });
 });
 
