@@ -16,10 +16,10 @@ export function urlHasPassword(url: string): boolean {
  * lines are visible to other users of the machine (ps, /proc) and kept in
  * shell history.
  */
-export function warnPasswordInArgv(name: string, url: string | undefined): void {
+export function warnPasswordInArgv(name: string | undefined, url: string | undefined): void {
   if (url === undefined || !urlHasPassword(url)) return;
   process.stderr.write(
-    `otel-audit ${name}: warning: --database-url holds a password, which other users can read in the process list and shell history; ` +
+    `otel-audit${name === undefined ? '' : ` ${name}`}: warning: --database-url holds a password, which other users can read in the process list and shell history; ` +
       'pass the URL in DATABASE_URL or the password in PGPASSWORD (or ~/.pgpass) instead\n',
   );
 }
@@ -60,7 +60,7 @@ export function parseFlags(
   argv: readonly string[],
   specs: readonly FlagSpec[],
   env: Record<string, string | undefined> = process.env,
-  command = 'sink',
+  command?: string,
 ): FlagValues {
   const out: FlagValues = {};
   const byFlag = new Map(specs.map((s) => [s.flag, s]));

@@ -5,6 +5,7 @@
  * --require-export counts only complete exports, ids and received_at are the
  * database's, tenants are granted in the database.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { verify } from '../../src/compliance/verify.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { loadMigrations, migrate } from '../../src/db/migrate.js';
 import { startSink } from '../../src/sink/sink.js';
+import { REPO } from '../helpers/app-process.js';
 import { adminQuery, createTestDatabase } from '../helpers/pg.js';
 import { seedRecords } from '../helpers/records.js';
 
@@ -390,5 +392,11 @@ describe('command-line safety', () => {
     }
     const plain = await cli(verifyCommand, ['--no-record', '--database-url', urlAs(LOGINS.auditor)]);
     expect(plain.err).toBe('');
+    // The sink parses its flags in src/cli/options.ts: same warning (here before a usage error).
+    const sink = spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), 'sink', '--database-url', 'postgres://u:hunter2@127.0.0.1:1/x', '--grpc-port', 'nope'], {
+      encoding: 'utf8',
+    });
+    expect(sink.status).toBe(2);
+    expect(sink.stderr.split('\n').filter((l) => l.includes('warning'))).toEqual([expect.stringMatching(/^otel-audit: warning: --database-url holds a password.*PGPASSWORD/)]);
   });
 });
