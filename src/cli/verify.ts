@@ -23,7 +23,8 @@ Options:
   --key FILE          the digests must be signed by this key: Ed25519 public or
                       private key (PEM) or the HMAC secret file (repeatable)
   --json              print the report as JSON
-  --no-record         do not write the audit.verify record (read-only access)
+  --no-record         do not write the audit.verify record (recording it
+                      needs audit_auditor or audit_admin, or the owner)
   --as NAME           who verifies, for the audit.verify record (default: OS user)
 ${DATABASE_HELP}
   -h, --help          show this help
