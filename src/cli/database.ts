@@ -5,6 +5,9 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { isConnectionError, openDatabase, type Database } from '../db/database.js';
+import { warnPasswordInArgv } from './options.js';
+
+export { urlHasPassword, warnPasswordInArgv } from './options.js';
 
 /** Environment variables that select a Postgres server. */
 const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGDATABASE', 'PGUSER', 'PGPORT', 'PGSERVICE'];
@@ -88,5 +91,6 @@ export function parseDbCommand<T extends ParseArgsOptionsConfig>(
   }
   const problem = databaseFlagsProblem(v['database-url'], v['data-dir']);
   if (problem) return { exit: usageError(name, problem) };
+  warnPasswordInArgv(name, v['database-url']);
   return { values };
 }

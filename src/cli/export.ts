@@ -13,7 +13,7 @@ import {
   type ExportProgress, type ExportResult, type FilterColumn,
 } from '../compliance/export.js';
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
-import { DATABASE_HELP, databaseFlagsProblem, describeDbError, oneLine, openCliDatabase } from './database.js';
+import { DATABASE_HELP, databaseFlagsProblem, describeDbError, oneLine, openCliDatabase, warnPasswordInArgv } from './database.js';
 
 const OUTCOMES = ['success', 'failure', 'denied'];
 
@@ -70,10 +70,17 @@ timestamps bare, NULL an empty field, so "" is an empty string. JSON lines:
 one object per record, JSON columns as objects. Timestamps are ISO 8601 in
 UTC with microseconds. Columns: those of audit.records, in table order.
 
+Without --tenant an export is meant to hold every record of the range: when
+row-level security hides records from the database role (an audit_reader
+sees only the tenants granted to it), the export says how many, the manifest
+holds "hiddenRows", and the exit status is 4. With --tenant the file holds
+those tenants on purpose.
+
 Exit status: 0 when the export is complete and the digests covering it
 verified (or none covers it yet), 3 when the export is complete but those
-digests do not verify (see the manifest's "verification"), 1 on failure,
-2 on bad usage, 130 when interrupted.
+digests do not verify (see the manifest's "verification"), 4 when row-level
+security hid records of the range from this role (incomplete without
+--tenant), 1 on failure, 2 on bad usage, 130 when interrupted.
 `;
 
 /** Environment variables that select a Postgres server (as src/cli/database.ts reads them). */
@@ -186,6 +193,7 @@ function parse(argv: readonly string[]): Parsed | undefined {
   const dataDir = values['data-dir'];
   const dbProblem = databaseFlagsProblem(url, dataDir);
   if (dbProblem !== undefined) throw new UsageError(dbProblem);
+  warnPasswordInArgv('export', url);
   if (values.as === '') throw new UsageError('--as needs a value');
   const keys: DigestKey[] = [];
   for (const path of values.key ?? []) {
@@ -330,7 +338,15 @@ function report(result: ExportResult): number {
     lines.push(`  digests   ${v.digests.length} covering the exported rows, ${ok} verified${v.verified ? '' : ' — VERIFICATION FAILED'}`);
   }
   if (v.unsealedRows > 0 && m.rows > 0) lines.push(`  unsealed  ${fmt(v.unsealedRows)} exported row${v.unsealedRows === 1 ? '' : 's'} not sealed yet (ids above ${v.sealedUpToId ?? 'none'})`);
+  const hidden = m.hiddenRows ?? 0;
+  if (hidden > 0) lines.push(`  hidden    ${fmt(hidden)} record${hidden === 1 ? '' : 's'} of the range not readable by this database role (row-level security)`);
   process.stdout.write(`${lines.join('\n')}\n`);
+  if (hidden > 0) {
+    process.stderr.write(
+      `otel-audit export: INCOMPLETE: row-level security hid ${fmt(hidden)} of the range's ${fmt(m.rows + hidden)} records from this database role; ` +
+        'the file holds only the tenants granted to it. Export as audit_auditor for every record, or name the tenants with --tenant.\n',
+    );
+  }
   if (v.verified === false) {
     const findings = v.findings.slice(0, 20).map((f) => `  - ${f.message}`);
     const more = v.findings.length > 20 ? [`  ... and ${v.findings.length - 20} more in the manifest`] : [];
@@ -338,9 +354,9 @@ function report(result: ExportResult): number {
       [`otel-audit export: the digests covering the exported rows do not verify; the file is complete, but its rows cannot be shown untampered:`, ...findings, ...more].join('\n') +
         '\n',
     );
-    return 3;
+    return hidden > 0 ? 4 : 3;
   }
-  return 0;
+  return hidden > 0 ? 4 : 0;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');

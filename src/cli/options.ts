@@ -1,3 +1,29 @@
+/**
+ * Whether a connection URL carries a password (`postgres://user:secret@host/db`
+ * or `?password=`). Unparsable URLs are left to the driver to refuse.
+ */
+export function urlHasPassword(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.password !== '' || u.searchParams.has('password');
+  } catch {
+    return /:\/\/[^/@]*:[^/@]*@/.test(url);
+  }
+}
+
+/**
+ * Warn (one line on stderr) when --database-url carries a password: command
+ * lines are visible to other users of the machine (ps, /proc) and kept in
+ * shell history.
+ */
+export function warnPasswordInArgv(name: string | undefined, url: string | undefined): void {
+  if (url === undefined || !urlHasPassword(url)) return;
+  process.stderr.write(
+    `otel-audit${name === undefined ? '' : ` ${name}`}: warning: --database-url holds a password, which other users can read in the process list and shell history; ` +
+      'pass the URL in DATABASE_URL or the password in PGPASSWORD (or ~/.pgpass) instead\n',
+  );
+}
+
 /** A command-line flag that may also come from an environment variable. */
 export interface FlagSpec {
   flag: string;
@@ -27,9 +53,15 @@ export function flagHelp(specs: readonly FlagSpec[]): string {
 /**
  * Parse `--flag value`, `--flag=value` and boolean `--flag` / `--no-flag`;
  * a flag not given falls back to its environment variables. Throws a clear
- * error for unknown flags and bad numbers.
+ * error for unknown flags and bad numbers. A password in `--database-url`
+ * on the command line (not from the environment) gets a warning on stderr.
  */
-export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], env: Record<string, string | undefined> = process.env): FlagValues {
+export function parseFlags(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  env: Record<string, string | undefined> = process.env,
+  command?: string,
+): FlagValues {
   const out: FlagValues = {};
   const byFlag = new Map(specs.map((s) => [s.flag, s]));
   const set = (spec: FlagSpec, raw: string | boolean): void => {
@@ -65,6 +97,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
       if (value === undefined) throw new Error(`--${spec.flag} needs a value`);
     }
     set(spec, value);
+    if (spec.flag === 'database-url') warnPasswordInArgv(command, value);
   }
   for (const spec of specs) {
     if (out[camel(spec.flag)] !== undefined) continue;

@@ -23,10 +23,16 @@ Options:
   --key FILE          the digests must be signed by this key: Ed25519 public or
                       private key (PEM) or the HMAC secret file (repeatable)
   --json              print the report as JSON
-  --no-record         do not write the audit.verify record (read-only access)
+  --no-record         do not write the audit.verify record (recording it
+                      needs audit_auditor or audit_admin, or the owner)
   --as NAME           who verifies, for the audit.verify record (default: OS user)
 ${DATABASE_HELP}
   -h, --help          show this help
+
+Also counts conflicts received in the window: records that arrived with an
+existing idempotency key but different content, kept in audit.rejected with
+reason "conflict". They are reported (a WARNING line, "conflicts" in JSON)
+but do not change the exit status: the chain is intact, the sink kept both.
 
 Exit status: 0 when everything verified, 1 on any finding, 2 on bad usage,
 3 when the check could not run (database unreachable, ...).
@@ -48,6 +54,12 @@ export function formatReport(r: VerifyReport): string {
       `records sealed up to id ${r.lastSealedId}${r.sealedUpTo ? ` (received before ${r.sealedUpTo})` : ''}`,
   );
   lines.push(`${r.checkedRows} sealed record${r.checkedRows === 1 ? '' : 's'} compared; ${r.unsealedRows} newer record${r.unsealedRows === 1 ? '' : 's'} not sealed yet`);
+  if (r.conflicts !== null && r.conflicts > 0) {
+    lines.push(
+      `WARNING: ${r.conflicts} conflict${r.conflicts === 1 ? '' : 's'}: record${r.conflicts === 1 ? '' : 's'} that arrived with an existing ` +
+        "idempotency key but different content, kept in audit.rejected (reason 'conflict'); not a break of the chain",
+    );
+  }
   if (r.ok) {
     lines.push('OK: the chain and every checked record verified');
   } else {
@@ -98,6 +110,7 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
           checked_rows: report.checkedRows,
           unsealed_rows: report.unsealedRows,
           last_sealed_id: report.lastSealedId,
+          conflicts: report.conflicts,
           ...(from ? { from: from.toISOString() } : {}),
           ...(to ? { to: to.toISOString() } : {}),
         }),

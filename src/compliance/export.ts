@@ -133,6 +133,12 @@ export interface ExportManifest {
   /** The database, without password. */
   database: string;
   verification: ExportVerification;
+  /**
+   * Rows of the range (matching the filters) that row-level security hid
+   * from the exporting role: 0 when the file holds every one of them; null
+   * when a --tenant filter asked for a subset of tenants.
+   */
+  hiddenRows: number | null;
   /** The id of the `audit.export` record of this export. */
   auditRecordId: string;
 }
@@ -173,6 +179,7 @@ interface StreamResult {
   sealedUpToId: string | null;
   unsealedRows: number;
   covering: CoveringDigest[];
+  hiddenRows: number | null;
 }
 
 /**
@@ -220,6 +227,7 @@ export async function exportRecords(db: Database, exportOptions: ExportOptions):
       first_id: stream.firstId,
       last_id: stream.lastId,
       verified: verification.verified,
+      hidden_rows: stream.hiddenRows,
       file,
       manifest: manifestFile,
     };
@@ -246,6 +254,7 @@ export async function exportRecords(db: Database, exportOptions: ExportOptions):
       tool: { name: 'otel-audit', version: VERSION },
       database: db.description,
       verification,
+      hiddenRows: stream.hiddenRows,
       auditRecordId: logResult.rows[0]?.id ?? '',
     };
     await writeDurably(tempManifest, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -290,8 +299,9 @@ async function checkTarget(file: string, manifestFile: string, force: boolean): 
 
 /** The schema must have the records and the export's audit function, which this role may run. */
 async function preflight(db: Database): Promise<void> {
-  const { rows } = await db.query<{ records: boolean; log_operation: boolean; may_log: boolean | null }>(
+  const { rows } = await db.query<{ records: boolean; log_operation: boolean; range_row_count: boolean; may_log: boolean | null }>(
     `SELECT to_regclass('audit.records') IS NOT NULL AS records,
+            to_regprocedure('audit.range_row_count(timestamptz,timestamptz,jsonb)') IS NOT NULL AS range_row_count,
             to_regprocedure('audit.log_operation(text,text,text,text,text,jsonb)') IS NOT NULL AS log_operation,
             CASE WHEN to_regprocedure('audit.log_operation(text,text,text,text,text,jsonb)') IS NOT NULL
                  THEN has_function_privilege('audit.log_operation(text,text,text,text,text,jsonb)', 'EXECUTE') END AS may_log`,
@@ -299,6 +309,7 @@ async function preflight(db: Database): Promise<void> {
   const r = rows[0];
   if (!r?.records) throw new Error(`${db.description} has no audit.records table: run "otel-audit migrate" first`);
   if (!r.log_operation) throw new Error(`${db.description} lacks audit.log_operation (migration 000003): run "otel-audit migrate" first`);
+  if (!r.range_row_count) throw new Error(`${db.description} lacks audit.range_row_count (migration 000006): run "otel-audit migrate" first`);
   if (r.may_log !== true) {
     throw new Error('this database role may not run audit.log_operation, which records the export; grant it audit_reader, audit_auditor or audit_admin');
   }
@@ -307,7 +318,7 @@ async function preflight(db: Database): Promise<void> {
 async function streamRows(tx: Transaction, handle: FileHandle, filters: ExportFilters, options: ExportOptions): Promise<StreamResult> {
   const fetchRows = Math.max(1, Math.floor(options.fetchRows ?? DEFAULT_FETCH_ROWS));
   await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-  // Row-level security limits readers to app.tenant_id: one tenant filter names it.
+  // A service role (audit_service) reads the tenant named in app.tenant_id: one tenant filter names it.
   const tenants = filters.tenant_id;
   if (tenants?.length === 1) await tx.query("SELECT set_config('app.tenant_id', $1, true)", [tenants[0]]);
 
@@ -373,6 +384,20 @@ async function streamRows(tx: Transaction, handle: FileHandle, filters: ExportFi
   await tx.query('CLOSE otel_audit_export');
   if (options.signal?.aborted) throw new ExportAbortedError();
 
+  // Without a tenant filter the export is meant to hold every row of the
+  // range: count them as the database holds them (same snapshot), whatever
+  // this role's row-level security lets it read.
+  let hiddenRows: number | null = null;
+  if (tenants === undefined) {
+    const { rest } = splitTenant(filters);
+    const { rows: all } = await tx.query<{ n: string }>('SELECT audit.range_row_count($1::timestamptz, $2::timestamptz, $3::jsonb)::text AS n', [
+      options.from,
+      options.to,
+      JSON.stringify(rest),
+    ]);
+    hiddenRows = Math.max(0, Number(all[0]?.n ?? 0) - rows);
+  }
+
   // The seal digests covering the exported ids, as of the same snapshot.
   let covering: CoveringDigest[] = [];
   if (firstId !== null && lastId !== null) {
@@ -383,7 +408,12 @@ async function streamRows(tx: Transaction, handle: FileHandle, filters: ExportFi
     );
     covering = digests.map((d) => ({ id: d.id, sealedFrom: d.sealed_from, sealedTo: d.sealed_to }));
   }
-  return { rows, bytes: out.bytes, sha256: out.digest(), firstId, lastId, exportedAt, sealedUpToId, unsealedRows, covering };
+  return { rows, bytes: out.bytes, sha256: out.digest(), firstId, lastId, exportedAt, sealedUpToId, unsealedRows, covering, hiddenRows };
+}
+
+function splitTenant(filters: ExportFilters): { rest: ExportFilters } {
+  const { tenant_id: _tenant, ...rest } = filters;
+  return { rest };
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
  * Retention: drop whole monthly partitions of audit.records that lie
  * entirely before the retention window, only when every row in them is
- * sealed (and, on request, covered by an unfiltered export). Never deletes
+ * sealed (and, on request, covered by a complete export). Never deletes
  * single rows. Each drop appends a `retention` digest that names the ids
  * the partition held, so verification goes on working across the gap, and
  * the run is recorded as an `audit.retention` record.
  */
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { CHAIN_LOCK_KEY, digestHash, GENESIS_HASH, signHash, type DigestBody, type DigestKey } from './digest.js';
 
 export interface Partition {
@@ -16,15 +16,30 @@ export interface Partition {
   to: string;
 }
 
+/** The trusted `audit.export` record that covered every row of a partition. */
+export interface ExportCoverage {
+  /** Id of the export's `audit.export` record. */
+  recordId: string;
+  /** SHA-256 of the exported file, as its manifest states it. */
+  sha256: string;
+  /** The database role that ran the export. */
+  dbUser: string;
+}
+
 export type PartitionVerdict =
-  | { partition: Partition; action: 'drop'; rows: number }
+  | { partition: Partition; action: 'drop'; rows: number; export?: ExportCoverage }
   | { partition: Partition; action: 'keep'; reason: string; rows: number };
 
 export interface RetentionOptions {
   /** Keep this much history, ms: partitions that end before now minus this are dropped. */
   keepMs: number;
   dryRun?: boolean;
-  /** Drop only partitions covered by an `audit.export` record without filters. */
+  /**
+   * Drop only partitions whose every row a complete export covered: an
+   * `audit.export` operation record (written by audit.log_operation, indexed
+   * in audit.operations) without filters, by a role that reads every tenant,
+   * whose rows and first/last id per partition equal the partition's now.
+   */
   requireExport?: boolean;
   /** Signs the retention digests. */
   key?: DigestKey;
@@ -37,7 +52,7 @@ export interface RetentionOptions {
 export interface RetentionResult {
   cutoff: string;
   verdicts: PartitionVerdict[];
-  dropped: { partition: string; rows: number; digestId: string }[];
+  dropped: { partition: string; rows: number; digestId: string; export?: ExportCoverage }[];
   /** Id of the `audit.retention` record (none on a dry run or when nothing was dropped). */
   recordId?: string;
 }
@@ -68,15 +83,37 @@ export async function listPartitions(db: Database): Promise<Partition[]> {
   return out.sort((a, b) => a.from.localeCompare(b.from));
 }
 
-async function coveredByExport(db: Database, p: Partition): Promise<boolean> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM audit.records
-      WHERE action = 'audit.export' AND outcome = 'success' AND service_name = 'otel-audit'
-        AND (attributes->>'from')::timestamptz <= $1::timestamptz AND (attributes->>'to')::timestamptz >= $2::timestamptz
-        AND coalesce(attributes->'filters', '{}'::jsonb) = '{}'::jsonb`,
-    [p.from, p.to],
+interface PartitionStats {
+  rows: number;
+  firstId: string | null;
+  lastId: string | null;
+}
+
+async function partitionStats(db: Queryable, name: string): Promise<PartitionStats> {
+  const { rows } = await db.query<{ n: string; lo: string | null; hi: string | null }>(
+    `SELECT count(*)::text AS n, min(id)::text AS lo, max(id)::text AS hi FROM audit.records WHERE tableoid = to_regclass($1)`,
+    [`audit.${name}`],
   );
-  return (rows[0]?.n ?? 0) > 0;
+  return { rows: Number(rows[0]?.n ?? 0), firstId: rows[0]?.lo ?? null, lastId: rows[0]?.hi ?? null };
+}
+
+/**
+ * The newest trusted, complete export that covered exactly the rows the
+ * partition holds (count and first/last id), or undefined. Only
+ * audit.operations counts: it is written by audit.log_operation alone, so a
+ * record sent over OTLP or inserted with the same action name is no export.
+ */
+async function coveringExport(db: Queryable, name: string, stats: PartitionStats): Promise<ExportCoverage | undefined> {
+  const { rows } = await db.query<{ record_id: string; sha256: string; db_user: string }>(
+    `SELECT record_id::text AS record_id, sha256, db_user FROM audit.operations
+      WHERE action = 'audit.export' AND outcome = 'success' AND complete AND NOT filtered AND sha256 IS NOT NULL
+        AND (partitions->$1->>'rows')::bigint = $2::bigint
+        AND (partitions->$1->>'first_id')::bigint = $3::bigint AND (partitions->$1->>'last_id')::bigint = $4::bigint
+      ORDER BY record_id DESC LIMIT 1`,
+    [name, stats.rows, stats.firstId, stats.lastId],
+  );
+  const r = rows[0];
+  return r ? { recordId: r.record_id, sha256: r.sha256, dbUser: r.db_user } : undefined;
 }
 
 export async function runRetention(db: Database, options: RetentionOptions): Promise<RetentionResult> {
@@ -89,19 +126,28 @@ export async function runRetention(db: Database, options: RetentionOptions): Pro
   const verdicts: PartitionVerdict[] = [];
   for (const p of await listPartitions(db)) {
     if (p.to > cutoff) continue;
-    const stats = await db.query<{ n: number; max: string | null }>(
-      `SELECT count(*)::int AS n, max(id)::text AS max FROM audit.records WHERE tableoid = to_regclass($1)`,
-      [`audit.${p.name}`],
-    );
-    const rows = stats.rows[0]?.n ?? 0;
-    const maxId = BigInt(stats.rows[0]?.max ?? '0');
+    const stats = await partitionStats(db, p.name);
+    const rows = stats.rows;
+    const maxId = BigInt(stats.lastId ?? '0');
     if (maxId > lastSealed) {
       verdicts.push({ partition: p, action: 'keep', rows, reason: `not sealed: holds ids up to ${maxId}, sealed up to ${lastSealed}` });
-    } else if (options.requireExport && rows > 0 && !(await coveredByExport(db, p))) {
-      verdicts.push({ partition: p, action: 'keep', rows, reason: 'no unfiltered export covers it (--require-export)' });
-    } else {
-      verdicts.push({ partition: p, action: 'drop', rows });
+      continue;
     }
+    if (options.requireExport && rows > 0) {
+      const coverage = await coveringExport(db, p.name, stats);
+      if (!coverage) {
+        verdicts.push({
+          partition: p,
+          action: 'keep',
+          rows,
+          reason: `no complete export covers its ${rows} rows (ids ${stats.firstId}..${stats.lastId}) (--require-export)`,
+        });
+      } else {
+        verdicts.push({ partition: p, action: 'drop', rows, export: coverage });
+      }
+      continue;
+    }
+    verdicts.push({ partition: p, action: 'drop', rows });
   }
   const result: RetentionResult = { cutoff, verdicts, dropped: [] };
   if (options.dryRun) return result;
@@ -116,6 +162,10 @@ export async function runRetention(db: Database, options: RetentionOptions): Pro
            FROM audit.records WHERE tableoid = to_regclass($1)`,
         [`audit.${v.partition.name}`],
       );
+      if (v.export && Number(ids.rows[0]?.n ?? 0) !== v.rows) {
+        // Rows arrived since the export was checked: the partition waits for the next run.
+        throw new Error(`partition ${v.partition.name} changed since its export coverage was checked; run retention again`);
+      }
       const body: DigestBody = {
         kind: 'retention',
         first_id: '1',
@@ -136,7 +186,7 @@ export async function runRetention(db: Database, options: RetentionOptions): Pro
       );
       return rows[0]?.id ?? '';
     });
-    result.dropped.push({ partition: v.partition.name, rows: v.rows, digestId });
+    result.dropped.push({ partition: v.partition.name, rows: v.rows, digestId, ...(v.export ? { export: v.export } : {}) });
   }
   if (result.dropped.length > 0) {
     const { rows } = await db.query<{ id: string }>(
@@ -147,7 +197,8 @@ export async function runRetention(db: Database, options: RetentionOptions): Pro
         JSON.stringify({
           keep_ms: options.keepMs,
           cutoff,
-          dropped: result.dropped.map((d) => ({ partition: d.partition, rows: d.rows, digest_id: d.digestId })),
+          require_export: options.requireExport === true,
+          dropped: result.dropped.map((d) => ({ partition: d.partition, rows: d.rows, digest_id: d.digestId, export: d.export })),
           kept: verdicts.filter((x) => x.action === 'keep').map((x) => ({ partition: x.partition.name, reason: (x as { reason: string }).reason })),
         }),
       ],

@@ -62,6 +62,13 @@ export interface VerifyReport {
   sealedUpTo: string | null;
   /** Highest sealed record id. */
   lastSealedId: string;
+  /**
+   * Records kept in audit.rejected as conflicts (an existing idempotency key
+   * with different content), received in the --from/--to window: reported,
+   * not a break of the chain, so they do not make `ok` false. Null when this
+   * role may not read audit.rejected.
+   */
+  conflicts: number | null;
 }
 
 export interface VerifyOptions {
@@ -210,6 +217,7 @@ export async function verify(db: Database, options: VerifyOptions = {}): Promise
     });
   }
 
+  const conflicts = await countConflicts(db, options.from, options.to);
   const unsealed = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM audit.records WHERE id > $1::bigint', [sealedUpTo.toString()]);
   const lastSeal = [...digests].reverse().find((d) => d.kind === 'seal');
   return {
@@ -220,7 +228,25 @@ export async function verify(db: Database, options: VerifyOptions = {}): Promise
     unsealedRows: Number(unsealed.rows[0]?.n ?? 0),
     sealedUpTo: lastSeal?.sealed_to ?? null,
     lastSealedId: sealedUpTo.toString(),
+    conflicts,
   };
+}
+
+/** The `reason` of audit.rejected rows that are conflicts: an existing idempotency key with different content. */
+export const CONFLICT_REASON = 'conflict';
+
+/** Conflicts received in [from, to]; null when this role may not read audit.rejected. */
+async function countConflicts(db: Database, from: Date | undefined, to: Date | undefined): Promise<number | null> {
+  const { rows: may } = await db.query<{ ok: boolean }>(
+    `SELECT to_regclass('audit.rejected') IS NOT NULL AND has_table_privilege('audit.rejected', 'SELECT') AS ok`,
+  );
+  if (may[0]?.ok !== true) return null;
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM audit.rejected
+      WHERE reason = $1 AND ($2::timestamptz IS NULL OR received_at >= $2) AND ($3::timestamptz IS NULL OR received_at <= $3)`,
+    [CONFLICT_REASON, from?.toISOString() ?? null, to?.toISOString() ?? null],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Compare one seal's rows with the database; returns how many rows were compared. */

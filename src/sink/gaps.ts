@@ -45,7 +45,7 @@ export interface EmitterGaps {
   missing: bigint;
   /**
    * Of these, the holes no longer tracked one by one (beyond 1000 ranges per
-   * emitter the oldest are folded into counts, see migration 000004).
+   * emitter the oldest are folded into counts, see migration 000005).
    */
   foldedGaps: number;
   foldedMissing: bigint;

@@ -69,6 +69,13 @@ export const MAX_INDEXED_BYTES = 1024;
 export const SANITIZED_ATTRIBUTE = 'audit.sanitized';
 /** Largest emitter sequence number: the loss accounting counts up to seq + 1 in a bigint. */
 export const MAX_EMITTER_SEQ = 9_223_372_036_854_775_806n;
+/**
+ * Actions beginning with this prefix are otel-audit's own operation records
+ * (`audit.export`, `audit.verify`, `audit.retention`, `audit.erase`,
+ * `audit.view`): written by its commands in the database, never accepted
+ * over OTLP.
+ */
+export const RESERVED_ACTION_PREFIX = 'audit.';
 /** Longest `audit.emitter.id`, in characters (code points). */
 export const MAX_EMITTER_ID_LENGTH = 128;
 /** Deepest nesting accepted in JSON values (request, changes, attributes). */
@@ -486,7 +493,14 @@ class RowBuilder {
   private action(): string {
     const f = this.field(A.ATTR_AUDIT_ACTION, ['action']);
     if (!f) return fail(`missing ${A.ATTR_AUDIT_ACTION}: an audit record must name its action`);
-    return this.limitChars(f, 'action', MAX_ACTION_LENGTH) ?? '';
+    const action = this.limitChars(f, 'action', MAX_ACTION_LENGTH) ?? '';
+    if (action.startsWith(RESERVED_ACTION_PREFIX)) {
+      fail(
+        `${f.name} ${quote(action)} is reserved: actions beginning "${RESERVED_ACTION_PREFIX}" are otel-audit's own ` +
+          'operation records, written by its commands, never accepted over OTLP',
+      );
+    }
+    return action;
   }
 
   /** Integer 100..599; other integers are kept as attributes; other types are rejected. */

@@ -4,9 +4,12 @@
  * commands end to end.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exportRecords } from '../../src/compliance/export.js';
 import { listPartitions, parseDuration, runRetention } from '../../src/compliance/retention.js';
 import { sealOnce } from '../../src/compliance/seal.js';
 import { verify } from '../../src/compliance/verify.js';
@@ -97,21 +100,27 @@ describe.each(['postgres', 'pglite'] as const)('retention (%s)', (backend) => {
     expect((await verify(db)).findings.map((f) => f.kind)).toEqual(['deleted_row']);
   });
 
-  it('with --require-export, drops only partitions an unfiltered export covers', async () => {
+  it('with --require-export, drops only partitions a complete export covers', async () => {
     await sealOnce(db, { settleMs: 0 });
-    // An export of January 2024 with a filter does not count; without one it does.
-    await db.query(`SELECT audit.log_operation('audit.export', 'carol', 'export', 'a.csv', 'success', $1::jsonb)`, [
-      JSON.stringify({ from: '2024-01-01T00:00:00Z', to: '2024-02-01T00:00:00Z', filters: { tenant: ['t-1'] } }),
-    ]);
-    let r = await runRetention(db, { keepMs: KEEP, now: NOW, requireExport: true });
-    expect(r.dropped).toEqual([]);
-    await db.query(`SELECT audit.log_operation('audit.export', 'carol', 'export', 'b.csv', 'success', $1::jsonb)`, [
-      JSON.stringify({ from: '2023-12-01T00:00:00Z', to: '2024-02-01T00:00:00Z', filters: {} }),
-    ]);
-    await sealOnce(db, { settleMs: 0 });
-    r = await runRetention(db, { keepMs: KEEP, now: NOW, requireExport: true });
-    expect(r.dropped.map((d) => d.partition)).toEqual(['records_2024_01']);
-    expect(r.verdicts.find((v) => v.partition.name === 'records_2024_02')).toMatchObject({ action: 'keep', reason: expect.stringContaining('export') });
+    const dir = await mkdtemp(join(tmpdir(), 'otel-audit-retention-'));
+    try {
+      const exportTo = (name: string, from: string, to: string, filters = {}): ReturnType<typeof exportRecords> =>
+        exportRecords(db, { from, to, format: 'csv', out: join(dir, name), actor: 'carol', filters });
+      // An export of January 2024 with a filter does not count; a claim without an export does not either.
+      await exportTo('a.csv', '2024-01-01', '2024-02-01', { tenant_id: ['t-1'] });
+      await db.query(`SELECT audit.log_operation('audit.export', 'carol', 'export', 'b.csv', 'success', $1::jsonb)`, [
+        JSON.stringify({ from: '2023-12-01T00:00:00Z', to: '2024-03-01T00:00:00Z', filters: {} }),
+      ]);
+      let r = await runRetention(db, { keepMs: KEEP, now: NOW, requireExport: true });
+      expect(r.dropped).toEqual([]);
+      const { manifest } = await exportTo('c.csv', '2023-12-01', '2024-02-01');
+      await sealOnce(db, { settleMs: 0 });
+      r = await runRetention(db, { keepMs: KEEP, now: NOW, requireExport: true });
+      expect(r.dropped).toMatchObject([{ partition: 'records_2024_01', export: { recordId: manifest.auditRecordId, sha256: manifest.sha256 } }]);
+      expect(r.verdicts.find((v) => v.partition.name === 'records_2024_02')).toMatchObject({ action: 'keep', reason: expect.stringContaining('export') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a partition that changed after the retention digest was computed is refused by the database', async () => {

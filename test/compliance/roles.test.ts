@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 describe('roles and the append-only trigger', () => {
-  it('migrations created the four roles', async () => {
+  it('migrations created the five roles', async () => {
     const { rows } = await owner.query<{ rolname: string; rolcanlogin: boolean }>(
       `SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'audit\\_%' ORDER BY rolname`,
     );
@@ -77,6 +77,7 @@ describe('roles and the append-only trigger', () => {
       { rolname: 'audit_admin', rolcanlogin: false },
       { rolname: 'audit_auditor', rolcanlogin: false },
       { rolname: 'audit_reader', rolcanlogin: false },
+      { rolname: 'audit_service', rolcanlogin: false },
       { rolname: 'audit_writer', rolcanlogin: false },
     ]);
   });
@@ -109,14 +110,18 @@ describe('roles and the append-only trigger', () => {
     expect((await owner.query('SELECT count(*)::int AS n FROM audit.records WHERE id = 1')).rows[0]).toEqual({ n: 1 });
   });
 
-  it('row-level security: a reader sees only the tenant it sets, an auditor sees all', async () => {
+  it('row-level security: a reader sees only the tenants granted to it, an auditor sees all', async () => {
     const total = (await owner.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.records')).rows[0]?.n ?? 0;
     const t1 = (await owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit.records WHERE tenant_id = 't-1'`)).rows[0]?.n ?? 0;
     expect(t1).toBeGreaterThan(0);
     expect(t1).toBeLessThan(total);
     const r = await connectAs(LOGINS.reader);
     expect((await r.query('SELECT count(*)::int AS n FROM audit.records')).rows[0]).toEqual({ n: 0 });
+    // Setting a tenant grants nothing; the owner grants it in the database.
     await r.query(`SET app.tenant_id = 't-1'`);
+    expect((await r.query('SELECT count(*)::int AS n FROM audit.records')).rows[0]).toEqual({ n: 0 });
+    await owner.query(`SELECT audit.grant_tenant($1, 't-1')`, [LOGINS.reader]);
+    await r.query(`SET app.tenant_id = 't-2'`);
     const seen = await r.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM audit.records');
     expect(seen.rows).toEqual([{ tenant_id: 't-1' }]);
     expect((await r.query('SELECT count(*)::int AS n FROM audit.records')).rows[0]).toEqual({ n: t1 });

@@ -49,6 +49,12 @@ describe('audit-pipeline: integrity', () => {
     await db.owner.query(`SELECT audit.log_operation('audit.verify', 'auditor-2', 'digest_chain', NULL, 'failure', '{"findings": 2, "digests": 3}')`);
     // An export is a compliance record too, but not a verify run.
     await db.owner.query(`SELECT audit.log_operation('audit.export', 'auditor-1', 'file', 'out.csv', 'success', '{"rows": 12}')`);
+    // A record that only carries the name (as the sink stored one sent over OTLP): newer, clean, and no verify run.
+    await db.owner.query(
+      `INSERT INTO audit.records (trace_id, span_id, occurred_at, service_name, module, actor_id, actor_type, action, outcome, attributes)
+       VALUES (md5('forged'), substr(md5('forged'), 1, 16), now(), 'otel-audit', 'compliance', 'mallory', 'user', 'audit.verify', 'success',
+               '{"findings": 0, "digests": 9, "db.user": "postgres"}')`,
+    );
     await db.owner.query(
       `INSERT INTO audit.emitters (emitter_id, service_name, seen, max_seq, gap_since)
        VALUES ('e-1', 'demo-api', '{[1,4),[6,8)}', 7, '2026-05-04T10:00:00Z'),
@@ -59,7 +65,11 @@ describe('audit-pipeline: integrity', () => {
       `INSERT INTO audit.rejected (received_at, signal, transport, reason, raw, record, peer)
        VALUES ('2026-05-04T10:30:00Z', 'logs', 'http/json', 'missing trace id', '\\x7b7d', '{"action": "user.read"}', '10.0.0.9'),
               ('2026-05-04T11:45:00Z', 'traces', 'grpc', 'undecodable: truncated message', '\\x0a05', NULL, '10.0.0.8'),
-              ('2026-05-04T14:00:00Z', 'logs', 'grpc', 'outside the range', NULL, NULL, NULL)`,
+              ('2026-05-04T14:00:00Z', 'logs', 'grpc', 'outside the range', NULL, NULL, NULL),
+              ('2026-05-04T10:10:00Z', 'logs', 'grpc', 'conflict', '\\x0a01', '{"action": "user.update"}', '10.0.0.7'),
+              ('2026-05-04T10:20:00Z', 'logs', 'grpc', 'conflict', '\\x0a02', '{"action": "user.update"}', '10.0.0.7'),
+              ('2026-05-04T11:10:00Z', 'logs', 'http/protobuf', 'conflict', '\\x0a03', '{"action": "user.delete"}', '10.0.0.7'),
+              ('2026-05-04T14:30:00Z', 'logs', 'grpc', 'conflict', NULL, NULL, NULL)`,
     );
   });
 
@@ -71,11 +81,11 @@ describe('audit-pipeline: integrity', () => {
     expect(age).toBeLessThan(120);
   });
 
-  it('Records not sealed yet: past the last sealed id (12 seeds and 3 compliance records, sealed to 10)', async () => {
-    expect((await run('Records not sealed yet')).rows).toEqual([{ unsealed: 5 }]);
+  it('Records not sealed yet: past the last sealed id (12 seeds, 3 compliance records and the forged one, sealed to 10)', async () => {
+    expect((await run('Records not sealed yet')).rows).toEqual([{ unsealed: 6 }]);
   });
 
-  it('Last verify: the newest verify run, its findings and digests', async () => {
+  it('Last verify: the newest verify run, its findings and digests (a record merely named audit.verify is none)', async () => {
     const res = await run('Last verify');
     expect(res.columns).toEqual(['time', 'result', 'findings', 'digests', 'age']);
     expect(res.rows).toHaveLength(1);
@@ -84,7 +94,7 @@ describe('audit-pipeline: integrity', () => {
     expect(res.rows[0]?.['age']).toBeLessThan(60);
   });
 
-  it('Verify runs: newest first, who ran them', async () => {
+  it('Verify runs: newest first, who ran them (only runs recorded by audit.log_operation)', async () => {
     const res = await run('Verify runs');
     expect(res.columns).toEqual(['time', 'result', 'findings', 'digests', 'actor', 'db_user', 'id']);
     expect(res.rows.map(({ result, findings, digests, actor, db_user }) => ({ result, findings, digests, actor, db_user }))).toEqual([
@@ -116,14 +126,23 @@ describe('audit-pipeline: integrity', () => {
     const series = await run('Rejected input');
     expect(series.columns).toEqual(['time', 'logs', 'traces']);
     expect(series.rows).toEqual([
-      { time: HOUR(10), logs: 1, traces: 0 },
-      { time: HOUR(11), logs: 0, traces: 1 },
+      { time: HOUR(10), logs: 3, traces: 0 },
+      { time: HOUR(11), logs: 1, traces: 1 },
     ]);
     const recent = await run('Recent rejected input');
     expect(recent.columns).toEqual(['time', 'signal', 'transport', 'reason', 'peer', 'record', 'raw_bytes']);
-    expect(recent.rows).toEqual([
+    expect(recent.rows.filter((r) => r['reason'] !== 'conflict')).toEqual([
       { time: '2026-05-04T11:45:00.000Z', signal: 'traces', transport: 'grpc', reason: 'undecodable: truncated message', peer: '10.0.0.8', record: null, raw_bytes: 2 },
       { time: '2026-05-04T10:30:00.000Z', signal: 'logs', transport: 'http/json', reason: 'missing trace id', peer: '10.0.0.9', record: '{"action": "user.read"}', raw_bytes: 2 },
+    ]);
+  });
+
+  it('Conflicts: records kept with reason conflict, per interval, in the time range', async () => {
+    const res = await run('Conflicts');
+    expect(res.columns).toEqual(['time', 'conflicts']);
+    expect(res.rows).toEqual([
+      { time: HOUR(10), conflicts: 2 },
+      { time: HOUR(11), conflicts: 1 },
     ]);
   });
 
@@ -133,7 +152,7 @@ describe('audit-pipeline: integrity', () => {
       .map((p) => p.title);
     expect(sqlPanels).toEqual([
       'Newest sealed range', 'Records not sealed yet', 'Last verify', 'Recent digests', 'Verify runs', 'Emitters with missing records',
-      'Rejected input', 'Recent rejected input',
+      'Rejected input', 'Recent rejected input', 'Conflicts',
     ]);
   });
 });

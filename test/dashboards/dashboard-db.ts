@@ -18,7 +18,7 @@ export interface SqlResult {
 export interface ReadAs {
   /** Default `audit_auditor` (every tenant, read-only). */
   role?: 'audit_auditor' | 'audit_reader' | 'audit_admin';
-  /** `app.tenant_id` for `audit_reader`. */
+  /** The tenant granted to `audit_reader` for this query (audit.grant_tenant, rolled back after it); also set as `app.tenant_id`. */
   tenant?: string;
 }
 
@@ -58,6 +58,8 @@ export async function connectReader(url: string): Promise<Reader> {
     async read(sql, as = {}) {
       await client.query('BEGIN');
       try {
+        // Readers see the tenants granted to their role in the database, not what app.tenant_id says.
+        if (as.tenant !== undefined && as.role === 'audit_reader') await client.query("SELECT audit.grant_tenant('audit_reader', $1)", [as.tenant]);
         await client.query(`SET LOCAL ROLE ${as.role ?? 'audit_auditor'}`);
         await client.query("SET LOCAL TimeZone = 'America/Sao_Paulo'");
         if (as.tenant !== undefined) await client.query('SELECT set_config($1, $2, true)', ['app.tenant_id', as.tenant]);

@@ -308,7 +308,12 @@ describe('otel-audit migrate', () => {
     const { code, out, err } = await run(['--database-url', 'postgres://postgres:secret@127.0.0.1:1/nowhere']);
     expect(code).toBe(1);
     expect(out).toBe('');
-    expect(err).toBe('otel-audit migrate: cannot reach the database (postgres://postgres@127.0.0.1:1/nowhere): connect ECONNREFUSED 127.0.0.1:1\n');
+    // The password is never shown; having it on the command line draws a warning first.
+    expect(err.split('\n')[0]).toMatch(/^otel-audit migrate: warning: --database-url holds a password/);
+    expect(err.split('\n').slice(1).join('\n')).toBe(
+      'otel-audit migrate: cannot reach the database (postgres://postgres@127.0.0.1:1/nowhere): connect ECONNREFUSED 127.0.0.1:1\n',
+    );
+    expect(err).not.toContain('secret');
     const verbose = await run(['--database-url', 'postgres://postgres@127.0.0.1:1/nowhere', '--verbose']);
     expect(verbose.code).toBe(1);
     expect(verbose.err).toMatch(/\n\s+at /); // the stack, on request
