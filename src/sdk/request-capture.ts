@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { redactText, type RedactTextOptions } from './redact.js';
 
 /** Response bodies are kept for resource ids only up to this size. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -81,4 +82,16 @@ export function captureFrameworkRequest(request: unknown): void {
   if (!span) return;
   const entry = capturedRequests().get(span);
   if (entry) entry.framework = request as Record<string, unknown>;
+}
+
+/**
+ * The request body as it goes into a record. A body the framework left as a
+ * string (text, XML, an unparsed form) is recorded only when `captureText`
+ * says so, then cut and redacted by {@link redactText}; otherwise it becomes
+ * `[text body: N chars]`. Parsed bodies (objects, buffers) are returned as
+ * they are, for the redactor.
+ */
+export function bodyForRecord(body: unknown, captureText: boolean, text: RedactTextOptions): unknown {
+  if (typeof body !== 'string' || body.length === 0) return body;
+  return captureText ? redactText(body, text) : `[text body: ${body.length} chars]`;
 }
