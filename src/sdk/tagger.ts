@@ -6,8 +6,9 @@ import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from '
 import type { ResolvedAuditConfig } from './config.js';
 import type { AuditFragment } from './fragment.js';
 import { isListed, matchPathRule } from './path-rules.js';
+import { parseQuery } from './query.js';
 import { capJson, createRedactor } from './redact.js';
-import type { CapturedRequest } from './request-capture.js';
+import { bodyForRecord, type CapturedRequest } from './request-capture.js';
 import { compileRouteTable, deriveOperation, getPath, matchRoute, parseSource, templatePath, type RouteRule, type RouteTable } from './route.js';
 import type { AuditLevel, AuditOutcome, AuditRequestInfo } from './types.js';
 
@@ -20,18 +21,6 @@ function str(v: unknown): string | undefined {
 function header(req: IncomingMessage | undefined, name: string): string | undefined {
   const v = req?.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function parseQuery(url: string | undefined): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  if (!url) return out;
-  const q = url.indexOf('?');
-  if (q < 0) return out;
-  for (const [k, v] of new URLSearchParams(url.slice(q + 1))) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
 }
 
 function hrToMs(t: readonly [number, number]): number {
@@ -55,7 +44,7 @@ export class Tagger {
   constructor(private readonly config: ResolvedAuditConfig) {
     this.table = compileRouteTable(config.routes);
     this.responseRules = config.routes.some((r) => typeof r?.resourceId === 'string' && r.resourceId.startsWith('response:'));
-    this.redact = createRedactor(config.redactKeys);
+    this.redact = createRedactor(config.redactKeys, { maxBytes: config.maxValueBytes });
     this.trusted = parseTrustedProxies(config.trustedProxies);
     if (this.trusted.invalid.length > 0) {
       diag.warn(`otel-audit: ignoring invalid trusted proxies: ${this.trusted.invalid.join(', ')}`);
@@ -110,7 +99,7 @@ export class Tagger {
     const { outcome, error } = this.outcomeOf(span, statusCode);
 
     let request: string | undefined;
-    if (level === 'full') request = this.sanitize(compactRequest(query, body));
+    if (level === 'full') request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes })));
     else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
