@@ -68,12 +68,27 @@ interface WalkContext {
   readonly maxKeys: number;
   /** Values still allowed in the output (counts every emitted value). */
   nodes: number;
+  /**
+   * Estimated JSON bytes of structure still allowed: each value costs 2, a
+   * key or a string its length up to {@link STRUCTURE_CHARS} more. Long
+   * strings are bounded by `maxString` and `chars` instead, so that a cap
+   * still shortens them before it drops their siblings.
+   */
+  bytes: number;
   /** String characters still allowed in the output. */
   chars: number;
   /** Set when anything was cut for size. */
   cut: boolean;
   /** Objects on the current path, for cycle detection. */
   readonly ancestors: Set<object>;
+}
+
+/** Characters of a key or string counted against {@link WalkContext.bytes}. */
+const STRUCTURE_CHARS = 16;
+
+/** True once the walk has produced all its budget allows. */
+function spent(ctx: WalkContext): boolean {
+  return ctx.nodes <= 0 || ctx.bytes <= 0 || ctx.chars <= 0;
 }
 
 /** Normalised form used to compare keys: lowercase, alphanumerics only. */
@@ -87,11 +102,13 @@ export const MAX_KEY_CACHE_BYTES = 64 * 1024;
 /** Options of {@link createRedactor}. */
 export interface RedactorOptions {
   /**
-   * Output budget in bytes: once this much has been produced (values,
-   * strings, keys), the rest of every container is replaced by a truncation
-   * marker without being read. The limits match those of {@link capJson}
-   * for the same size, so `capJson(redact(v), maxBytes)` never needs more.
-   * Default: unlimited.
+   * Output budget in bytes: once values and keys worth about this many
+   * bytes of JSON structure have been produced, the rest of every container
+   * is replaced by a truncation marker without being read. Strings are cut
+   * at `maxBytes` characters (and all strings together at 8 × `maxBytes`),
+   * as {@link capJson} would at the same size, which then shortens them
+   * evenly. The work per value is thus bounded by `maxBytes`, whatever the
+   * size of the value. Default: unlimited.
    */
   maxBytes?: number;
 }
@@ -148,7 +165,7 @@ export function createRedactor(extraKeys: readonly string[] = [], options: Redac
   const maxBytes = options.maxBytes;
   const bounded = maxBytes !== undefined && Number.isFinite(maxBytes) && maxBytes > 0;
   const redact = (value: unknown): unknown =>
-    walk(value, 0, bounded ? budgetContext(Math.floor(maxBytes), isSensitive, true) : unlimitedContext(isSensitive, true));
+    walk(value, 0, bounded ? budgetContext(Math.floor(maxBytes), isSensitive, true, Math.floor(maxBytes)) : unlimitedContext(isSensitive, true));
   Object.defineProperty(redact, 'cacheBytes', { get: () => cache.bytes, enumerable: true });
   return redact as Redactor;
 }
@@ -240,9 +257,14 @@ export function maskCardNumbers(text: string): string {
 
 type JsonObject = { [key: string]: JsonValue };
 
-/** Assigns without triggering the `__proto__` setter. */
+/**
+ * Assigns without triggering the `__proto__` setter. Plain assignment for
+ * every other key: `defineProperty` on each key turns a large object into a
+ * slow dictionary, which made walking wide bodies several times slower.
+ */
 function setKey(target: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /** Reads a property, turning a throwing getter into {@link UNREADABLE}. */
@@ -314,8 +336,10 @@ function walk(value: unknown, depth: number, ctx: WalkContext): JsonValue | unde
 
 function walkUnsafe(value: unknown, depth: number, ctx: WalkContext): JsonValue | undefined {
   ctx.nodes--;
+  ctx.bytes -= 2;
   switch (typeof value) {
     case 'string':
+      ctx.bytes -= Math.min(value.length, STRUCTURE_CHARS);
       return walkString(value, ctx);
     case 'number':
       return Number.isFinite(value) ? value : String(value);
@@ -365,15 +389,7 @@ function walkUnsafe(value: unknown, depth: number, ctx: WalkContext): JsonValue 
       if (replaced !== obj) return walk(replaced, depth + 1, ctx);
     }
     const keys = Object.keys(obj);
-    return walkEntries(
-      lazyEntries(
-        obj,
-        keys.map((k): [string, unknown] => [k, undefined]),
-      ),
-      keys.length,
-      depth,
-      ctx,
-    );
+    return walkEntries(ownEntries(obj, keys), keys.length, depth, ctx);
   } finally {
     ctx.ancestors.delete(obj);
   }
@@ -395,6 +411,11 @@ function* lazyEntries(obj: object, entries: readonly [string, unknown][]): Gener
   }
 }
 
+/** Own enumerable entries of `obj` by `keys`, values read only when needed; nothing is built for keys never reached. */
+function* ownEntries(obj: object, keys: readonly string[]): Generator<[string, () => unknown]> {
+  for (const key of keys) yield [key, () => readProp(obj, key)];
+}
+
 function walkEntries(
   entries: Iterable<[string, () => unknown]>,
   size: number,
@@ -404,7 +425,7 @@ function walkEntries(
   const out: JsonObject = {};
   let seen = 0;
   for (const [key, read] of entries) {
-    if (seen >= ctx.maxKeys || ctx.nodes <= 0 || ctx.chars <= 0) {
+    if (seen >= ctx.maxKeys || spent(ctx)) {
       ctx.cut = true;
       setKey(out, '…', `${TRUNCATION_MARKER}: ${size - seen} more keys]`);
       return out;
@@ -414,6 +435,7 @@ function walkEntries(
     const outKey = key.length > ctx.maxString ? `${cutString(key, ctx.maxString)}…${TRUNCATION_MARKER}]` : key;
     if (outKey !== key) ctx.cut = true;
     ctx.chars -= outKey.length;
+    ctx.bytes -= Math.min(outKey.length, STRUCTURE_CHARS) + 3;
     if (ctx.isSensitive?.(key)) {
       ctx.nodes--;
       setKey(out, outKey, REDACTED);
@@ -429,7 +451,7 @@ function walkArray(arr: readonly unknown[], depth: number, ctx: WalkContext): Js
   const out: JsonValue[] = [];
   const n = arr.length;
   for (let i = 0; i < n; i++) {
-    if (i >= ctx.maxItems || ctx.nodes <= 0) {
+    if (i >= ctx.maxItems || spent(ctx)) {
       ctx.cut = true;
       out.push(`${TRUNCATION_MARKER}: ${n - i} more items]`);
       return out;
@@ -444,7 +466,7 @@ function walkIterable(items: Iterable<unknown>, size: number, depth: number, ctx
   const out: JsonValue[] = [];
   let i = 0;
   for (const item of items) {
-    if (i >= ctx.maxItems || ctx.nodes <= 0) {
+    if (i >= ctx.maxItems || spent(ctx)) {
       ctx.cut = true;
       out.push(`${TRUNCATION_MARKER}: ${size - i} more items]`);
       return out;
@@ -530,7 +552,7 @@ export function capJson(value: unknown, maxBytes: number): string {
  * first attempt: a string of n chars needs n + 2 bytes, an array of n items
  * 2n + 1, an object of n keys 5n + 1, and every value at least one byte.
  */
-function budgetContext(budget: number, isSensitive: WalkContext['isSensitive'], maskCards: boolean): WalkContext {
+function budgetContext(budget: number, isSensitive: WalkContext['isSensitive'], maskCards: boolean, structureBytes = Infinity): WalkContext {
   return {
     isSensitive,
     maskCards,
@@ -538,6 +560,7 @@ function budgetContext(budget: number, isSensitive: WalkContext['isSensitive'], 
     maxItems: Math.floor(budget / 2),
     maxKeys: Math.floor(budget / 4),
     nodes: budget,
+    bytes: structureBytes,
     chars: budget * 8,
     cut: false,
     ancestors: new Set(),
@@ -552,6 +575,7 @@ function unlimitedContext(isSensitive: WalkContext['isSensitive'], maskCards: bo
     maxItems: Infinity,
     maxKeys: Infinity,
     nodes: Infinity,
+    bytes: Infinity,
     chars: Infinity,
     cut: false,
     ancestors: new Set(),
