@@ -19,6 +19,14 @@ export const MAX_HEADER_LENGTH = 8192;
 /** Most `X-Forwarded-For` hops walked from the right, whatever the trusted proxies. */
 export const MAX_FORWARDED_HOPS = 32;
 
+/**
+ * Request bodies declared (`Content-Length`) larger than this many bytes, or
+ * than 16 × the value cap if that is more, are not walked for the record: a
+ * parsed body of that size can hold so many keys that merely listing them
+ * costs milliseconds, and the record could keep only its first few KB.
+ */
+export const MAX_RECORDED_BODY_BYTES = 64 * 1024;
+
 /** Longest object key whose redaction decision is cached. */
 export const MAX_CACHED_KEY_LENGTH = 128;
 

@@ -62,11 +62,18 @@ describe('hostile input under the register hook (express)', () => {
     expect(JSON.parse(String(xml.attributes['audit.request']))).toEqual({ body: '<login><user>bob</user><password>[REDACTED]</password></login>' });
   });
 
-  it('a 1.4 MB body of 100k keys is recorded within the value cap', async () => {
+  it('a 1.4 MB body of 100k keys is not walked: the record says how big it was', async () => {
     const body = JSON.stringify(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`key${i}`, i])));
+    const r = await recordOf('POST', '/echo', body, 'application/json');
+    expect(JSON.parse(String(r.attributes['audit.request']))).toEqual({ body: `[body: ${Buffer.byteLength(body)} bytes, not recorded]` });
+  });
+
+  it('a 50 KB body of 4,000 keys is recorded within the value cap', async () => {
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`key${i}`, i])));
     const r = await recordOf('POST', '/echo', body, 'application/json');
     const request = String(r.attributes['audit.request']);
     expect(Buffer.byteLength(request)).toBeLessThanOrEqual(4096);
+    expect(request).toContain('"key0":0');
     expect(request).toContain('[truncated');
   });
 });
