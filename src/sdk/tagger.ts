@@ -6,6 +6,7 @@ import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from '
 import type { ResolvedAuditConfig } from './config.js';
 import type { AuditFragment } from './fragment.js';
 import { isListed, matchPathRule } from './path-rules.js';
+import { BoundedCache } from './bounded-cache.js';
 import { parseQuery } from './query.js';
 import { capJson, createRedactor } from './redact.js';
 import { bodyForRecord, type CapturedRequest } from './request-capture.js';
@@ -38,7 +39,7 @@ export class Tagger {
   private readonly redact: (value: unknown) => unknown;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
-  private readonly ops = new Map<string, { action: string; resourceType: string; resourceId?: string }>();
+  private readonly ops = new BoundedCache<{ action: string; resourceType: string; resourceId?: string }>({ maxBytes: 256 * 1024, maxKeyLength: 4096, valueBytes: (o) => 64 + 2 * (o.action.length + o.resourceType.length + (o.resourceId?.length ?? 0)) });
   private readonly peers = new Map<string, string | undefined>();
 
   constructor(private readonly config: ResolvedAuditConfig) {
@@ -99,7 +100,7 @@ export class Tagger {
     const { outcome, error } = this.outcomeOf(span, statusCode);
 
     let request: string | undefined;
-    if (level === 'full') request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes })));
+    if (level === 'full') request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes }, req?.headers['content-length'])));
     else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
@@ -146,7 +147,6 @@ export class Tagger {
       const placeholders: Record<string, string> = {};
       for (const name of Object.keys(names)) placeholders[name] = `\u0000${name}\u0000`;
       cached = deriveOperation(method, route, placeholders);
-      if (this.ops.size >= 1000) this.ops.clear();
       this.ops.set(key, cached);
     }
     if (cached.resourceId === undefined || !cached.resourceId.includes('\u0000')) return cached;
