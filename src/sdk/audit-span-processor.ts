@@ -9,7 +9,7 @@ import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './g
 import type { AuditAttributeValue, AuditRecord } from './record.js';
 import { ATTR_AUDIT_EMITTER_ID } from './attributes.js';
 import { buildRecord, spanAttributes } from './record-builder.js';
-import { capturedRequests } from './request-capture.js';
+import { takeCapturedRequest } from './request-capture.js';
 import { Tagger } from './tagger.js';
 import type { AuditOptions, AuditSetInput } from './types.js';
 
@@ -129,7 +129,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
   onEnding(span: Span): void {
     try {
       if (!isHttpServer(span)) return;
-      const captured = capturedRequests().get(span);
+      const captured = takeCapturedRequest(span);
       const fragment = this.tagger.tag(span, captured);
       if (!fragment) return;
       const st = this.state(span.spanContext().traceId);

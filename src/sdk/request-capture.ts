@@ -26,6 +26,18 @@ export function capturedRequests(): WeakMap<object, CapturedRequest> {
   return (g[REGISTRY] ??= new WeakMap());
 }
 
+/**
+ * The request objects of a span, forgotten at once: the span itself lives on
+ * in the APM export queue (up to its batch size, for seconds), and with the
+ * entry it would keep the request, its parsed body and response chunks alive.
+ */
+export function takeCapturedRequest(span: object): CapturedRequest | undefined {
+  const map = capturedRequests();
+  const entry = map.get(span);
+  if (entry !== undefined) map.delete(span);
+  return entry;
+}
+
 /** `requestHook` of the HTTP instrumentation: remember the request of a server span. */
 export function captureRequest(span: object, req: IncomingMessage): void {
   const map = capturedRequests();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RECORDED_BODY_BYTES } from '../../src/sdk/input-limits.js';
-import { bodyForRecord } from '../../src/sdk/request-capture.js';
+import type { IncomingMessage } from 'node:http';
+import { bodyForRecord, capturedRequests, captureRequest, takeCapturedRequest } from '../../src/sdk/request-capture.js';
 
 const TEXT = { keys: ['pin'], maxLength: 4096 };
 
@@ -24,5 +25,17 @@ describe('bodyForRecord', () => {
     // A larger value cap raises the limit with it.
     const body = { a: 1 };
     expect(bodyForRecord(body, false, { maxLength: 1024 * 1024 }, String(MAX_RECORDED_BODY_BYTES + 1))).toBe(body);
+  });
+});
+
+describe('takeCapturedRequest', () => {
+  it('hands the request objects of a span over once and forgets them (the span outlives them in the APM queue)', () => {
+    const span = {};
+    const req = { headers: {}, body: { big: 'x'.repeat(1_000) } } as unknown as IncomingMessage;
+    captureRequest(span, req);
+    expect(capturedRequests().has(span)).toBe(true);
+    expect(takeCapturedRequest(span)?.req).toBe(req);
+    expect(capturedRequests().has(span)).toBe(false);
+    expect(takeCapturedRequest(span)).toBeUndefined();
   });
 });
