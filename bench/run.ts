@@ -22,6 +22,11 @@ const SCENARIOS: readonly BenchScenario[] = [
     summary: 'express app under load: no telemetry vs plain OpenTelemetry vs otel-audit (req/s, p99, CPU per request)',
   },
   {
+    name: 'sdk-attack',
+    script: 'sdk-attack.ts',
+    summary: 'hostile requests (ReDoS path, 64 KB path, huge JSON, 150k XFF hops, distinct 40 KB keys): extra ms per request, heap after GC',
+  },
+  {
     name: 'sink-ingest',
     script: 'sink-ingest.ts',
     summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
@@ -42,6 +47,7 @@ Examples:
   npm run bench -- sdk-overhead --duration 5 --rounds 1
   npm run bench -- sdk-overhead --help
   npm run bench -- sink-ingest --rounds 1 --latency-duration 10
+  npm run bench -- sdk-attack --smoke
 `;
 
 function runScenario(s: BenchScenario, args: string[]): Promise<number> {
