@@ -37,6 +37,8 @@ after the distinct-key flood. Uses dist/ (run \`npm run build\` first).
 Options:
   --rounds N      rounds over every attack (default 3; medians)
   --scale X       multiply the number of requests of every attack (default 1)
+  --attacks LIST  comma-separated subset of ping,redos,path64k,deep,wide,
+                  keys100k,json10m,xff,keys40k (default all)
   --smoke         a quick run for CI: 1 round, few requests, small flood
                   (also BENCH_SMOKE=1)
   --write         replace the results section of bench/README.md
@@ -45,6 +47,7 @@ Options:
 `;
 
 interface Options extends CommonOptions {
+  attacks: string[] | undefined;
   rounds: number;
   scale: number;
   smoke: boolean;
@@ -53,14 +56,18 @@ interface Options extends CommonOptions {
 function parse(argv: string[]): Options | undefined {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...COMMON_OPTIONS, rounds: { type: 'string' }, scale: { type: 'string' }, smoke: { type: 'boolean' } },
+    options: { ...COMMON_OPTIONS, rounds: { type: 'string' }, scale: { type: 'string' }, smoke: { type: 'boolean' }, attacks: { type: 'string' } },
     allowPositionals: true,
   });
   if (values.help) return undefined;
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const smoke = values.smoke === true || process.env['BENCH_SMOKE'] === '1';
+  const attacks = values.attacks?.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  const unknown = attacks?.find((a) => !ATTACK_IDS.includes(a));
+  if (unknown !== undefined) throw new UsageError(`--attacks: unknown attack "${unknown}"`);
   return {
     ...commonOptions(values),
+    attacks,
     rounds: smoke ? 1 : positive('rounds', values.rounds, 3),
     scale: smoke ? 0.1 : positive('scale', values.scale, 1, false),
     smoke,
@@ -122,6 +129,8 @@ const ATTACKS: readonly Attack[] = [
     make: () => post(Buffer.from(`{"${randomBytes(20 * 1024).toString('hex')}":1}`)),
   },
 ];
+
+const ATTACK_IDS = ATTACKS.map((a) => a.id);
 
 // ---------------------------------------------------------------------------
 // Apps
@@ -289,7 +298,7 @@ async function main(): Promise<number> {
       byKind.set(kind, app);
     }
     const rows: Row[] = [];
-    for (const attack of ATTACKS) {
+    for (const attack of ATTACKS.filter((a) => opts.attacks === undefined || opts.attacks.includes(a.id))) {
       const count = Math.max(opts.smoke ? 2 : 1, Math.round(attack.count * opts.scale * (opts.smoke && attack.heap ? 0.2 : 1)));
       const row: Row = { attack, count, samples: { alone: [], plain: [], audit: [] } };
       for (let round = 0; round < opts.rounds; round++) {
