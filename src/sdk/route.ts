@@ -85,6 +85,8 @@ function stripQuery(path: string): string {
 function capPath(path: string): string {
   if (path.length <= MAX_PATH_LENGTH) return path;
   const head = capText(path, MAX_PATH_LENGTH);
+  const next = path[head.length];
+  if (next === '/' || next === '?' || next === '#') return head;
   const slash = head.lastIndexOf('/');
   return slash > 0 ? head.slice(0, slash + 1) : head;
 }
