@@ -25,6 +25,12 @@ const SCENARIOS: readonly BenchScenario[] = [
     smoke: ['--duration', '1', '--warmup', '1', '--rounds', '1', '--connections', '5'],
   },
   {
+    name: 'sdk-attack',
+    script: 'sdk-attack.ts',
+    summary: 'hostile requests (ReDoS path, 64 KB path, huge JSON, 150k XFF hops, distinct 40 KB keys): extra ms per request, heap after GC',
+    smoke: ['--smoke'],
+  },
+  {
     name: 'sink-ingest',
     script: 'sink-ingest.ts',
     summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
@@ -63,6 +69,7 @@ Examples:
   npm run bench -- sdk-overhead --duration 5 --rounds 1
   npm run bench -- sdk-overhead --help
   npm run bench -- sink-ingest --rounds 1 --latency-duration 10
+  npm run bench -- sdk-attack --smoke
 `;
 
 function runScenario(s: BenchScenario, args: string[]): Promise<number> {

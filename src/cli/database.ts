@@ -43,7 +43,8 @@ export function oneLine(err: unknown): string {
   } else {
     text = String(err);
   }
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  // Whitespace runs that hold a line break become one space (one pass, no backtracking).
+  return text.replace(/\s+/g, (ws) => (ws.includes('\n') ? ' ' : ws)).trim();
 }
 
 /** An error of a database command, as one line naming the database when it could not be reached. */

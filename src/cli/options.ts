@@ -7,7 +7,7 @@ export function urlHasPassword(url: string): boolean {
     const u = new URL(url);
     return u.password !== '' || u.searchParams.has('password');
   } catch {
-    return /:\/\/[^/@]*:[^/@]*@/.test(url);
+    return /:\/\/[^/@:]*:[^/@]*@/.test(url);
   }
 }
 

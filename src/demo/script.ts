@@ -158,7 +158,9 @@ export function newTraceparent(): { traceId: string; traceparent: string } {
  * not thrown.
  */
 export async function runScript(baseUrl: string, options: RunScriptOptions = {}): Promise<StepResult[]> {
-  const base = baseUrl.replace(/\/+$/, '');
+  let end = baseUrl.length;
+  while (end > 0 && baseUrl[end - 1] === '/') end--;
+  const base = baseUrl.slice(0, end);
   const vars: Record<string, string> = {};
   const results: StepResult[] = [];
   for (const step of options.steps ?? DEMO_STEPS) {

@@ -28,7 +28,7 @@ export const STATUS_CODE_MAX = 2;
 
 const DECIMAL = /^\d{1,20}$/;
 const SIGNED_DECIMAL = /^-?\d{1,19}$/;
-const DOUBLE_TEXT = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DOUBLE_TEXT = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function describe(kind: NumberKind): string {
   if (kind === 'uint64') return 'an unsigned 64-bit integer';

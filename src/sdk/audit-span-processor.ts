@@ -9,8 +9,9 @@ import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './g
 import type { AuditAttributeValue, AuditRecord } from './record.js';
 import { ATTR_AUDIT_EMITTER_ID } from './attributes.js';
 import { buildRecord, sanitizeFragment, spanAttributes } from './record-builder.js';
-import { sensitiveKeyTest, toText, type RecordValueLimits } from './record-values.js';
-import { capturedRequests } from './request-capture.js';
+import { toText, type RecordValueLimits } from './record-values.js';
+import { sensitiveKeyTest } from './redact.js';
+import { capturedRequests, takeCapturedRequest } from './request-capture.js';
 import { Tagger } from './tagger.js';
 import type { Actor } from './actor.js';
 import type { AuditMetaValue, AuditOptions, AuditSetInput } from './types.js';
@@ -185,7 +186,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
       const known = this.spanScopes.get(span);
       if (!known) return;
       const scope = this.live(known);
-      const fragment = this.tagger.tag(span, capturedRequests().get(span));
+      const fragment = this.tagger.tag(span, takeCapturedRequest(span));
       if (!fragment) return;
       if (span === scope.root) scope.tagged = true;
       if (scope.fragments.length >= MAX_FRAGMENTS_PER_OPERATION) this.flush(scope, true);

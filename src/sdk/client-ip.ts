@@ -3,6 +3,8 @@
  * trusted proxy, the nearest untrusted hop recorded in `X-Forwarded-For`.
  */
 
+import { MAX_FORWARDED_HOPS, MAX_HEADER_LENGTH } from './input-limits.js';
+
 /** A parsed IP address; IPv4-mapped IPv6 addresses are IPv4. */
 export interface IpAddress {
   version: 4 | 6;
@@ -255,6 +257,11 @@ function stripPort(entry: string): string | undefined {
  * untrusted one is the client. If every entry is trusted, the left-most one
  * is. An entry that is not an address stops the walk; the client is then the
  * last address walked before it (or the peer).
+ *
+ * The walk is bounded whatever the header holds: only the right-most
+ * {@link MAX_HEADER_LENGTH} characters of the header are read and at most
+ * {@link MAX_FORWARDED_HOPS} entries walked; when the bound is reached with
+ * every entry trusted, the last address walked is the client.
  */
 export function resolveClientAddress(
   remoteAddress: string | undefined,
@@ -266,21 +273,42 @@ export function resolveClientAddress(
   if (!trusted.all && trusted.ranges.length === 0) return peerText;
   if (!isTrustedIp(peer, trusted)) return peerText;
 
-  const values = forwardedFor === undefined ? [] : Array.isArray(forwardedFor) ? forwardedFor : [forwardedFor];
-  const entries = values
-    .filter((v): v is string => typeof v === 'string')
-    .join(',')
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e.length > 0);
-
   let last = peerText;
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const host = stripPort(entries[i] as string);
+  for (const entry of forwardedEntries(forwardedFor)) {
+    const host = stripPort(entry);
     const ip = host === undefined ? undefined : parseIp(host);
     if (ip === undefined) return last;
     last = formatIp(ip);
     if (!isTrustedIp(ip, trusted)) return last;
   }
   return last;
+}
+
+/**
+ * Non-empty `X-Forwarded-For` entries, trimmed, right to left: at most
+ * {@link MAX_FORWARDED_HOPS}, from the last {@link MAX_HEADER_LENGTH}
+ * characters of the header (repeated headers count as one, comma-joined).
+ * Nothing left of what is walked is read.
+ */
+function* forwardedEntries(forwardedFor: string | string[] | undefined): Generator<string> {
+  const values = forwardedFor === undefined ? [] : Array.isArray(forwardedFor) ? forwardedFor : [forwardedFor];
+  let budget = MAX_HEADER_LENGTH;
+  let hops = 0;
+  for (let v = values.length - 1; v >= 0 && budget > 0; v--) {
+    const value = values[v];
+    if (typeof value !== 'string') continue;
+    // Scan from the right; an entry cut by the length bound is not used.
+    const floor = Math.max(0, value.length - budget);
+    let end = value.length;
+    while (end > floor) {
+      const comma = value.lastIndexOf(',', end - 1);
+      if (comma < floor - 1) return;
+      const entry = value.slice(comma + 1, end).trim();
+      end = comma;
+      if (entry.length === 0) continue;
+      if (++hops > MAX_FORWARDED_HOPS) return;
+      yield entry;
+    }
+    budget -= value.length + 1;
+  }
 }

@@ -23,6 +23,7 @@ export interface ResolvedAuditConfig {
   jwtClaims: { id: string; name: string; type?: string; tenant: string };
   trustedProxies: string[];
   maxValueBytes: number;
+  captureTextBodies: boolean;
   exporter: 'otlp' | 'console' | 'none';
   endpoint: string;
   exportTimeoutMs: number;
@@ -55,6 +56,16 @@ function num(env: Env, name: string, fallback: number, min = 0): number {
     return fallback;
   }
   return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const v = raw.toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
+  diag.warn(`otel-audit: ${name}=${raw} is not true or false; using ${fallback}`);
+  return fallback;
 }
 
 /** `a, b ,c` → ['a','b','c']. */
@@ -154,6 +165,8 @@ export function resolveConfig(options: AuditOptions = {}, env: Env = process.env
     trustedProxies: options.trustedProxies ?? parseList(str(env, 'OTEL_AUDIT_TRUSTED_PROXIES')),
     // capJson needs room for its smallest marker; tiny caps are raised to 64 bytes.
     maxValueBytes: Math.max(64, options.maxValueBytes ?? num(env, 'OTEL_AUDIT_MAX_VALUE_BYTES', 4096, 64)),
+    // Text bodies (form posts read as text, XML) carry credentials in forms the object redactor cannot see.
+    captureTextBodies: options.captureTextBodies ?? bool(env, 'OTEL_AUDIT_CAPTURE_TEXT_BODIES', false),
     exporter,
     endpoint: options.endpoint ?? str(env, 'OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT') ?? defaultAuditEndpoint(env),
     exportTimeoutMs: options.exportTimeoutMs ?? num(env, 'OTEL_AUDIT_EXPORTER_OTLP_TIMEOUT', 10_000, 1),

@@ -2,9 +2,9 @@ import type { Actor } from './actor.js';
 import * as A from './attributes.js';
 import type { AuditFragment, HttpFacts } from './fragment.js';
 import { msToNanoString, type AuditAttributeValue, type AuditRecord, type JsonValue } from './record.js';
-import { REDACTED, TRUNCATION_MARKER } from './redact.js';
+import { REDACTED, sensitiveKeyTest, TRUNCATION_MARKER } from './redact.js';
 import {
-  cleanErrorText, cleanName, cleanText, MAX_META_KEY_LENGTH, MAX_META_KEYS, sensitiveKeyTest, storableJson, toText, unreservedAction,
+  cleanErrorText, cleanName, cleanText, MAX_META_KEY_LENGTH, MAX_META_KEYS, storableJson, toText, unreservedAction,
   type RecordValueLimits,
 } from './record-values.js';
 import type { AuditMetaValue } from './types.js';

@@ -5,7 +5,7 @@
  * dotted lower case. Used where a record's attributes are built, so that no
  * value reaches a record without passing here.
  */
-import { createRedactor, REDACTED, TRUNCATION_MARKER } from './redact.js';
+import { redactText, TRUNCATION_MARKER } from './redact.js';
 
 /** Replacement of a NUL character or a lone surrogate. */
 export const REPLACEMENT_CHAR = '\uFFFD';
@@ -111,7 +111,8 @@ export function cleanName(s: string): string | undefined {
     // Keep the last segment (the verb of an action) and as much of the front as fits.
     const last = segments[segments.length - 1] as string;
     const room = MAX_NAME_LENGTH - last.length - 1 - NAME_TRUNCATED.length;
-    const front = name.slice(0, Math.max(1, room)).replace(/\.+$/, '');
+    let front = name.slice(0, Math.max(1, room));
+    while (front.endsWith('.')) front = front.slice(0, -1);
     name = `${front}${NAME_TRUNCATED}.${last}`;
   }
   return name;
@@ -158,40 +159,6 @@ function storableTree(v: unknown): unknown {
   return v;
 }
 
-/** Bounded memo of key decisions (keys come from the application, and from requests). */
-const KEY_CACHE_LIMIT = 10_000;
-
-/**
- * The sensitive-key test of the request redactor (default keys plus
- * `extraKeys`), for single keys: meta keys and `key=value` pairs in error
- * messages.
- */
-export function sensitiveKeyTest(extraKeys: readonly string[]): (key: string) => boolean {
-  const redact = createRedactor(extraKeys);
-  const cache = new Map<string, boolean>();
-  return (key: string): boolean => {
-    let hit = cache.get(key);
-    if (hit === undefined) {
-      const probe = Object.create(null) as Record<string, number>;
-      probe[key] = 0;
-      hit = (redact(probe) as Record<string, unknown> | null)?.[key] === REDACTED;
-      if (cache.size < KEY_CACHE_LIMIT) cache.set(key, hit);
-    }
-    return hit;
-  };
-}
-
-/** `key=value`, `key: value`, `"key":"value"`: a key of up to 64 name characters and its value. */
-const KEY_VALUE = /(["']?)([A-Za-z0-9_.-]{1,64})\1(\s*[=:]\s*)("(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}'|[^\s,;&}"']{1,4096})/g;
-
-/** Masks the values of sensitive keys written as `key=value` (or `key: value`, JSON pairs) in free text. */
-export function redactKeyValues(text: string, isSensitive: (key: string) => boolean): string {
-  if (!/[=:]/.test(text)) return text;
-  return text.replace(KEY_VALUE, (whole: string, q: string, key: string, sep: string) =>
-    isSensitive(key) ? `${q}${key}${q}${sep}${REDACTED}` : whole,
-  );
-}
-
 /** Where a record's values are bounded. */
 export interface RecordValueLimits {
   /** Longest value, UTF-8 bytes (`maxValueBytes`). */
@@ -200,11 +167,12 @@ export interface RecordValueLimits {
   isSensitive: (key: string) => boolean;
 }
 
-/** Text of an error message: redacted by key, storable, capped. */
+/**
+ * Text of an error message: cut, redacted by key (`key=value`, `key: value`,
+ * JSON pairs, XML elements, card numbers; see {@link redactText}), storable,
+ * capped.
+ */
 export function cleanErrorText(s: string, limits: RecordValueLimits): string {
   // Redaction works on a bounded prefix: the result is capped below anyway.
-  const head = s.length > limits.maxValueBytes * 2 ? s.slice(0, limits.maxValueBytes * 2) : s;
-  const redacted = redactKeyValues(head, limits.isSensitive);
-  const cut = head.length < s.length ? `${redacted}…${TRUNCATION_MARKER} ${s.length - head.length} chars]` : redacted;
-  return cleanText(cut, limits.maxValueBytes);
+  return cleanText(redactText(s, { isSensitive: limits.isSensitive, maxLength: limits.maxValueBytes * 2 }), limits.maxValueBytes);
 }

@@ -5,7 +5,15 @@
  * Both `createRedactor` and `capJson` share one walker that turns any value
  * into a JSON-friendly tree without ever throwing: cycles, throwing getters,
  * exotic objects and runaway nesting all become short marker strings.
+ *
+ * With a byte budget (`createRedactor(keys, { maxBytes })`, as the SDK uses
+ * it) the walk stops once the budget is spent: the work per value is bounded
+ * by the budget, not by the size of the value, however large a request body
+ * is.
  */
+
+import { BoundedCache } from './bounded-cache.js';
+import { capText, MAX_CACHED_KEY_LENGTH } from './input-limits.js';
 
 /** Keys whose values are always replaced by {@link REDACTED} (compared normalised, by containment). */
 export const DEFAULT_REDACT_KEYS: readonly string[] = [
@@ -60,6 +68,13 @@ interface WalkContext {
   readonly maxKeys: number;
   /** Values still allowed in the output (counts every emitted value). */
   nodes: number;
+  /**
+   * Estimated JSON bytes of structure still allowed: each value costs 2, a
+   * key or a string its length up to {@link STRUCTURE_CHARS} more. Long
+   * strings are bounded by `maxString` and `chars` instead, so that a cap
+   * still shortens them before it drops their siblings.
+   */
+  bytes: number;
   /** String characters still allowed in the output. */
   chars: number;
   /** Set when anything was cut for size. */
@@ -68,9 +83,74 @@ interface WalkContext {
   readonly ancestors: Set<object>;
 }
 
+/** Characters of a key or string counted against {@link WalkContext.bytes}. */
+const STRUCTURE_CHARS = 16;
+
+/** True once the walk has produced all its budget allows. */
+function spent(ctx: WalkContext): boolean {
+  return ctx.nodes <= 0 || ctx.bytes <= 0 || ctx.chars <= 0;
+}
+
 /** Normalised form used to compare keys: lowercase, alphanumerics only. */
 function normalizeKey(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Budget of a redactor's per-key decision cache. */
+export const MAX_KEY_CACHE_BYTES = 64 * 1024;
+
+/** Options of {@link createRedactor}. */
+export interface RedactorOptions {
+  /**
+   * Output budget in bytes: once values and keys worth about this many
+   * bytes of JSON structure have been produced, the rest of every container
+   * is replaced by a truncation marker without being read. Strings are cut
+   * at `maxBytes` characters (and all strings together at 8 × `maxBytes`),
+   * as {@link capJson} would at the same size, which then shortens them
+   * evenly. The work per value is thus bounded by `maxBytes`, whatever the
+   * size of the value. Default: unlimited.
+   */
+  maxBytes?: number;
+}
+
+/** A redaction function with its key-decision cache exposed for diagnostics. */
+export interface Redactor {
+  (value: unknown): unknown;
+  /** Bytes held by the key-decision cache (never above {@link MAX_KEY_CACHE_BYTES}). */
+  readonly cacheBytes: number;
+}
+
+/** Normalised, de-duplicated sensitive keys: the defaults plus `extraKeys`. */
+function needlesOf(extraKeys: readonly string[]): string[] {
+  return [...new Set([...DEFAULT_REDACT_KEYS, ...extraKeys].map(normalizeKey))].filter((k) => k.length > 0);
+}
+
+/**
+ * Decides per key whether it is sensitive. Decisions for keys up to
+ * {@link MAX_CACHED_KEY_LENGTH} units are cached within
+ * {@link MAX_KEY_CACHE_BYTES}; longer keys, which only a client inventing
+ * keys sends, are decided every time and never kept.
+ */
+function keyClassifier(needles: readonly string[]): { isSensitive: (key: string) => boolean; cache: BoundedCache<boolean> } {
+  const cache = new BoundedCache<boolean>({ maxBytes: MAX_KEY_CACHE_BYTES, maxKeyLength: MAX_CACHED_KEY_LENGTH, valueBytes: () => 8 });
+  const isSensitive = (key: string): boolean => {
+    let hit = cache.get(key);
+    if (hit === undefined) {
+      const norm = normalizeKey(key);
+      hit = needles.some((needle) => norm.includes(needle));
+      cache.set(key, hit);
+    }
+    return hit;
+  };
+  return { isSensitive, cache };
+}
+
+/**
+ * Whether a key is sensitive (default list plus `extraKeys`), decided as
+ * {@link createRedactor} decides, with the same bounded cache.
+ */
+export function sensitiveKeyTest(extraKeys: readonly string[] = []): (key: string) => boolean {
+  return keyClassifier(needlesOf(extraKeys)).isSensitive;
 }
 
 /**
@@ -85,22 +165,17 @@ function normalizeKey(key: string): string {
  * A key is sensitive when its normalised form (lowercase, non-alphanumerics
  * removed) contains the normalised form of any listed key, so `accessToken`,
  * `client_secret` and `X-Api-Key` all match.
+ *
+ * With `options.maxBytes` the walk is bounded (see {@link RedactorOptions}).
  */
-export function createRedactor(extraKeys: readonly string[] = []): (value: unknown) => unknown {
-  const needles = [...new Set([...DEFAULT_REDACT_KEYS, ...extraKeys].map(normalizeKey))].filter((k) => k.length > 0);
-  const cache = new Map<string, boolean>();
-  const isSensitive = (key: string): boolean => {
-    let hit = cache.get(key);
-    if (hit === undefined) {
-      const norm = normalizeKey(key);
-      hit = needles.some((needle) => norm.includes(needle));
-      if (cache.size < 10_000) cache.set(key, hit);
-    }
-    return hit;
-  };
-  return (value: unknown): unknown => {
-    return walk(value, 0, unlimitedContext(isSensitive, true));
-  };
+export function createRedactor(extraKeys: readonly string[] = [], options: RedactorOptions = {}): Redactor {
+  const { isSensitive, cache } = keyClassifier(needlesOf(extraKeys));
+  const maxBytes = options.maxBytes;
+  const bounded = maxBytes !== undefined && Number.isFinite(maxBytes) && maxBytes > 0;
+  const redact = (value: unknown): unknown =>
+    walk(value, 0, bounded ? budgetContext(Math.floor(maxBytes), isSensitive, true, Math.floor(maxBytes)) : unlimitedContext(isSensitive, true));
+  Object.defineProperty(redact, 'cacheBytes', { get: () => cache.bytes, enumerable: true });
+  return redact as Redactor;
 }
 
 // ---------------------------------------------------------------------------
@@ -190,9 +265,14 @@ export function maskCardNumbers(text: string): string {
 
 type JsonObject = { [key: string]: JsonValue };
 
-/** Assigns without triggering the `__proto__` setter. */
+/**
+ * Assigns without triggering the `__proto__` setter. Plain assignment for
+ * every other key: `defineProperty` on each key turns a large object into a
+ * slow dictionary, which made walking wide bodies several times slower.
+ */
 function setKey(target: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /** Reads a property, turning a throwing getter into {@link UNREADABLE}. */
@@ -214,9 +294,20 @@ function cutString(s: string, keep: number): string {
   return s.slice(0, end);
 }
 
+/** Longest written form of a card number (19 digits, 18 separators) plus one: a head cut this much past a limit masks every card that starts before it. */
+const CARD_MARGIN = 40;
+
 function walkString(s: string, ctx: WalkContext): string {
+  const limit = Math.max(0, Math.min(ctx.maxString, ctx.chars));
+  if (s.length > limit + CARD_MARGIN) {
+    // Only the part that can be kept is looked at: the work stays bounded by the limit.
+    const head = cutString(s, limit + CARD_MARGIN);
+    const kept = cutString(ctx.maskCards ? maskCardNumbers(head) : head, limit);
+    ctx.chars -= kept.length;
+    ctx.cut = true;
+    return `${kept}…${TRUNCATION_MARKER} ${s.length - kept.length} chars]`;
+  }
   const text = ctx.maskCards ? maskCardNumbers(s) : s;
-  const limit = Math.min(ctx.maxString, ctx.chars);
   if (text.length <= limit) {
     ctx.chars -= text.length;
     return text;
@@ -253,8 +344,10 @@ function walk(value: unknown, depth: number, ctx: WalkContext): JsonValue | unde
 
 function walkUnsafe(value: unknown, depth: number, ctx: WalkContext): JsonValue | undefined {
   ctx.nodes--;
+  ctx.bytes -= 2;
   switch (typeof value) {
     case 'string':
+      ctx.bytes -= Math.min(value.length, STRUCTURE_CHARS);
       return walkString(value, ctx);
     case 'number':
       return Number.isFinite(value) ? value : String(value);
@@ -304,15 +397,7 @@ function walkUnsafe(value: unknown, depth: number, ctx: WalkContext): JsonValue 
       if (replaced !== obj) return walk(replaced, depth + 1, ctx);
     }
     const keys = Object.keys(obj);
-    return walkEntries(
-      lazyEntries(
-        obj,
-        keys.map((k): [string, unknown] => [k, undefined]),
-      ),
-      keys.length,
-      depth,
-      ctx,
-    );
+    return walkEntries(ownEntries(obj, keys), keys.length, depth, ctx);
   } finally {
     ctx.ancestors.delete(obj);
   }
@@ -334,6 +419,11 @@ function* lazyEntries(obj: object, entries: readonly [string, unknown][]): Gener
   }
 }
 
+/** Own enumerable entries of `obj` by `keys`, values read only when needed; nothing is built for keys never reached. */
+function* ownEntries(obj: object, keys: readonly string[]): Generator<[string, () => unknown]> {
+  for (const key of keys) yield [key, () => readProp(obj, key)];
+}
+
 function walkEntries(
   entries: Iterable<[string, () => unknown]>,
   size: number,
@@ -343,19 +433,24 @@ function walkEntries(
   const out: JsonObject = {};
   let seen = 0;
   for (const [key, read] of entries) {
-    if (seen >= ctx.maxKeys || ctx.nodes <= 0) {
+    if (seen >= ctx.maxKeys || spent(ctx)) {
       ctx.cut = true;
       setKey(out, '…', `${TRUNCATION_MARKER}: ${size - seen} more keys]`);
       return out;
     }
     seen++;
+    // Keys count against the budget like strings; one too long to keep is cut.
+    const outKey = key.length > ctx.maxString ? `${cutString(key, ctx.maxString)}…${TRUNCATION_MARKER}]` : key;
+    if (outKey !== key) ctx.cut = true;
+    ctx.chars -= outKey.length;
+    ctx.bytes -= Math.min(outKey.length, STRUCTURE_CHARS) + 3;
     if (ctx.isSensitive?.(key)) {
       ctx.nodes--;
-      setKey(out, key, REDACTED);
+      setKey(out, outKey, REDACTED);
       continue;
     }
     const v = walk(read(), depth + 1, ctx);
-    if (v !== undefined) setKey(out, key, v);
+    if (v !== undefined) setKey(out, outKey, v);
   }
   return out;
 }
@@ -364,7 +459,7 @@ function walkArray(arr: readonly unknown[], depth: number, ctx: WalkContext): Js
   const out: JsonValue[] = [];
   const n = arr.length;
   for (let i = 0; i < n; i++) {
-    if (i >= ctx.maxItems || ctx.nodes <= 0) {
+    if (i >= ctx.maxItems || spent(ctx)) {
       ctx.cut = true;
       out.push(`${TRUNCATION_MARKER}: ${n - i} more items]`);
       return out;
@@ -379,7 +474,7 @@ function walkIterable(items: Iterable<unknown>, size: number, depth: number, ctx
   const out: JsonValue[] = [];
   let i = 0;
   for (const item of items) {
-    if (i >= ctx.maxItems || ctx.nodes <= 0) {
+    if (i >= ctx.maxItems || spent(ctx)) {
       ctx.cut = true;
       out.push(`${TRUNCATION_MARKER}: ${size - i} more items]`);
       return out;
@@ -405,20 +500,8 @@ interface Rendered {
 
 /** Serialises `value` with every limit scaled by `scale` (0..1) of the byte budget. */
 function render(value: unknown, maxBytes: number, scale: number): Rendered {
-  const budget = Math.floor(maxBytes * scale);
-  const ctx: WalkContext = {
-    isSensitive: undefined,
-    maskCards: false,
-    // At scale 1 these limits only cut what could never fit: a string of n
-    // chars needs n + 2 bytes, an array of n items 2n + 1, an object of n keys 5n + 1.
-    maxString: budget,
-    maxItems: Math.floor(budget / 2),
-    maxKeys: Math.floor(budget / 4),
-    nodes: budget,
-    chars: budget * 8,
-    cut: false,
-    ancestors: new Set(),
-  };
+  // At scale 1 these limits only cut what could never fit.
+  const ctx = budgetContext(Math.floor(maxBytes * scale), undefined, false);
   const tree = walk(value, 0, ctx);
   return { json: JSON.stringify(tree === undefined ? null : tree), cut: ctx.cut };
 }
@@ -472,6 +555,26 @@ export function capJson(value: unknown, maxBytes: number): string {
   return JSON.stringify(`${TRUNCATION_MARKER}]`);
 }
 
+/**
+ * Limits for an output of about `budget` bytes, the same as {@link capJson}'s
+ * first attempt: a string of n chars needs n + 2 bytes, an array of n items
+ * 2n + 1, an object of n keys 5n + 1, and every value at least one byte.
+ */
+function budgetContext(budget: number, isSensitive: WalkContext['isSensitive'], maskCards: boolean, structureBytes = Infinity): WalkContext {
+  return {
+    isSensitive,
+    maskCards,
+    maxString: budget,
+    maxItems: Math.floor(budget / 2),
+    maxKeys: Math.floor(budget / 4),
+    nodes: budget,
+    bytes: structureBytes,
+    chars: budget * 8,
+    cut: false,
+    ancestors: new Set(),
+  };
+}
+
 function unlimitedContext(isSensitive: WalkContext['isSensitive'], maskCards: boolean): WalkContext {
   return {
     isSensitive,
@@ -480,8 +583,116 @@ function unlimitedContext(isSensitive: WalkContext['isSensitive'], maskCards: bo
     maxItems: Infinity,
     maxKeys: Infinity,
     nodes: Infinity,
+    bytes: Infinity,
     chars: Infinity,
     cut: false,
     ancestors: new Set(),
   };
+}
+
+// ---------------------------------------------------------------------------
+// Free text
+
+/** `<key …>value<` : an XML / HTML element holding a value (name, optional attributes, text up to the next tag). */
+const ELEMENT_VALUE = /<([\w.:-]{1,128})(\s[^<>]{0,1024})?>([^<]*)/g;
+
+/**
+ * The `key=` of `key=value`, `key: value`, `"key": "value"`: a key (up to 128
+ * name characters), an optional closing quote, `=` or `:`. Every quantifier
+ * is bounded, so a failed attempt costs at most 128 steps.
+ */
+const KEY_SEPARATOR = /([\w.%[\]-]{1,128})("?[ \t]{0,8}[=:][ \t]{0,8})/g;
+
+/** Longest quoted value looked for. */
+const MAX_QUOTED = 4096;
+
+/** Authorization schemes whose credentials follow after a space (`Authorization: Bearer <token>`). */
+const SCHEMES = new Set(['bearer', 'basic', 'digest', 'token', 'apikey']);
+
+function isValueEnd(c: string): boolean {
+  return c === '&' || c === ';' || c === ',' || c === '"' || c === "'" || c === ' ' || c === '\t' || c === '\n' || c === '\r';
+}
+
+/** End of the value starting at `start`: a quoted string (quotes included), else up to a separator or whitespace. */
+function valueEnd(text: string, start: number): number {
+  const q = text[start];
+  if (q === '"' || q === "'") {
+    const close = text.indexOf(q, start + 1);
+    const nl = text.indexOf('\n', start + 1);
+    if (close !== -1 && close - start <= MAX_QUOTED && (nl === -1 || nl > close)) return close + 1;
+  }
+  let end = start;
+  while (end < text.length && !isValueEnd(text[end] as string)) end++;
+  // `Bearer <token>`: the credential is the word after the scheme.
+  if (text[end] === ' ' && SCHEMES.has(text.slice(start, end).toLowerCase())) {
+    end++;
+    while (end < text.length && !isValueEnd(text[end] as string)) end++;
+  }
+  return end;
+}
+
+/** Replaces the values of sensitive keys in `key=value` forms (see {@link redactText}). */
+function redactKeyValues(text: string, sensitive: (key: string) => boolean): string {
+  const re = new RegExp(KEY_SEPARATOR.source, 'g');
+  let out = '';
+  let copied = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    if (!sensitive(m[1] as string)) continue;
+    const start = re.lastIndex;
+    const end = valueEnd(text, start);
+    if (end === start) continue;
+    const q = text[start];
+    const quoted = (q === '"' || q === "'") && text[end - 1] === q && end - start >= 2;
+    out += text.slice(copied, start) + (quoted ? `${q}${REDACTED}${q}` : REDACTED);
+    copied = end;
+    re.lastIndex = end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** Decodes `%xx` escapes of a form key; the key itself when it is not valid. */
+function decodeFormKey(key: string): string {
+  if (!key.includes('%')) return key;
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
+  }
+}
+
+/** Options of {@link redactText}. */
+export interface RedactTextOptions {
+  /** Sensitive keys besides {@link DEFAULT_REDACT_KEYS}. Default: none. */
+  keys?: readonly string[];
+  /** Decides which keys are sensitive instead of `keys` (e.g. one made by {@link sensitiveKeyTest}). */
+  isSensitive?: (key: string) => boolean;
+  /** Longest text kept (UTF-16 units); longer text is cut first and marked. Default: 4096. */
+  maxLength?: number;
+}
+
+/**
+ * Redacts free text that may carry credentials: request bodies kept as text
+ * (`text/plain`, form-encoded, XML) and error messages. The text is first cut
+ * to `maxLength` (ending in `…[truncated N chars]`), so the work is bounded
+ * by the cap, not by the input. Then the values of sensitive keys (matched
+ * as in {@link createRedactor}) become {@link REDACTED} in `key=value`,
+ * `key: value` and `"key": "value"` forms and in XML elements
+ * (`<password>…</password>`), and payment card numbers become
+ * {@link CARD_REDACTED}. Never throws.
+ */
+export function redactText(text: string, options: RedactTextOptions = {}): string {
+  try {
+    const maxLength = Math.max(0, options.maxLength ?? 4096);
+    const test = options.isSensitive ?? sensitiveKeyTest(options.keys ?? []);
+    const sensitive = (key: string): boolean => test(decodeFormKey(key));
+    const head = capText(String(text), maxLength);
+    let out = head.replace(ELEMENT_VALUE, (whole: string, name: string, attrs: string | undefined) =>
+      sensitive(name) ? `<${name}${attrs ?? ''}>${REDACTED}` : whole,
+    );
+    out = maskCardNumbers(redactKeyValues(out, sensitive));
+    return head.length < text.length ? `${out}…${TRUNCATION_MARKER} ${text.length - head.length} chars]` : out;
+  } catch {
+    return UNREADABLE;
+  }
 }

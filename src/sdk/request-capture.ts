@@ -1,5 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_RECORDED_BODY_BYTES } from './input-limits.js';
+import { redactText, type RedactTextOptions } from './redact.js';
 
 /** Response bodies are kept for resource ids only up to this size. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -22,6 +24,18 @@ type Holder = { [REGISTRY]?: WeakMap<object, CapturedRequest> };
 export function capturedRequests(): WeakMap<object, CapturedRequest> {
   const g = globalThis as Holder;
   return (g[REGISTRY] ??= new WeakMap());
+}
+
+/**
+ * The request objects of a span, forgotten at once: the span itself lives on
+ * in the APM export queue (up to its batch size, for seconds), and with the
+ * entry it would keep the request, its parsed body and response chunks alive.
+ */
+export function takeCapturedRequest(span: object): CapturedRequest | undefined {
+  const map = capturedRequests();
+  const entry = map.get(span);
+  if (entry !== undefined) map.delete(span);
+  return entry;
 }
 
 /** `requestHook` of the HTTP instrumentation: remember the request of a server span. */
@@ -81,4 +95,28 @@ export function captureFrameworkRequest(request: unknown): void {
   if (!span) return;
   const entry = capturedRequests().get(span);
   if (entry) entry.framework = request as Record<string, unknown>;
+}
+
+/**
+ * The request body as it goes into a record. A body declared larger than
+ * {@link MAX_RECORDED_BODY_BYTES} (or 16 × the value cap, if more) becomes
+ * `[body: N bytes, not recorded]` without being looked at. A body the
+ * framework left as a string (text, XML, an unparsed form) is recorded only
+ * when `captureText` says so, then cut and redacted by {@link redactText};
+ * otherwise it becomes `[text body: N chars]`. Other bodies (objects,
+ * buffers) are returned as they are, for the redactor.
+ */
+export function bodyForRecord(
+  body: unknown,
+  captureText: boolean,
+  text: RedactTextOptions,
+  contentLength?: string | string[] | number,
+): unknown {
+  if (body === undefined || body === null) return body;
+  const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
+  if (Number.isFinite(declared) && declared > Math.max(MAX_RECORDED_BODY_BYTES, 16 * (text.maxLength ?? 0))) {
+    return `[body: ${declared} bytes, not recorded]`;
+  }
+  if (typeof body !== 'string' || body.length === 0) return body;
+  return captureText ? redactText(body, text) : `[text body: ${body.length} chars]`;
 }

@@ -2,7 +2,15 @@
  * Routes and operations: turning concrete request paths into templates,
  * matching templates, deriving an audit action (`user.update`) and resource
  * from a method and route, and the user-configured route table.
+ *
+ * Every function here reads request paths: input is cut to
+ * {@link MAX_PATH_LENGTH} before it is split, segments longer than
+ * {@link MAX_SEGMENT_LENGTH} count as identifiers, and every pattern runs in
+ * linear time (the lint configuration refuses super-linear ones).
  */
+
+import { BoundedCache } from './bounded-cache.js';
+import { capText, MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH } from './input-limits.js';
 
 /** Where a value is read from in a request/response. */
 export type SourceKind = 'param' | 'body' | 'response' | 'query' | 'header';
@@ -26,6 +34,12 @@ export interface RouteRule {
   principal?: string;
   level?: 'full' | 'basic' | 'minimal' | 'ignore';
   module?: string;
+  /**
+   * Record text bodies (`text/plain`, XML, any body the framework left as a
+   * string) of this route, with `key=value` pairs of sensitive keys redacted.
+   * Default: the `captureTextBodies` option (itself off by default).
+   */
+  captureText?: boolean;
 }
 
 /** Result of a successful route table lookup. */
@@ -64,9 +78,22 @@ function stripQuery(path: string): string {
   return q === -1 ? path : path.slice(0, q);
 }
 
-/** Non-empty path segments (duplicate and trailing slashes collapse). */
+/**
+ * The first {@link MAX_PATH_LENGTH} units of a path; when that cuts a
+ * segment, the partial segment is dropped.
+ */
+function capPath(path: string): string {
+  if (path.length <= MAX_PATH_LENGTH) return path;
+  const head = capText(path, MAX_PATH_LENGTH);
+  const next = path[head.length];
+  if (next === '/' || next === '?' || next === '#') return head;
+  const slash = head.lastIndexOf('/');
+  return slash > 0 ? head.slice(0, slash + 1) : head;
+}
+
+/** Non-empty path segments (duplicate and trailing slashes collapse) of the path cut by {@link capPath}. */
 function splitSegments(path: string): string[] {
-  return stripQuery(path)
+  return stripQuery(capPath(path))
     .split('/')
     .filter((s) => s.length > 0);
 }
@@ -78,9 +105,13 @@ const LONG_HEX = /^[0-9a-f]{16,}$/i;
 const ULID = /^[0-7][0-9a-hjkmnp-tv-z]{25}$/i;
 const LONG_TOKEN = /^(?=[a-z]*\d)[a-z0-9]{20,}$/i;
 
-/** Does this path segment look like an identifier rather than a static name? */
+/**
+ * Does this path segment look like an identifier rather than a static name?
+ * Segments longer than {@link MAX_SEGMENT_LENGTH} always do.
+ */
 export function isIdSegment(segment: string): boolean {
   return (
+    segment.length > MAX_SEGMENT_LENGTH ||
     INTEGER.test(segment) ||
     UUID.test(segment) ||
     LONG_HEX.test(segment) ||
@@ -94,6 +125,8 @@ export function isIdSegment(segment: string): boolean {
  * replaces id-like segments (integers, UUIDs, hex ≥ 16 chars, ULIDs,
  * alphanumeric tokens with digits ≥ 20 chars) by `:id`, collapses duplicate
  * slashes and drops a trailing slash. `/users/42/?x=1` → `/users/:id`.
+ * Only the first {@link MAX_PATH_LENGTH} units of the path are read, and
+ * segments longer than {@link MAX_SEGMENT_LENGTH} become `:id`.
  */
 export function templatePath(path: string): string {
   const segments = splitSegments(path).map((s) => (isIdSegment(s) ? ':id' : s));
@@ -184,14 +217,29 @@ export function matchRoute(template: string, path: string): Record<string, strin
   return matchParsed(parsedTemplate(template), splitSegments(path), false, undefined);
 }
 
-/** Parsed templates of recent routes: a service has few routes and this runs on every request. */
-const PARSED = new Map<string, ParsedTemplate>();
-const MAX_PARSED = 1000;
+/** Budget of the parsed-template cache. */
+export const MAX_PARSED_CACHE_BYTES = 256 * 1024;
+
+/**
+ * Parsed templates of recent routes: a service has few routes and this runs
+ * on every request. Bounded in bytes: unmatched paths make routes of their
+ * own, and a client choosing a new path each time must not grow it.
+ */
+const PARSED = new BoundedCache<ParsedTemplate>({
+  maxBytes: MAX_PARSED_CACHE_BYTES,
+  maxKeyLength: MAX_PATH_LENGTH,
+  // Each literal segment is held twice (as written and as its lowercase key).
+  valueBytes: (tpl) => 64 + tpl.segments.reduce((n, s) => n + 48 + ('literal' in s ? s.literal.length * 4 : s.param.length * 2), 0),
+});
+
+/** Bytes held by the parsed-template cache (for tests and diagnostics). */
+export function parsedTemplateCacheBytes(): number {
+  return PARSED.bytes;
+}
 
 function parsedTemplate(template: string): ParsedTemplate {
   let tpl = PARSED.get(template);
   if (!tpl) {
-    if (PARSED.size >= MAX_PARSED) PARSED.clear();
     tpl = parseTemplate(template);
     PARSED.set(template, tpl);
   }
@@ -307,9 +355,8 @@ function singularizeWord(word: string): string {
  */
 export function singularize(word: string): string {
   const lower = word.toLowerCase();
-  const m = /^(.*[-_])([^-_]*)$/.exec(lower);
-  if (m) return (m[1] as string) + singularizeWord(m[2] as string);
-  return singularizeWord(lower);
+  const cut = Math.max(lower.lastIndexOf('-'), lower.lastIndexOf('_')) + 1;
+  return cut > 0 ? lower.slice(0, cut) + singularizeWord(lower.slice(cut)) : singularizeWord(lower);
 }
 
 // ---------------------------------------------------------------------------
@@ -336,19 +383,31 @@ function paramName(s: string): string {
   return m ? (m[1] as string) : s.slice(1);
 }
 
+/**
+ * Without leading and trailing underscores. A loop, not `/^_+|_+$/g`: that
+ * pattern retries its `_+$` branch at every underscore of a run, quadratic
+ * in the run's length.
+ */
+function trimUnderscores(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) === 95) start++;
+  while (end > start && s.charCodeAt(end - 1) === 95) end--;
+  return s.slice(start, end);
+}
+
 /** Resource type as used in actions: lowercase, singular, `[a-z0-9_]` only. */
 function resourceTypeOf(segment: string): string {
-  const type = singularize(safeDecode(segment))
-    .replace(/[^a-z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '');
+  const type = trimUnderscores(singularize(safeDecode(capText(segment, MAX_SEGMENT_LENGTH))).replace(/[^a-z0-9_]+/g, '_'));
   return type.length > 0 ? type : 'root';
 }
 
 function actionVerb(segment: string): string {
-  const verb = safeDecode(segment)
-    .toLowerCase()
-    .replace(/[^a-z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '');
+  const verb = trimUnderscores(
+    safeDecode(capText(segment, MAX_SEGMENT_LENGTH))
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_'),
+  );
   return verb.length > 0 ? verb : 'action';
 }
 
@@ -459,7 +518,7 @@ export function deriveOperation(
 // ---------------------------------------------------------------------------
 // Value sources
 
-const SOURCE = /^\s*(param|body|response|query|header)\s*:\s*(.*?)\s*$/i;
+const SOURCE = /^\s*(param|body|response|query|header)\s*:([\s\S]*)$/i;
 
 /**
  * Parses a source specification `'<kind>:<path>'` where kind is `param`,
@@ -472,7 +531,7 @@ export function parseSource(spec: string): Source | undefined {
   const m = SOURCE.exec(spec);
   if (!m) return undefined;
   const from = (m[1] as string).toLowerCase() as SourceKind;
-  const path = m[2] as string;
+  const path = (m[2] as string).trim();
   if (path.length === 0) return undefined;
   return { from, path: from === 'header' ? path.toLowerCase() : path };
 }

@@ -6,8 +6,10 @@ import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from '
 import type { ResolvedAuditConfig } from './config.js';
 import type { AuditFragment } from './fragment.js';
 import { isListed, matchPathRule } from './path-rules.js';
+import { BoundedCache } from './bounded-cache.js';
+import { parseQuery } from './query.js';
 import { capJson, createRedactor } from './redact.js';
-import type { CapturedRequest } from './request-capture.js';
+import { bodyForRecord, type CapturedRequest } from './request-capture.js';
 import { compileRouteTable, deriveOperation, getPath, matchRoute, parseSource, templatePath, type RouteRule, type RouteTable } from './route.js';
 import type { AuditLevel, AuditOutcome, AuditRequestInfo } from './types.js';
 
@@ -20,18 +22,6 @@ function str(v: unknown): string | undefined {
 function header(req: IncomingMessage | undefined, name: string): string | undefined {
   const v = req?.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function parseQuery(url: string | undefined): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  if (!url) return out;
-  const q = url.indexOf('?');
-  if (q < 0) return out;
-  for (const [k, v] of new URLSearchParams(url.slice(q + 1))) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
 }
 
 function hrToMs(t: readonly [number, number]): number {
@@ -49,13 +39,13 @@ export class Tagger {
   private readonly redact: (value: unknown) => unknown;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
-  private readonly ops = new Map<string, { action: string; resourceType: string; resourceId?: string }>();
+  private readonly ops = new BoundedCache<{ action: string; resourceType: string; resourceId?: string }>({ maxBytes: 256 * 1024, maxKeyLength: 4096, valueBytes: (o) => 64 + 2 * (o.action.length + o.resourceType.length + (o.resourceId?.length ?? 0)) });
   private readonly peers = new Map<string, string | undefined>();
 
   constructor(private readonly config: ResolvedAuditConfig) {
     this.table = compileRouteTable(config.routes);
     this.responseRules = config.routes.some((r) => typeof r?.resourceId === 'string' && r.resourceId.startsWith('response:'));
-    this.redact = createRedactor(config.redactKeys);
+    this.redact = createRedactor(config.redactKeys, { maxBytes: config.maxValueBytes });
     this.trusted = parseTrustedProxies(config.trustedProxies);
     if (this.trusted.invalid.length > 0) {
       diag.warn(`otel-audit: ignoring invalid trusted proxies: ${this.trusted.invalid.join(', ')}`);
@@ -126,7 +116,7 @@ export class Tagger {
     const error = judged.error;
 
     let request: string | undefined;
-    if (level === 'full') request = this.sanitize(compactRequest(query, body));
+    if (level === 'full') request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes }, req?.headers['content-length'])));
     else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
@@ -175,7 +165,6 @@ export class Tagger {
       const placeholders: Record<string, string> = {};
       for (const name of Object.keys(names)) placeholders[name] = `\u0000${name}\u0000`;
       cached = deriveOperation(method, route, placeholders);
-      if (this.ops.size >= 1000) this.ops.clear();
       this.ops.set(key, cached);
     }
     if (cached.resourceId === undefined || !cached.resourceId.includes('\u0000')) return cached;

@@ -67,6 +67,14 @@ export interface AuditOptions {
   trustedProxies?: string[];
   /** Cap of every recorded value (request, change, meta, path, route, ids, names, user agent, error message), UTF-8 bytes. Env `OTEL_AUDIT_MAX_VALUE_BYTES`. Default: 4096. */
   maxValueBytes?: number;
+  /**
+   * Record request bodies that arrive as text (`text/plain`, XML, any body the
+   * framework leaves as a string), cut to `maxValueBytes` with the values of
+   * redacted keys in `key=value` pairs and XML elements replaced. A route
+   * rule's `captureText` overrides it. Otherwise such a body is recorded as
+   * `[text body: N chars]`. Env `OTEL_AUDIT_CAPTURE_TEXT_BODIES`. Default: false.
+   */
+  captureTextBodies?: boolean;
   /** Where records go: `otlp`, `console` or `none`. Env `OTEL_AUDIT_EXPORTER`. Default: `otlp`. */
   exporter?: 'otlp' | 'console' | 'none';
   /** OTLP/gRPC endpoint of audit records. Env `OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT`. Default: the SDK's logs endpoint. */

@@ -10,7 +10,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
  */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   if (!header) return false;
-  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  const m = /^Bearer\s(.+)$/i.exec(header.trim());
   if (!m) return false;
-  return timingSafeEqual(digest(m[1] as string), digest(token));
+  return timingSafeEqual(digest((m[1] as string).trimStart()), digest(token));
 }

@@ -19,6 +19,14 @@ describe('resolveConfig', () => {
     expect(c.spoolDir.endsWith('.otel-audit/spool')).toBe(true);
   });
 
+  it('text bodies are not captured unless asked for (option, or OTEL_AUDIT_CAPTURE_TEXT_BODIES)', () => {
+    expect(resolveConfig({}, {}).captureTextBodies).toBe(false);
+    expect(resolveConfig({}, { OTEL_AUDIT_CAPTURE_TEXT_BODIES: 'true' }).captureTextBodies).toBe(true);
+    expect(resolveConfig({}, { OTEL_AUDIT_CAPTURE_TEXT_BODIES: 'maybe' }).captureTextBodies).toBe(false);
+    expect(resolveConfig({ captureTextBodies: false }, { OTEL_AUDIT_CAPTURE_TEXT_BODIES: '1' }).captureTextBodies).toBe(false);
+    expect(resolveConfig({ captureTextBodies: true }, {}).captureTextBodies).toBe(true);
+  });
+
   it('reads OTEL_AUDIT_* and the standard endpoint variables; options win', () => {
     const env = {
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',

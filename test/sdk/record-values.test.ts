@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  capText, cleanErrorText, cleanName, MAX_NAME_LENGTH, redactKeyValues, sensitiveKeyTest, storableJson, storableText, toText,
+  capText, cleanErrorText, cleanName, MAX_NAME_LENGTH, storableJson, storableText, toText,
   unreservedAction,
 } from '../../src/sdk/record-values.js';
+import { sensitiveKeyTest } from '../../src/sdk/redact.js';
 
 const NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 
@@ -68,8 +69,9 @@ describe('record values', () => {
     expect(isSensitive('X-Api-Key')).toBe(true);
     expect(isSensitive('ssn')).toBe(true);
     expect(isSensitive('username')).toBe(false);
-    expect(redactKeyValues('login failed user=bob password=hunter2 ssn: 123', isSensitive)).toBe('login failed user=bob password=[REDACTED] ssn: [REDACTED]');
-    expect(redactKeyValues('bad {"token":"abc","id":"7"}', isSensitive)).toBe('bad {"token":[REDACTED],"id":"7"}');
+    const limits = { maxValueBytes: 4096, isSensitive };
+    expect(cleanErrorText('login failed user=bob password=hunter2 ssn: 123', limits)).toBe('login failed user=bob password=[REDACTED] ssn: [REDACTED]');
+    expect(cleanErrorText('bad {"token":"abc","id":"7"}', limits)).toBe('bad {"token":"[REDACTED]","id":"7"}');
     const msg = cleanErrorText(`cannot parse {"password":"pw","blob":"${'e'.repeat(10_000)}"}`, { maxValueBytes: 256, isSensitive });
     expect(msg).not.toContain('pw"');
     expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(256);

@@ -10,6 +10,7 @@ import {
   templatePath,
   type RouteRule,
 } from '../../src/sdk/route.js';
+import { MAX_PATH_LENGTH } from '../../src/sdk/input-limits.js';
 
 describe('templatePath', () => {
   it.each([
@@ -49,11 +50,11 @@ describe('templatePath', () => {
     expect(isIdSegment('v1')).toBe(false);
   });
 
-  it('handles a huge path quickly', () => {
+  it('reads only the first MAX_PATH_LENGTH units of a huge path', () => {
     const path = '/a'.repeat(100_000) + '/1';
-    const t0 = performance.now();
-    expect(templatePath(path).endsWith('/a/:id')).toBe(true);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    const route = templatePath(path);
+    expect(route.length).toBeLessThanOrEqual(MAX_PATH_LENGTH);
+    expect(route).toBe('/a'.repeat(MAX_PATH_LENGTH / 2));
   });
 });
 

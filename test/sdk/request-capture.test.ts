@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_RECORDED_BODY_BYTES } from '../../src/sdk/input-limits.js';
+import type { IncomingMessage } from 'node:http';
+import { bodyForRecord, capturedRequests, captureRequest, takeCapturedRequest } from '../../src/sdk/request-capture.js';
+
+const TEXT = { keys: ['pin'], maxLength: 4096 };
+
+describe('bodyForRecord', () => {
+  it('keeps parsed bodies for the redactor', () => {
+    const body = { a: 1 };
+    expect(bodyForRecord(body, false, TEXT, '7')).toBe(body);
+    expect(bodyForRecord(undefined, false, TEXT)).toBeUndefined();
+  });
+
+  it('records text bodies only when asked, redacted', () => {
+    expect(bodyForRecord('password=hunter2', false, TEXT, '16')).toBe('[text body: 16 chars]');
+    expect(bodyForRecord('password=hunter2&pin=1&x=2', true, TEXT)).toBe('password=[REDACTED]&pin=[REDACTED]&x=2');
+    expect(bodyForRecord('', true, TEXT)).toBe('');
+  });
+
+  it('does not look at a body declared larger than the limit', () => {
+    const huge = new Proxy({}, { ownKeys: () => { throw new Error('walked'); } });
+    expect(bodyForRecord(huge, false, TEXT, String(MAX_RECORDED_BODY_BYTES + 1))).toBe(`[body: ${MAX_RECORDED_BODY_BYTES + 1} bytes, not recorded]`);
+    expect(bodyForRecord('x', true, TEXT, [String(MAX_RECORDED_BODY_BYTES + 1)])).toBe(`[body: ${MAX_RECORDED_BODY_BYTES + 1} bytes, not recorded]`);
+    // A larger value cap raises the limit with it.
+    const body = { a: 1 };
+    expect(bodyForRecord(body, false, { maxLength: 1024 * 1024 }, String(MAX_RECORDED_BODY_BYTES + 1))).toBe(body);
+  });
+});
+
+describe('takeCapturedRequest', () => {
+  it('hands the request objects of a span over once and forgets them (the span outlives them in the APM queue)', () => {
+    const span = {};
+    const req = { headers: {}, body: { big: 'x'.repeat(1_000) } } as unknown as IncomingMessage;
+    captureRequest(span, req);
+    expect(capturedRequests().has(span)).toBe(true);
+    expect(takeCapturedRequest(span)?.req).toBe(req);
+    expect(capturedRequests().has(span)).toBe(false);
+    expect(takeCapturedRequest(span)).toBeUndefined();
+  });
+});
