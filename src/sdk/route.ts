@@ -11,6 +11,7 @@
 
 import { BoundedCache } from './bounded-cache.js';
 import { capText, MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH } from './input-limits.js';
+import { TRUNCATION_MARKER } from './redact.js';
 
 /** Where a value is read from in a request/response. */
 export type SourceKind = 'param' | 'body' | 'response' | 'query' | 'header';
@@ -79,8 +80,11 @@ function stripQuery(path: string): string {
 }
 
 /**
- * The first {@link MAX_PATH_LENGTH} units of a path; when that cuts a
- * segment, the partial segment is dropped.
+ * The first {@link MAX_PATH_LENGTH} units of a path. When that cuts a
+ * segment longer than {@link MAX_SEGMENT_LENGTH} (an identifier either
+ * way), the segment is kept with a truncation marker, so the record still
+ * names its resource; a shorter partial segment could pass for a name and is
+ * dropped.
  */
 function capPath(path: string): string {
   if (path.length <= MAX_PATH_LENGTH) return path;
@@ -88,6 +92,10 @@ function capPath(path: string): string {
   const next = path[head.length];
   if (next === '/' || next === '?' || next === '#') return head;
   const slash = head.lastIndexOf('/');
+  if (head.length - slash - 1 > MAX_SEGMENT_LENGTH) {
+    const rest = path.length - head.length;
+    return `${head}…${TRUNCATION_MARKER} ${rest} chars]`;
+  }
   return slash > 0 ? head.slice(0, slash + 1) : head;
 }
 

@@ -42,6 +42,16 @@ describe('route derivation from hostile paths', () => {
     expect((m?.params['*'] ?? '').length).toBeLessThanOrEqual(MAX_PATH_LENGTH);
   });
 
+  it('an identifier cut by MAX_PATH_LENGTH is kept with a marker: the record still names its resource', () => {
+    const op = deriveOperation('GET', `/users/${'b'.repeat(70_000)}`, {});
+    expect(op.action).toBe('user.read');
+    expect(op.resourceId).toMatch(/^b+…\[truncated \d+ chars\]$/);
+    expect((op.resourceId ?? '').length).toBeLessThan(MAX_PATH_LENGTH + 40);
+    // A short partial segment could pass for a name: it is dropped.
+    const short = deriveOperation('GET', `/${'a/'.repeat(1023)}xyz${'c'.repeat(10)}`, {});
+    expect(short.action).toBe('a.list');
+  });
+
   it('the parsed-template cache stays within its byte budget under distinct paths', () => {
     for (let i = 0; i < 2_000; i++) {
       const path = '/' + randomBytes(600).toString('base64url').replace(/[0-9]/g, 'q').match(/.{1,7}/g)!.join('/');
