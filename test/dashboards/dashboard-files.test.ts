@@ -232,7 +232,7 @@ describe('Prometheus queries against a live sink', () => {
         'otel_audit_sink_batch_seconds_sum', 'otel_audit_sink_batch_seconds_count', 'otel_audit_sink_batch_rows_bucket',
         'otel_audit_sink_batch_rows_sum', 'otel_audit_sink_batch_rows_count', 'otel_audit_sink_queue_depth',
         'otel_audit_sink_open_sequence_gaps', 'otel_audit_sink_missing_records', 'otel_audit_sink_process_nodejs_eventloop_lag_p99_seconds',
-        'otel_audit_sink_process_process_resident_memory_bytes',
+        'otel_audit_sink_process_process_resident_memory_bytes', 'otel_audit_sink_conflicts_total',
       ]),
     );
   });
