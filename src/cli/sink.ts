@@ -1,3 +1,4 @@
+import { GAP_CHECK_MAX_INTERVAL_MS, GAP_CHECK_MIN_INTERVAL_MS, SINK_DEFAULTS } from '../sink/config.js';
 import { startSink } from '../sink/sink.js';
 import type { SinkOptions } from '../sink/types.js';
 import { flagHelp, parseFlags, type FlagSpec } from './options.js';
@@ -5,30 +6,30 @@ import { flagHelp, parseFlags, type FlagSpec } from './options.js';
 const env = (name: string): string[] => [`OTEL_AUDIT_SINK_${name}`];
 
 export const SINK_FLAGS: FlagSpec[] = [
-  { flag: 'host', env: env('HOST'), type: 'string', help: 'address to bind (0.0.0.0 in a container)', default: '127.0.0.1' },
-  { flag: 'grpc-port', env: env('GRPC_PORT'), type: 'number', help: 'OTLP/gRPC port', default: '4317' },
-  { flag: 'http-port', env: env('HTTP_PORT'), type: 'number', help: 'OTLP/HTTP port (protobuf and JSON)', default: '4318' },
-  { flag: 'metrics-port', env: env('METRICS_PORT'), type: 'number', help: 'Prometheus /metrics, /healthz, /readyz', default: '9464' },
+  { flag: 'host', env: env('HOST'), type: 'string', help: 'address to bind (0.0.0.0 in a container)', default: SINK_DEFAULTS.host },
+  { flag: 'grpc-port', env: env('GRPC_PORT'), type: 'number', help: 'OTLP/gRPC port', default: String(SINK_DEFAULTS.grpcPort) },
+  { flag: 'http-port', env: env('HTTP_PORT'), type: 'number', help: 'OTLP/HTTP port (protobuf and JSON)', default: String(SINK_DEFAULTS.httpPort) },
+  { flag: 'metrics-port', env: env('METRICS_PORT'), type: 'number', help: 'Prometheus /metrics, /healthz, /readyz', default: String(SINK_DEFAULTS.metricsPort) },
   { flag: 'database-url', env: ['OTEL_AUDIT_SINK_DATABASE_URL', 'DATABASE_URL'], type: 'string', help: 'Postgres connection string; else PG* variables; else the embedded database' },
   { flag: 'data-dir', env: ['OTEL_AUDIT_SINK_DATA_DIR', 'OTEL_AUDIT_DATA_DIR'], type: 'string', help: 'embedded database directory', default: './.otel-audit' },
   { flag: 'token', env: env('TOKEN'), type: 'string', help: 'require "Authorization: Bearer <token>"' },
   { flag: 'tls-cert', env: env('TLS_CERT'), type: 'string', help: 'TLS certificate (PEM file) for both listeners' },
   { flag: 'tls-key', env: env('TLS_KEY'), type: 'string', help: 'TLS private key (PEM file)' },
-  { flag: 'max-message-bytes', env: env('MAX_MESSAGE_BYTES'), type: 'number', help: 'largest request, after decompression', default: '16777216' },
-  { flag: 'max-value-bytes', env: env('MAX_VALUE_BYTES'), type: 'number', help: 'largest single string value of a record', default: '65536' },
-  { flag: 'batch-rows', env: env('BATCH_ROWS'), type: 'number', help: 'rows per database batch', default: '2000' },
-  { flag: 'batch-delay-ms', env: env('BATCH_DELAY_MS'), type: 'number', help: 'how long a lone batch waits for more rows', default: '10' },
-  { flag: 'max-queue-rows', env: env('MAX_QUEUE_ROWS'), type: 'number', help: 'rows waiting at most before exports are answered retryable', default: '100000' },
-  { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: 'database connections', default: '10' },
-  { flag: 'writers', env: env('WRITERS'), type: 'number', help: 'batches written at once (at most --pool-size)', default: '2' },
-  { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: '300000' },
-  { flag: 'gap-check-interval-ms', env: env('GAP_CHECK_INTERVAL_MS'), type: 'number', help: 'least time between two gap checks (/metrics shows the last figures)', default: 'half the gap window, 250 to 30000' },
+  { flag: 'max-message-bytes', env: env('MAX_MESSAGE_BYTES'), type: 'number', help: 'largest request, after decompression', default: String(SINK_DEFAULTS.maxMessageBytes) },
+  { flag: 'max-value-bytes', env: env('MAX_VALUE_BYTES'), type: 'number', help: 'largest single string value of a record', default: String(SINK_DEFAULTS.maxValueBytes) },
+  { flag: 'batch-rows', env: env('BATCH_ROWS'), type: 'number', help: 'rows per database batch', default: String(SINK_DEFAULTS.batchRows) },
+  { flag: 'batch-delay-ms', env: env('BATCH_DELAY_MS'), type: 'number', help: 'how long a lone batch waits for more rows', default: String(SINK_DEFAULTS.batchDelayMs) },
+  { flag: 'max-queue-rows', env: env('MAX_QUEUE_ROWS'), type: 'number', help: 'rows waiting at most before exports are answered retryable', default: String(SINK_DEFAULTS.maxQueueRows) },
+  { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: 'database connections', default: String(SINK_DEFAULTS.poolSize) },
+  { flag: 'writers', env: env('WRITERS'), type: 'number', help: 'batches written at once (at most --pool-size)', default: String(SINK_DEFAULTS.writers) },
+  { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: String(SINK_DEFAULTS.gapWindowMs) },
+  { flag: 'gap-check-interval-ms', env: env('GAP_CHECK_INTERVAL_MS'), type: 'number', help: 'least time between two gap checks (/metrics shows the last figures)', default: `half the gap window, ${GAP_CHECK_MIN_INTERVAL_MS} to ${GAP_CHECK_MAX_INTERVAL_MS}` },
   { flag: 'metrics-token', env: env('METRICS_TOKEN'), type: 'string', help: 'require "Authorization: Bearer <token>" on /metrics (/healthz, /readyz stay open); may equal --token' },
-  { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: 'info' },
-  { flag: 'seal-interval-ms', env: env('SEAL_INTERVAL_MS'), type: 'number', help: 'seal settled records into audit.digests this often (0: never)', default: '60000' },
-  { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: '30000' },
+  { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: SINK_DEFAULTS.logLevel },
+  { flag: 'seal-interval-ms', env: env('SEAL_INTERVAL_MS'), type: 'number', help: 'seal settled records into audit.digests this often (0: never)', default: String(SINK_DEFAULTS.sealIntervalMs) },
+  { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: String(SINK_DEFAULTS.sealSettleMs) },
   { flag: 'digest-key-file', env: env('DIGEST_KEY_FILE'), type: 'string', help: 'sign digests: Ed25519 private key (PEM) or HMAC secret file' },
-  { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: 'true' },
+  { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: String(SINK_DEFAULTS.migrate) },
   { flag: 'help', type: 'boolean', help: 'show this help' },
 ];
 

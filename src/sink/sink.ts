@@ -2,10 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadDigestKey } from '../compliance/digest.js';
-import { DEFAULT_SETTLE_MS, sealOnce } from '../compliance/seal.js';
+import { sealOnce } from '../compliance/seal.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ensurePartitions, migrate, schemaStatus } from '../db/migrate.js';
 import { bearerMatches } from './auth.js';
+import { resolveSinkConfig } from './config.js';
 import { GapMonitor } from './gap-monitor.js';
 import { startGrpcServer } from './grpc-server.js';
 import { startHttpServer } from './http-server.js';
@@ -35,21 +36,22 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * OTLP over gRPC and HTTP plus metrics and health endpoints.
  */
 export async function startSink(options: SinkOptions = {}, logger?: Logger): Promise<Sink> {
-  const log = logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'otel-audit-sink' } });
-  const host = options.host ?? '127.0.0.1';
+  const config = resolveSinkConfig(options);
+  const log = logger ?? pino({ level: config.logLevel, base: { service: 'otel-audit-sink' } });
+  const host = config.host;
   // A bad key file fails the start before anything is opened.
-  const digestKey = options.digestKeyFile ? loadDigestKey(options.digestKeyFile) : undefined;
+  const digestKey = config.digestKeyFile ? loadDigestKey(config.digestKeyFile) : undefined;
   const db = await openDatabase({
-    ...(options.databaseUrl !== undefined ? { url: options.databaseUrl } : {}),
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    ...(options.env !== undefined ? { env: options.env } : {}),
-    poolSize: options.poolSize ?? 10,
+    ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}),
+    ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
+    ...(config.env !== undefined ? { env: config.env } : {}),
+    poolSize: config.poolSize,
     onError: (err) => log.warn({ err }, 'database connection error'),
   });
   log.info({ database: db.description }, 'database opened');
   const cleanups: (() => Promise<void>)[] = [() => db.close()];
   try {
-    if (options.migrate !== false) {
+    if (config.migrate) {
       const { applied, current } = await migrate(db, { log: (msg) => log.info(msg) });
       log.info({ applied, current }, 'schema ready');
     }
@@ -59,7 +61,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const metrics: SinkMetrics = createSinkMetrics(() => writer.depth);
     const writer: Writer = new Writer(
       db,
-      { maxBatchRows: options.batchRows ?? 2000, maxDelayMs: options.batchDelayMs ?? 10, maxQueueRows: options.maxQueueRows ?? 100_000, concurrency: Math.max(1, Math.min(options.writers ?? 2, options.poolSize ?? 10)) },
+      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers },
       (b) => {
         metrics.written.inc(b.inserted);
         metrics.duplicates.inc(b.duplicates);
@@ -70,17 +72,17 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const ctx: IngestContext = {
       writer,
       metrics,
-      limits: { ...DEFAULT_LIMITS, ...(options.maxValueBytes !== undefined ? { maxValueBytes: options.maxValueBytes } : {}) },
+      limits: { ...DEFAULT_LIMITS, maxValueBytes: config.maxValueBytes },
     };
-    const tls = options.tlsCert && options.tlsKey ? { cert: options.tlsCert, key: options.tlsKey } : undefined;
-    const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
-    const common = { host, maxMessageBytes, token: options.token, tls, log };
+    const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+    const maxMessageBytes = config.maxMessageBytes;
+    const common = { host, maxMessageBytes, token: config.token, tls, log };
 
-    const grpcServer = await startGrpcServer({ ...common, port: options.grpcPort ?? 4317, handle: (signal, body, peer) => ingest(ctx, signal, 'grpc', body, peer) });
+    const grpcServer = await startGrpcServer({ ...common, port: config.grpcPort, handle: (signal, body, peer) => ingest(ctx, signal, 'grpc', body, peer) });
     cleanups.unshift(() => grpcServer.close());
     const httpServer = await startHttpServer({
       ...common,
-      port: options.httpPort ?? 4318,
+      port: config.httpPort,
       handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer),
       onOversize: () => metrics.oversize.inc({ transport: 'http' }),
       keepUndecodable: (signal, transport, raw, reason, peer) => {
@@ -90,11 +92,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     });
     cleanups.unshift(() => httpServer.close());
 
-    const gapWindowMs = options.gapWindowMs ?? 300_000;
-    const gaps = new GapMonitor(db, metrics, log, {
-      windowMs: gapWindowMs,
-      intervalMs: options.gapCheckIntervalMs ?? Math.max(250, Math.min(30_000, gapWindowMs / 2)),
-    });
+    const gaps = new GapMonitor(db, metrics, log, { windowMs: config.gapWindowMs, intervalMs: config.gapCheckIntervalMs });
     cleanups.unshift(() => gaps.close());
     const partitionTimer = setInterval(() => void ensurePartitions(db).catch((err: unknown) => log.warn({ err }, 'partition maintenance failed')), DAY_MS);
     partitionTimer.unref();
@@ -102,7 +100,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     // Tamper evidence: seal what has settled, every sealIntervalMs (0: never).
     let sealing: Promise<void> | undefined;
     const seal = (): Promise<void> =>
-      (sealing ??= sealOnce(db, { settleMs: options.sealSettleMs ?? DEFAULT_SETTLE_MS, ...(digestKey ? { key: digestKey } : {}) })
+      (sealing ??= sealOnce(db, { settleMs: config.sealSettleMs, ...(digestKey ? { key: digestKey } : {}) })
         .then((r) => {
           const rows = r.digests.reduce((n, d) => n + d.rowCount, 0);
           if (r.digests.length > 0) {
@@ -113,14 +111,14 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
         })
         .catch((err: unknown) => log.warn({ err }, 'sealing failed; retrying next interval'))
         .finally(() => (sealing = undefined)));
-    const sealIntervalMs = options.sealIntervalMs ?? 60_000;
+    const sealIntervalMs = config.sealIntervalMs;
     const sealTimer = sealIntervalMs > 0 ? setInterval(() => void seal(), sealIntervalMs) : undefined;
     sealTimer?.unref();
 
     const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
-        if (options.metricsToken !== undefined && !bearerMatches(req.headers.authorization, options.metricsToken)) {
+        if (config.metricsToken !== undefined && !bearerMatches(req.headers.authorization, config.metricsToken)) {
           res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
           res.end('missing or wrong bearer token\n');
           return;
@@ -158,7 +156,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     });
     await new Promise<void>((resolve, reject) => {
       metricsServer.once('error', reject);
-      metricsServer.listen(options.metricsPort ?? 9464, host, () => resolve());
+      metricsServer.listen(config.metricsPort, host, () => resolve());
     });
     cleanups.unshift(
       () =>

@@ -26,16 +26,17 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as A from '../sdk/attributes.js';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan } from '../otlp/schema.js';
+import { SINK_DEFAULTS } from './config.js';
 import type { AuditRow, RowRejection } from './row.js';
 
 export interface TransformLimits {
-  /** Largest single string value (or key), UTF-8 bytes. Default 65536. */
+  /** Largest single string value (or key), UTF-8 bytes. Default {@link SINK_DEFAULTS.maxValueBytes}. */
   maxValueBytes: number;
   /** Largest row, as JSON, UTF-8 bytes. Default 1048576. */
   maxRecordBytes: number;
 }
 
-export const DEFAULT_LIMITS: TransformLimits = Object.freeze({ maxValueBytes: 65_536, maxRecordBytes: 1_048_576 });
+export const DEFAULT_LIMITS: TransformLimits = Object.freeze({ maxValueBytes: SINK_DEFAULTS.maxValueBytes, maxRecordBytes: 1_048_576 });
 
 /** What was altered to make a row storable: the reason kept with its raw input, and a storable copy of the input. */
 export interface Sanitization {

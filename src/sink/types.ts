@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
 
-/** Options of {@link startSink}; each is also a CLI flag and an `OTEL_AUDIT_SINK_*` variable. */
+/**
+ * Options of {@link startSink}; each is also a CLI flag and an
+ * `OTEL_AUDIT_SINK_*` variable. The defaults are written once, in
+ * `SINK_DEFAULTS` (`config.ts`), and filled in by `resolveSinkConfig`.
+ */
 export interface SinkOptions {
-  /** Address the listeners bind to. Default `127.0.0.1` (use `0.0.0.0` in a container). */
+  /** Address the listeners bind to. Default `SINK_DEFAULTS.host` (use `0.0.0.0` in a container). */
   host?: string;
-  /** OTLP/gRPC port. Default 4317 (0 = any free port). */
+  /** OTLP/gRPC port. Default `SINK_DEFAULTS.grpcPort` (0 = any free port). */
   grpcPort?: number;
-  /** OTLP/HTTP port. Default 4318 (0 = any free port). */
+  /** OTLP/HTTP port. Default `SINK_DEFAULTS.httpPort` (0 = any free port). */
   httpPort?: number;
-  /** Prometheus `/metrics`, `/healthz`, `/readyz` port. Default 9464 (0 = any free port). */
+  /** Prometheus `/metrics`, `/healthz`, `/readyz` port. Default `SINK_DEFAULTS.metricsPort` (0 = any free port). */
   metricsPort?: number;
   /** Postgres connection string. Default `DATABASE_URL`, else `PG*`, else the embedded database. */
   databaseUrl?: string;
@@ -19,33 +23,33 @@ export interface SinkOptions {
   /** TLS certificate and key (PEM paths) for both listeners. Default: plaintext. */
   tlsCert?: string;
   tlsKey?: string;
-  /** Largest request accepted, bytes (after decompression). Default 16 MiB. */
+  /** Largest request accepted, bytes (after decompression). Default `SINK_DEFAULTS.maxMessageBytes`. */
   maxMessageBytes?: number;
-  /** Largest single string value of a record, bytes. Default 64 KiB. */
+  /** Largest single string value of a record, bytes. Default `SINK_DEFAULTS.maxValueBytes`. */
   maxValueBytes?: number;
-  /** Rows per database batch. Default 2000. */
+  /** Rows per database batch. Default `SINK_DEFAULTS.batchRows`. */
   batchRows?: number;
-  /** How long a lone batch waits for more rows, ms. Default 10. */
+  /** How long a lone batch waits for more rows, ms. Default `SINK_DEFAULTS.batchDelayMs`. */
   batchDelayMs?: number;
-  /** Rows waiting at most before exports are refused as retryable. Default 100000. */
+  /** Rows waiting at most before exports are refused as retryable. Default `SINK_DEFAULTS.maxQueueRows`. */
   maxQueueRows?: number;
-  /** Database connections. Default 10. */
+  /** Database connections. Default `SINK_DEFAULTS.poolSize`. */
   poolSize?: number;
-  /** Batches written at once (at most poolSize). Default 2. */
+  /** Batches written at once (at most poolSize). Default `SINK_DEFAULTS.writers`. */
   writers?: number;
-  /** A sequence gap open longer than this is counted as missing records, ms. Default 300000. */
+  /** A sequence gap open longer than this is counted as missing records, ms. Default `SINK_DEFAULTS.gapWindowMs`. */
   gapWindowMs?: number;
-  /** Least time between two gap checks, ms (scrapes of `/metrics` read the last figures). Default half the gap window, 250 to 30000. */
+  /** Least time between two gap checks, ms (scrapes of `/metrics` read the last figures). Default `defaultGapCheckIntervalMs`: half the gap window, within `GAP_CHECK_MIN_INTERVAL_MS` and `GAP_CHECK_MAX_INTERVAL_MS`. */
   gapCheckIntervalMs?: number;
   /** Require `Authorization: Bearer <token>` on `/metrics` (`/healthz` and `/readyz` stay open). Default: open. */
   metricsToken?: string;
-  /** pino level: fatal, error, warn, info, debug, trace, silent. Default `info`. */
+  /** pino level: fatal, error, warn, info, debug, trace, silent. Default `SINK_DEFAULTS.logLevel`. */
   logLevel?: string;
-  /** Apply migrations on start. Default true. */
+  /** Apply migrations on start. Default `SINK_DEFAULTS.migrate`. */
   migrate?: boolean;
-  /** Seal settled records into audit.digests this often, ms (0: never). Default 60,000. */
+  /** Seal settled records into audit.digests this often, ms (0: never). Default `SINK_DEFAULTS.sealIntervalMs`. */
   sealIntervalMs?: number;
-  /** Seal only records received at least this long ago, ms. Default 30,000. */
+  /** Seal only records received at least this long ago, ms. Default `SINK_DEFAULTS.sealSettleMs`. */
   sealSettleMs?: number;
   /** Sign each digest: an Ed25519 private key (PEM) or an HMAC secret file. */
   digestKeyFile?: string;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isConnectionError, type Database } from '../db/database.js';
+import { SINK_DEFAULTS } from './config.js';
 import { contentHash, identityOf } from './content-hash.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
@@ -17,13 +18,13 @@ export interface RejectedInput {
 }
 
 export interface WriterOptions {
-  /** Rows per database round trip at most. Default 2000. */
+  /** Rows per database round trip at most. Default {@link SINK_DEFAULTS.batchRows}. */
   maxBatchRows?: number;
-  /** How long a batch waits for more rows, ms. Default 10. */
+  /** How long a batch waits for more rows, ms. Default {@link SINK_DEFAULTS.batchDelayMs}. */
   maxDelayMs?: number;
-  /** Rows waiting at most; past it submissions are refused as retryable. Default 100000. */
+  /** Rows waiting at most; past it submissions are refused as retryable. Default {@link SINK_DEFAULTS.maxQueueRows}. */
   maxQueueRows?: number;
-  /** Batches written at once (connections used). Default 2. */
+  /** Batches written at once (connections used). Default {@link SINK_DEFAULTS.writers}. */
   concurrency?: number;
 }
 
@@ -296,10 +297,10 @@ export class Writer {
     options: WriterOptions = {},
     private readonly onBatch: (report: BatchReport) => void = () => {},
   ) {
-    this.maxBatchRows = options.maxBatchRows ?? 2000;
-    this.maxDelayMs = options.maxDelayMs ?? 10;
-    this.maxQueueRows = options.maxQueueRows ?? 100_000;
-    this.concurrency = options.concurrency ?? 2;
+    this.maxBatchRows = options.maxBatchRows ?? SINK_DEFAULTS.batchRows;
+    this.maxDelayMs = options.maxDelayMs ?? SINK_DEFAULTS.batchDelayMs;
+    this.maxQueueRows = options.maxQueueRows ?? SINK_DEFAULTS.maxQueueRows;
+    this.concurrency = options.concurrency ?? SINK_DEFAULTS.writers;
   }
 
   /** Rows (and rejected inputs) waiting for a transaction. */

@@ -1,0 +1,89 @@
+import type { SinkOptions } from './types.js';
+
+/** Gap checks run at least this far apart when the interval is derived from the window, ms. */
+export const GAP_CHECK_MIN_INTERVAL_MS = 250;
+/** Gap checks run at most this far apart when the interval is derived from the window, ms. */
+export const GAP_CHECK_MAX_INTERVAL_MS = 30_000;
+
+/**
+ * The sink's defaults, written once: {@link resolveSinkConfig} fills
+ * {@link SinkOptions} from them and the `otel-audit sink --help` text shows
+ * them. Options without an entry have no default value (`token`: no
+ * authentication, `databaseUrl`: the environment decides, ...), and
+ * `gapCheckIntervalMs` is derived from the gap window
+ * ({@link defaultGapCheckIntervalMs}).
+ */
+export const SINK_DEFAULTS = Object.freeze({
+  /** Address the listeners bind to (`0.0.0.0` in a container). */
+  host: '127.0.0.1',
+  /** OTLP/gRPC port. */
+  grpcPort: 4317,
+  /** OTLP/HTTP port. */
+  httpPort: 4318,
+  /** Prometheus `/metrics`, `/healthz`, `/readyz` port. */
+  metricsPort: 9464,
+  /** Largest request accepted, bytes (after decompression): 16 MiB. */
+  maxMessageBytes: 16 * 1024 * 1024,
+  /** Largest single string value of a record, bytes: 64 KiB. */
+  maxValueBytes: 64 * 1024,
+  /** Rows per database batch. */
+  batchRows: 2000,
+  /** How long a lone batch waits for more rows, ms. */
+  batchDelayMs: 10,
+  /** Rows waiting at most before exports are refused as retryable. */
+  maxQueueRows: 100_000,
+  /** Database connections. */
+  poolSize: 10,
+  /** Batches written at once (at most `poolSize`). */
+  writers: 2,
+  /** A sequence gap open longer than this counts as missing records, ms. */
+  gapWindowMs: 300_000,
+  /** pino level. */
+  logLevel: 'info',
+  /** Apply migrations on start. */
+  migrate: true,
+  /** Seal settled records into audit.digests this often, ms (0: never). */
+  sealIntervalMs: 60_000,
+  /** Seal only records received at least this long ago, ms. */
+  sealSettleMs: 30_000,
+} as const satisfies Partial<SinkOptions>);
+
+/** The least time between two gap checks when none is set: half the window, within 250 ms to 30 s. */
+export function defaultGapCheckIntervalMs(gapWindowMs: number): number {
+  return Math.max(GAP_CHECK_MIN_INTERVAL_MS, Math.min(GAP_CHECK_MAX_INTERVAL_MS, gapWindowMs / 2));
+}
+
+type Filled = keyof typeof SINK_DEFAULTS | 'gapCheckIntervalMs';
+
+/** {@link SinkOptions} with every default filled in. */
+export type SinkConfig = Omit<SinkOptions, Filled> & Required<Pick<SinkOptions, Filled>>;
+
+/**
+ * Fill the defaults of {@link SinkOptions}. `writers` comes out as the
+ * number of batches actually written at once: at least 1, at most `poolSize`.
+ */
+export function resolveSinkConfig(options: SinkOptions = {}): SinkConfig {
+  const d = SINK_DEFAULTS;
+  const poolSize = options.poolSize ?? d.poolSize;
+  const gapWindowMs = options.gapWindowMs ?? d.gapWindowMs;
+  return {
+    ...options,
+    host: options.host ?? d.host,
+    grpcPort: options.grpcPort ?? d.grpcPort,
+    httpPort: options.httpPort ?? d.httpPort,
+    metricsPort: options.metricsPort ?? d.metricsPort,
+    maxMessageBytes: options.maxMessageBytes ?? d.maxMessageBytes,
+    maxValueBytes: options.maxValueBytes ?? d.maxValueBytes,
+    batchRows: options.batchRows ?? d.batchRows,
+    batchDelayMs: options.batchDelayMs ?? d.batchDelayMs,
+    maxQueueRows: options.maxQueueRows ?? d.maxQueueRows,
+    poolSize,
+    writers: Math.max(1, Math.min(options.writers ?? d.writers, poolSize)),
+    gapWindowMs,
+    gapCheckIntervalMs: options.gapCheckIntervalMs ?? defaultGapCheckIntervalMs(gapWindowMs),
+    logLevel: options.logLevel ?? d.logLevel,
+    migrate: options.migrate ?? d.migrate,
+    sealIntervalMs: options.sealIntervalMs ?? d.sealIntervalMs,
+    sealSettleMs: options.sealSettleMs ?? d.sealSettleMs,
+  };
+}
