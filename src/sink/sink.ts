@@ -1,14 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadDigestKey } from '../compliance/digest.js';
 import { sealOnce } from '../compliance/seal.js';
 import { openDatabase, type Database } from '../db/database.js';
-import { ensurePartitions, migrate, schemaStatus } from '../db/migrate.js';
-import { bearerMatches } from './auth.js';
+import { ensurePartitions, migrate } from '../db/migrate.js';
 import { resolveSinkConfig } from './config.js';
 import { GapMonitor } from './gap-monitor.js';
 import { startGrpcServer } from './grpc-server.js';
+import { startHealthServer } from './health-server.js';
 import { startHttpServer } from './http-server.js';
 import { ingest, type IngestContext } from './ingest.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
@@ -115,64 +113,23 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const sealTimer = sealIntervalMs > 0 ? setInterval(() => void seal(), sealIntervalMs) : undefined;
     sealTimer?.unref();
 
-    const metricsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/metrics') {
-        if (config.metricsToken !== undefined && !bearerMatches(req.headers.authorization, config.metricsToken)) {
-          res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
-          res.end('missing or wrong bearer token\n');
-          return;
-        }
-        // Gap figures are cached: a scrape at most starts a check (one per interval) and never waits for it.
-        gaps.poke();
-        metrics.registry
-          .metrics()
-          .then((text) => {
-            res.writeHead(200, { 'content-type': metrics.registry.contentType });
-            res.end(text);
-          })
-          .catch((err: unknown) => {
-            res.writeHead(500, { 'content-type': 'text/plain' });
-            res.end(`metrics failed: ${(err as Error).message}\n`);
-          });
-      } else if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok\n');
-      } else if (path === '/readyz') {
-        schemaStatus(db)
-          .then((s) => {
-            const ready = s.pending === 0;
-            res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-            res.end(ready ? 'ready\n' : `migrations pending: ${s.pending}\n`);
-          })
-          .catch((err: unknown) => {
-            res.writeHead(503, { 'content-type': 'text/plain' });
-            res.end(`database unreachable: ${(err as Error).message}\n`);
-          });
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found: try /metrics, /healthz, /readyz\n');
-      }
+    const healthServer = await startHealthServer({
+      host,
+      port: config.metricsPort,
+      metricsToken: config.metricsToken,
+      metrics,
+      db,
+      // Gap figures are cached: a scrape at most starts a check (one per interval) and never waits for it.
+      onScrape: () => gaps.poke(),
     });
-    await new Promise<void>((resolve, reject) => {
-      metricsServer.once('error', reject);
-      metricsServer.listen(config.metricsPort, host, () => resolve());
-    });
-    cleanups.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          metricsServer.close(() => resolve());
-          metricsServer.closeAllConnections();
-        }),
-    );
-    const metricsPort = (metricsServer.address() as AddressInfo).port;
-    log.info({ grpc: `${host}:${grpcServer.port}`, http: `${host}:${httpServer.port}`, metrics: `${host}:${metricsPort}` }, 'otel-audit sink listening');
+    cleanups.unshift(() => healthServer.close());
+    log.info({ grpc: `${host}:${grpcServer.port}`, http: `${host}:${httpServer.port}`, metrics: `${host}:${healthServer.port}` }, 'otel-audit sink listening');
 
     let closing: Promise<void> | undefined;
     return {
       grpcPort: grpcServer.port,
       httpPort: httpServer.port,
-      metricsPort,
+      metricsPort: healthServer.port,
       db,
       metrics,
       log,
@@ -186,10 +143,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
           await sealing;
           // Only the gap check may still hold a connection: cancel it rather than wait for it.
           await gaps.close();
-          await new Promise<void>((resolve) => {
-            metricsServer.close(() => resolve());
-            metricsServer.closeAllConnections();
-          });
+          await healthServer.close();
           await db.close();
           log.info('otel-audit sink stopped');
         })();

@@ -1,0 +1,82 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Database } from '../db/database.js';
+import { schemaStatus } from '../db/migrate.js';
+import { bearerMatches } from './auth.js';
+import type { SinkMetrics } from './metrics.js';
+
+/** Options of {@link startHealthServer}. */
+export interface HealthServerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Required bearer token on `/metrics`, if any (`/healthz` and `/readyz` stay open). */
+  metricsToken: string | undefined;
+  metrics: SinkMetrics;
+  /** `/readyz` answers ready when this database has no migration pending. */
+  db: Database;
+  /** Called on each authorised `/metrics` scrape before the figures are read; must not wait. */
+  onScrape: () => void;
+}
+
+/** The running `/metrics`, `/healthz`, `/readyz` server. */
+export interface HealthServer {
+  readonly port: number;
+  /** Stop listening and drop open connections. */
+  close(): Promise<void>;
+}
+
+/** Serve Prometheus `/metrics`, liveness `/healthz` and readiness `/readyz` over plain HTTP. */
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const { metrics, db, metricsToken } = options;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      if (metricsToken !== undefined && !bearerMatches(req.headers.authorization, metricsToken)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
+        res.end('missing or wrong bearer token\n');
+        return;
+      }
+      options.onScrape();
+      metrics.registry
+        .metrics()
+        .then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        })
+        .catch((err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${(err as Error).message}\n`);
+        });
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+    } else if (path === '/readyz') {
+      schemaStatus(db)
+        .then((s) => {
+          const ready = s.pending === 0;
+          res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+          res.end(ready ? 'ready\n' : `migrations pending: ${s.pending}\n`);
+        })
+        .catch((err: unknown) => {
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          res.end(`database unreachable: ${(err as Error).message}\n`);
+        });
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found: try /metrics, /healthz, /readyz\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
