@@ -1,14 +1,12 @@
 import { pino, type Logger } from 'pino';
-import { loadDigestKey } from '../compliance/digest.js';
-import { sealOnce } from '../compliance/seal.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ensurePartitions, migrate } from '../db/migrate.js';
 import { resolveSinkConfig } from './config.js';
-import { GapMonitor } from './gap-monitor.js';
 import { startGrpcServer } from './grpc-server.js';
 import { startHealthServer } from './health-server.js';
 import { startHttpServer } from './http-server.js';
 import { ingest, type IngestContext } from './ingest.js';
+import { prepareJobs } from './jobs.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
 import { DEFAULT_LIMITS } from './transform.js';
 import type { SinkOptions } from './types.js';
@@ -26,19 +24,20 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 /**
- * Start the sink: open the database (Postgres or embedded), apply
- * migrations under the advisory lock, create partitions ahead, and serve
- * OTLP over gRPC and HTTP plus metrics and health endpoints.
+ * Start the sink: resolve the configuration, open the database (Postgres or
+ * embedded), apply migrations under the advisory lock and create partitions
+ * ahead, start the writer, serve OTLP over gRPC and HTTP, start the periodic
+ * jobs (gap checks, partitions, sealing), and serve metrics and health
+ * endpoints. Each step is a module of its own; this function only wires them.
  */
 export async function startSink(options: SinkOptions = {}, logger?: Logger): Promise<Sink> {
   const config = resolveSinkConfig(options);
   const log = logger ?? pino({ level: config.logLevel, base: { service: 'otel-audit-sink' } });
-  const host = config.host;
+  const { host } = config;
   // A bad key file fails the start before anything is opened.
-  const digestKey = config.digestKeyFile ? loadDigestKey(config.digestKeyFile) : undefined;
+  const preparedJobs = prepareJobs(config);
+
   const db = await openDatabase({
     ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}),
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
@@ -67,15 +66,10 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
         metrics.batchSeconds.observe(b.seconds);
       },
     );
-    const ctx: IngestContext = {
-      writer,
-      metrics,
-      limits: { ...DEFAULT_LIMITS, maxValueBytes: config.maxValueBytes },
-    };
-    const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
-    const maxMessageBytes = config.maxMessageBytes;
-    const common = { host, maxMessageBytes, token: config.token, tls, log };
 
+    const ctx: IngestContext = { writer, metrics, limits: { ...DEFAULT_LIMITS, maxValueBytes: config.maxValueBytes } };
+    const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+    const common = { host, maxMessageBytes: config.maxMessageBytes, token: config.token, tls, log };
     const grpcServer = await startGrpcServer({ ...common, port: config.grpcPort, handle: (signal, body, peer) => ingest(ctx, signal, 'grpc', body, peer) });
     cleanups.unshift(() => grpcServer.close());
     const httpServer = await startHttpServer({
@@ -90,28 +84,8 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     });
     cleanups.unshift(() => httpServer.close());
 
-    const gaps = new GapMonitor(db, metrics, log, { windowMs: config.gapWindowMs, intervalMs: config.gapCheckIntervalMs });
-    cleanups.unshift(() => gaps.close());
-    const partitionTimer = setInterval(() => void ensurePartitions(db).catch((err: unknown) => log.warn({ err }, 'partition maintenance failed')), DAY_MS);
-    partitionTimer.unref();
-
-    // Tamper evidence: seal what has settled, every sealIntervalMs (0: never).
-    let sealing: Promise<void> | undefined;
-    const seal = (): Promise<void> =>
-      (sealing ??= sealOnce(db, { settleMs: config.sealSettleMs, ...(digestKey ? { key: digestKey } : {}) })
-        .then((r) => {
-          const rows = r.digests.reduce((n, d) => n + d.rowCount, 0);
-          if (r.digests.length > 0) {
-            metrics.sealedRows.inc(rows);
-            metrics.lastSealTime.set(Date.now() / 1000);
-          }
-          log.debug({ digests: r.digests.length, rows, locked: r.locked }, 'sealed');
-        })
-        .catch((err: unknown) => log.warn({ err }, 'sealing failed; retrying next interval'))
-        .finally(() => (sealing = undefined)));
-    const sealIntervalMs = config.sealIntervalMs;
-    const sealTimer = sealIntervalMs > 0 ? setInterval(() => void seal(), sealIntervalMs) : undefined;
-    sealTimer?.unref();
+    const jobs = preparedJobs.start({ db, metrics, log });
+    cleanups.unshift(() => jobs.close());
 
     const healthServer = await startHealthServer({
       host,
@@ -120,7 +94,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       metrics,
       db,
       // Gap figures are cached: a scrape at most starts a check (one per interval) and never waits for it.
-      onScrape: () => gaps.poke(),
+      onScrape: () => jobs.poke(),
     });
     cleanups.unshift(() => healthServer.close());
     log.info({ grpc: `${host}:${grpcServer.port}`, http: `${host}:${httpServer.port}`, metrics: `${host}:${healthServer.port}` }, 'otel-audit sink listening');
@@ -135,14 +109,11 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       log,
       close(): Promise<void> {
         closing ??= (async () => {
-          clearInterval(partitionTimer);
-          if (sealTimer) clearInterval(sealTimer);
+          jobs.stop();
           // Stop accepting first, then write what was accepted, then close the database.
           await Promise.all([grpcServer.close(), httpServer.close()]);
           await writer.close();
-          await sealing;
-          // Only the gap check may still hold a connection: cancel it rather than wait for it.
-          await gaps.close();
+          await jobs.close();
           await healthServer.close();
           await db.close();
           log.info('otel-audit sink stopped');
