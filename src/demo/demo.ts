@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { pino } from 'pino';
 import { packagePath } from '../assets.js';
+import { SINK_DEFAULTS } from '../sink/config.js';
 import { startSink, type Sink } from '../sink/sink.js';
 import { checkRows, runScript, type RecordRow, type StepResult } from './script.js';
 import { formatTable } from './table.js';
@@ -383,9 +384,9 @@ function nextSteps(results: readonly StepResult[], options: DemoOptions, databas
   } else {
     lines.push("             this run's database was temporary (--data-dir DIR keeps it, --database-url URL writes to your Postgres)");
   }
-  lines.push('  sink       npm start (otel-audit sink) keeps a sink running: OTLP on 127.0.0.1:4317 (gRPC) and 4318 (HTTP),');
+  lines.push(`  sink       npm start (otel-audit sink) keeps a sink running: OTLP on ${SINK_DEFAULTS.host}:${SINK_DEFAULTS.grpcPort} (gRPC) and ${SINK_DEFAULTS.httpPort} (HTTP),`);
   lines.push('             the embedded database in ./.otel-audit, or DATABASE_URL=postgres://... for your Postgres. Then');
-  lines.push('             OTEL_AUDIT_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 npm run example');
+  lines.push(`             OTEL_AUDIT_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://${SINK_DEFAULTS.host}:${SINK_DEFAULTS.grpcPort} npm run example`);
   lines.push(`  collector  ${sourcePath('collector-config/otelcol.yaml')} (see ${sourcePath('collector-config/README.md')}): traces to the APM,`);
   lines.push('             audit records to the sink');
   lines.push(`  dashboards ${sourcePath('dashboards')}/: Grafana over audit.records, with trace links into the APM`);
