@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as A from '../sdk/attributes.js';
+import * as A from '../contract/attributes.js';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan } from '../otlp/schema.js';
 import type { AuditRow, RowRejection } from './row.js';
 
