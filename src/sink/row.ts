@@ -1,3 +1,5 @@
+import type { ActorType, Outcome } from '../contract/values.js';
+
 /**
  * One row of `audit.records`, as the writer inserts it. Field names mirror
  * the column names (camelCase); `null` is SQL NULL.
@@ -13,12 +15,12 @@ export interface AuditRow {
   module: string | null;
   actorId: string | null;
   actorName: string | null;
-  actorType: 'user' | 'service' | 'anonymous';
+  actorType: ActorType;
   tenantId: string | null;
   action: string;
   resourceType: string | null;
   resourceId: string | null;
-  outcome: 'success' | 'failure' | 'denied';
+  outcome: Outcome;
   statusCode: number | null;
   httpMethod: string | null;
   httpRoute: string | null;
