@@ -2,7 +2,9 @@ import type { ActorType, Outcome } from '../contract/values.js';
 
 /**
  * One row of `audit.records`, as the writer inserts it. Field names mirror
- * the column names (camelCase); `null` is SQL NULL.
+ * the column names (camelCase); each column names its field in
+ * `RECORD_COLUMNS` (src/contract/columns.ts), and the writer checks that the
+ * two agree. `null` is SQL NULL.
  */
 export interface AuditRow {
   /** 32 lowercase hex. */
