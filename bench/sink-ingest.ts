@@ -39,6 +39,7 @@ import {
 import { owner, readProfile, shortUrl, type CpuProfileNode } from './lib/profile.ts';
 import { fmt, machine, mdTable, medianBy, percentile, textTable, writeReadme } from './lib/report.ts';
 import { withClient } from './lib/pg.ts';
+import { ROW_FIELD_COLUMNS } from '../src/contract/columns.ts';
 import { decodeLogsWire } from '../src/otlp/wire-logs.ts';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -50,17 +51,9 @@ const GOAL_VS_COPY = 0.6;
 const GOAL_VS_INSERT = 20;
 const GOAL_P99_MS = 1_000;
 
-/** The columns the sink's writer inserts (src/sink/writer.ts), in its order. */
-const COLUMNS = [
-  'trace_id', 'span_id', 'occurred_at', 'service_name', 'module', 'actor_id', 'actor_name', 'actor_type',
-  'tenant_id', 'action', 'resource_type', 'resource_id', 'outcome', 'status_code', 'http_method', 'http_route', 'url_path', 'client_ip',
-  'user_agent', 'duration_ms', 'level', 'request', 'change_before', 'change_after', 'attributes', 'emitter_id', 'emitter_seq',
-] as const;
-const COLUMN_TYPES = [
-  'text', 'text', 'timestamptz', 'text', 'text', 'text', 'text', 'text',
-  'text', 'text', 'text', 'text', 'text', 'int4', 'text', 'text', 'text', 'inet',
-  'text', 'float8', 'text', 'jsonb', 'jsonb', 'jsonb', 'jsonb', 'text', 'int8',
-] as const;
+/** The columns the sink's writer inserts from a record's fields (src/contract/columns.ts), in its order. */
+const COLUMNS = ROW_FIELD_COLUMNS.map((c) => c.name);
+const COLUMN_TYPES = ROW_FIELD_COLUMNS.map((c) => c.type);
 const COLUMN_LIST = COLUMNS.join(', ');
 
 const USAGE = `Usage: node bench/sink-ingest.ts [options]

@@ -8,7 +8,7 @@ import { migrateCommand } from './cli/migrate.js';
 import { retentionCommand } from './cli/retention.js';
 import { sinkCommand } from './cli/sink.js';
 import { verifyCommand } from './cli/verify.js';
-import { VERSION } from './sdk/version.js';
+import { VERSION } from './contract/version.js';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 

@@ -4,7 +4,7 @@ export { AuditSpanProcessor } from './sdk/audit-span-processor.js';
 export type { AuditSpanProcessorOptions } from './sdk/audit-span-processor.js';
 export { audit } from './sdk/audit-api.js';
 export { auditSampler, samplerFromEnv } from './sdk/sampler.js';
-export * from './sdk/attributes.js';
+export * from './contract/attributes.js';
 export type {
   Actor, ActorHookResult, ActorResolver, AuditActorInput, AuditIdValue, AuditLevel, AuditMetaInput, AuditMetaValue,
   AuditOptions, AuditOutcome, AuditRecordInput, AuditRequestInfo, AuditSetInput, RouteRule,

@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
+import { OUTCOMES as RECORD_OUTCOMES } from '../contract/values.js';
 import type { Database } from '../db/database.js';
 import {
   DEFAULT_FETCH_ROWS, EXPORT_FORMATS, ExportAbortedError, exportRecords, parseTimeBound, type ExportFilters, type ExportFormat,
@@ -15,7 +16,7 @@ import {
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
 import { DATABASE_HELP, databaseFlagsProblem, describeDbError, oneLine, openCliDatabase, warnPasswordInArgv } from './database.js';
 
-const OUTCOMES = ['success', 'failure', 'denied'];
+const OUTCOMES: readonly string[] = RECORD_OUTCOMES;
 
 const HELP = `Usage: otel-audit export --from TIME --to TIME --out FILE [options]
 

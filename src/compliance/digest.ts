@@ -2,9 +2,9 @@
  * What the tamper-evidence chain hashes, and how (`audit.digests`):
  *
  * - a row's hash: SHA-256 of the RFC 8785 canonical JSON of its columns
- *   ({@link ROW_COLUMNS}: every column of audit.records but the generated
- *   one), timestamps as ISO 8601 UTC with microseconds, bigints as strings,
- *   jsonb columns as JSON values;
+ *   ({@link ROW_COLUMNS}: the sealed columns of audit.records, from
+ *   src/contract/columns.ts), timestamps as ISO 8601 UTC with microseconds,
+ *   bigints as strings, jsonb columns as JSON values;
  * - a seal's `row_hashes`: per row in id order, the id (8 bytes big-endian)
  *   and the row's hash (32 bytes); `records_hash` is the SHA-256 of it;
  * - a digest's `hash`: SHA-256 of the canonical JSON of its fields
@@ -14,6 +14,7 @@
  */
 import { createHash, createHmac, hash, createPrivateKey, createPublicKey, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { SEALED_COLUMNS, type SealedColumn } from '../contract/columns.js';
 import type { Transaction } from '../db/database.js';
 import { canonicalJson } from './canonical.js';
 
@@ -30,38 +31,19 @@ export function isoSql(column: string): string {
 
 type ColumnKind = 'text' | 'bigint' | 'int' | 'float' | 'time' | 'json';
 
-/** The columns of audit.records a row's hash covers, and how each is read. */
-export const ROW_COLUMNS: readonly (readonly [string, ColumnKind])[] = [
-  ['id', 'bigint'],
-  ['trace_id', 'text'],
-  ['span_id', 'text'],
-  ['occurred_at', 'time'],
-  ['received_at', 'time'],
-  ['service_name', 'text'],
-  ['module', 'text'],
-  ['actor_id', 'text'],
-  ['actor_name', 'text'],
-  ['actor_type', 'text'],
-  ['tenant_id', 'text'],
-  ['action', 'text'],
-  ['resource_type', 'text'],
-  ['resource_id', 'text'],
-  ['outcome', 'text'],
-  ['status_code', 'int'],
-  ['http_method', 'text'],
-  ['http_route', 'text'],
-  ['url_path', 'text'],
-  ['client_ip', 'text'],
-  ['user_agent', 'text'],
-  ['duration_ms', 'float'],
-  ['level', 'text'],
-  ['request', 'json'],
-  ['change_before', 'json'],
-  ['change_after', 'json'],
-  ['attributes', 'json'],
-  ['emitter_id', 'text'],
-  ['emitter_seq', 'bigint'],
-];
+/** How a row's hash reads a column of each SQL type (an inet as its text). */
+const KIND_OF_TYPE: Record<SealedColumn['type'], ColumnKind> = {
+  int8: 'bigint',
+  int4: 'int',
+  float8: 'float',
+  text: 'text',
+  inet: 'text',
+  timestamptz: 'time',
+  jsonb: 'json',
+};
+
+/** The columns of audit.records a row's hash covers ({@link SEALED_COLUMNS}), and how each is read. */
+export const ROW_COLUMNS: readonly (readonly [string, ColumnKind])[] = SEALED_COLUMNS.map((c) => [c.name, KIND_OF_TYPE[c.type]] as const);
 
 /** SELECT list reading {@link ROW_COLUMNS} as text, the same way on Postgres and PGlite. */
 export const ROW_SELECT = ROW_COLUMNS.map(([name, kind]) => (kind === 'time' ? `${isoSql(name)} AS ${name}` : `${name}::text AS ${name}`)).join(', ');

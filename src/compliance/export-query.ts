@@ -5,13 +5,10 @@
  * serialised again.
  */
 
-/** The columns of `audit.records` an export holds, in this order (DESIGN.md). */
-export const EXPORT_COLUMNS = [
-  'id', 'trace_id', 'span_id', 'occurred_at', 'received_at', 'service_name', 'module', 'actor_id', 'actor_name', 'actor_type',
-  'tenant_id', 'action', 'resource_type', 'resource_id', 'outcome', 'status_code', 'http_method', 'http_route', 'url_path',
-  'client_ip', 'user_agent', 'duration_ms', 'level', 'request', 'change_before', 'change_after', 'attributes', 'emitter_id',
-  'emitter_seq',
-] as const;
+import { SEALED_COLUMNS, type SealedColumn } from '../contract/columns.js';
+
+/** The columns of `audit.records` an export holds, in this order (DESIGN.md): the sealed columns. */
+export const EXPORT_COLUMNS = SEALED_COLUMNS.map((c) => c.name);
 
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 
@@ -22,37 +19,23 @@ export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
  */
 type ColumnKind = 'number' | 'float' | 'timestamp' | 'plain' | 'text' | 'inet' | 'json';
 
-const KIND: Record<ExportColumn, ColumnKind> = {
-  id: 'number',
-  trace_id: 'plain',
-  span_id: 'plain',
-  occurred_at: 'timestamp',
-  received_at: 'timestamp',
-  service_name: 'text',
-  module: 'text',
-  actor_id: 'text',
-  actor_name: 'text',
-  actor_type: 'plain',
-  tenant_id: 'text',
-  action: 'text',
-  resource_type: 'text',
-  resource_id: 'text',
-  outcome: 'plain',
-  status_code: 'number',
-  http_method: 'text',
-  http_route: 'text',
-  url_path: 'text',
-  client_ip: 'inet',
-  user_agent: 'text',
-  duration_ms: 'float',
-  level: 'text',
-  request: 'json',
-  change_before: 'json',
-  change_after: 'json',
-  attributes: 'json',
-  emitter_id: 'text',
-  emitter_seq: 'number',
+const KIND_OF_TYPE: Record<SealedColumn['type'], ColumnKind> = {
+  int8: 'number',
+  int4: 'number',
+  float8: 'float',
+  text: 'text',
+  inet: 'inet',
+  timestamptz: 'timestamp',
+  jsonb: 'json',
 };
+
+const KIND = new Map<ExportColumn, ColumnKind>(
+  SEALED_COLUMNS.map((c) => [c.name, 'plain' in c && c.plain ? 'plain' : KIND_OF_TYPE[c.type]]),
+);
+
+function kindOf(column: ExportColumn): ColumnKind {
+  return KIND.get(column) as ColumnKind;
+}
 
 export type ExportFormat = 'csv' | 'jsonl';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'jsonl'];
@@ -77,7 +60,7 @@ export function isoTimestampSql(expr: string): string {
 function csvLineSql(alias: string): string {
   const fields = EXPORT_COLUMNS.map((c) => {
     const col = `${alias}.${c}`;
-    switch (KIND[c]) {
+    switch (kindOf(c)) {
       case 'number':
       case 'float':
         return `coalesce(${col}::text, '')`;
@@ -107,7 +90,7 @@ function jsonLineSql(alias: string): string {
   const parts = EXPORT_COLUMNS.flatMap((c, i) => {
     const col = `${alias}.${c}`;
     let value: string;
-    switch (KIND[c]) {
+    switch (kindOf(c)) {
       case 'number':
       case 'json':
         value = `${col}::text`;

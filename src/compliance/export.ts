@@ -21,7 +21,7 @@ import { writeSync } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Database, Transaction } from '../db/database.js';
-import { VERSION } from '../sdk/version.js';
+import { VERSION } from '../contract/version.js';
 import {
   CSV_HEADER, EXPORT_COLUMNS, exportSelectSql, exportWhere, FILTER_COLUMNS, isoTimestampSql, lineId, type ExportFilters, type ExportFormat,
 } from './export-query.js';

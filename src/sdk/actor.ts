@@ -5,11 +5,13 @@
  * this only reads what it decided.
  */
 
+import type { ActorType } from '../contract/values.js';
+
 /** The principal an audit record is attributed to. */
 export interface Actor {
   id?: string;
   name?: string;
-  type: 'user' | 'service' | 'anonymous';
+  type: ActorType;
 }
 
 /** An actor with the tenant it acts in, when known. */

@@ -7,7 +7,7 @@ import { resolveConfig } from './config.js';
 import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js';
 import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './global.js';
 import type { AuditAttributeValue, AuditRecord } from './record.js';
-import { ATTR_AUDIT_EMITTER_ID } from './attributes.js';
+import { ATTR_AUDIT_EMITTER_ID } from '../contract/attributes.js';
 import { buildRecord, sanitizeFragment, spanAttributes } from './record-builder.js';
 import { toText, type RecordValueLimits } from './record-values.js';
 import { sensitiveKeyTest } from './redact.js';

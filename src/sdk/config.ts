@@ -1,12 +1,12 @@
 import { diag } from '@opentelemetry/api';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
+import { LEVEL_RULES } from '../contract/values.js';
 import type { ActorResolver, AuditLevel, AuditOptions } from './types.js';
 import type { RouteRule } from './route.js';
 
 /** Paths never recorded unless the user's ignore list replaces them. */
 export const DEFAULT_IGNORE = ['/healthz', '/readyz', '/metrics', '/favicon.ico'];
-const LEVELS: readonly AuditLevel[] = ['full', 'basic', 'minimal', 'ignore'];
 
 /** Every option filled in: what the SDK runs with. */
 export interface ResolvedAuditConfig {
@@ -91,8 +91,8 @@ export function parseMap(raw: string | undefined, name: string): Record<string, 
 function parseLevel(raw: string | undefined, name: string): AuditLevel | undefined {
   if (raw === undefined) return undefined;
   const v = raw.toLowerCase();
-  if ((LEVELS as readonly string[]).includes(v)) return v as AuditLevel;
-  diag.warn(`otel-audit: ${name}="${raw}" is not one of ${LEVELS.join(', ')}`);
+  if ((LEVEL_RULES as readonly string[]).includes(v)) return v as AuditLevel;
+  diag.warn(`otel-audit: ${name}="${raw}" is not one of ${LEVEL_RULES.join(', ')}`);
   return undefined;
 }
 

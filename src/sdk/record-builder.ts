@@ -1,5 +1,5 @@
 import type { Actor } from './actor.js';
-import * as A from './attributes.js';
+import * as A from '../contract/attributes.js';
 import type { AuditFragment, HttpFacts } from './fragment.js';
 import { msToNanoString, type AuditAttributeValue, type AuditRecord, type JsonValue } from './record.js';
 import { REDACTED, sensitiveKeyTest, TRUNCATION_MARKER } from './redact.js';

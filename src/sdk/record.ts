@@ -1,8 +1,10 @@
+import type { JsonValue } from '../contract/values.js';
+
 /** A value of a flat record attribute. */
 export type AuditAttributeValue = string | number | boolean;
 
 /** A JSON value (the body of a record is JSON-safe so that it can be spooled as it is). */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue };
 
 /**
  * One finished audit record, as it is queued, spooled and exported. Plain

@@ -12,6 +12,7 @@
  * is.
  */
 
+import type { JsonValue } from '../contract/values.js';
 import { BoundedCache } from './bounded-cache.js';
 import { capText, MAX_CACHED_KEY_LENGTH } from './input-limits.js';
 
@@ -53,7 +54,7 @@ export const MAX_DEPTH = 32;
 export const MIN_CAP_BYTES = 13;
 
 /** A value that `JSON.stringify` renders losslessly. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue };
 
 interface WalkContext {
   /** Returns true when the value under this key must be hidden. */

@@ -9,6 +9,7 @@
  * linear time (the lint configuration refuses super-linear ones).
  */
 
+import type { LevelRule } from '../contract/values.js';
 import { BoundedCache } from './bounded-cache.js';
 import { capText, MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH } from './input-limits.js';
 import { TRUNCATION_MARKER } from './redact.js';
@@ -33,7 +34,7 @@ export interface RouteRule {
   resourceId?: string;
   /** where the attempted principal is, for login routes: 'body:<dot.path>' */
   principal?: string;
-  level?: 'full' | 'basic' | 'minimal' | 'ignore';
+  level?: LevelRule;
   module?: string;
   /**
    * Record text bodies (`text/plain`, XML, any body the framework left as a

@@ -1,5 +1,6 @@
 import { diag, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { outcomeOf } from '../contract/values.js';
 import type { IncomingMessage } from 'node:http';
 import { actorFromClaims, actorFromUser, decodeJwtClaims, normalizeActor, type Actor } from './actor.js';
 import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from './client-ip.js';
@@ -250,13 +251,10 @@ export class Tagger {
 
   private outcomeOf(span: ReadableSpan, statusCode: number | undefined): { outcome: AuditOutcome; error?: string } {
     const exception = span.events.find((e) => e.name === 'exception');
-    const exMessage = str(exception?.attributes?.['exception.message']);
-    if (statusCode === 401 || statusCode === 403) return { outcome: 'denied' };
-    if (exception || span.status.code === SpanStatusCode.ERROR || (statusCode !== undefined && statusCode >= 400)) {
-      const error = exMessage ?? str(span.status.message);
-      return error !== undefined ? { outcome: 'failure', error } : { outcome: 'failure' };
-    }
-    return { outcome: 'success' };
+    const outcome = outcomeOf(statusCode, exception !== undefined || span.status.code === SpanStatusCode.ERROR);
+    if (outcome !== 'failure') return { outcome };
+    const error = str(exception?.attributes?.['exception.message']) ?? str(span.status.message);
+    return error !== undefined ? { outcome, error } : { outcome };
   }
 
   private clientOf(req: IncomingMessage | undefined, attrs: Attributes): string | undefined {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { LevelRule, Outcome } from '../contract/values.js';
 import type { Actor } from './actor.js';
 import type { RouteRule } from './route.js';
 
@@ -6,8 +7,8 @@ export type { Actor } from './actor.js';
 export type { RouteRule } from './route.js';
 
 /** How much a route records. `ignore` records nothing. */
-export type AuditLevel = 'full' | 'basic' | 'minimal' | 'ignore';
-export type AuditOutcome = 'success' | 'failure' | 'denied';
+export type AuditLevel = LevelRule;
+export type AuditOutcome = Outcome;
 export type AuditMetaValue = string | number | boolean;
 
 /** What the request looked like, handed to the user's actor hook. */

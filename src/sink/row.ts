@@ -1,6 +1,10 @@
+import type { ActorType, Outcome } from '../contract/values.js';
+
 /**
  * One row of `audit.records`, as the writer inserts it. Field names mirror
- * the column names (camelCase); `null` is SQL NULL.
+ * the column names (camelCase); each column names its field in
+ * `RECORD_COLUMNS` (src/contract/columns.ts), and the writer checks that the
+ * two agree. `null` is SQL NULL.
  */
 export interface AuditRow {
   /** 32 lowercase hex. */
@@ -13,12 +17,12 @@ export interface AuditRow {
   module: string | null;
   actorId: string | null;
   actorName: string | null;
-  actorType: 'user' | 'service' | 'anonymous';
+  actorType: ActorType;
   tenantId: string | null;
   action: string;
   resourceType: string | null;
   resourceId: string | null;
-  outcome: 'success' | 'failure' | 'denied';
+  outcome: Outcome;
   statusCode: number | null;
   httpMethod: string | null;
   httpRoute: string | null;

@@ -24,7 +24,8 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as A from '../sdk/attributes.js';
+import * as A from '../contract/attributes.js';
+import { ACTOR_TYPES, OUTCOMES, outcomeOf } from '../contract/values.js';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan } from '../otlp/schema.js';
 import { SINK_DEFAULTS } from './config.js';
 import type { AuditRow, RowRejection } from './row.js';
@@ -85,8 +86,6 @@ export const MAX_JSON_DEPTH = 64;
 /** `event.name` attribute: how emitters before the LogRecord `eventName` field marked events. */
 const ATTR_EVENT_NAME = 'event.name';
 const UNKNOWN_SERVICE = 'unknown_service';
-const OUTCOMES = ['success', 'failure', 'denied'] as const;
-const ACTOR_TYPES = ['user', 'service', 'anonymous'] as const;
 /** 9999-12-31T23:59:59.999999999Z: the last instant with a four-digit year. */
 const MAX_ISO_NANOS = 253_402_300_799_999_999_999n;
 /** OTLP status code ERROR. */
@@ -664,11 +663,7 @@ function spanDurationMs(start: string, end: string): number | null {
 
 /** The outcome of a span without `audit.outcome`, by the same rules as the SDK's server spans. */
 function spanOutcome(span: DecodedSpan, statusCode: number | null): AuditRow['outcome'] {
-  if (statusCode === 401 || statusCode === 403) return 'denied';
-  if (span.status?.code === STATUS_ERROR || hasException(span) || (statusCode !== null && statusCode >= 400)) {
-    return 'failure';
-  }
-  return 'success';
+  return outcomeOf(statusCode, span.status?.code === STATUS_ERROR || hasException(span));
 }
 
 function hasException(span: DecodedSpan): boolean {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { WRITTEN_COLUMNS, type RowColumn, type RowFieldColumn, type WrittenColumn } from '../contract/columns.js';
 import { isConnectionError, type Database } from '../db/database.js';
 import { SINK_DEFAULTS } from './config.js';
 import { contentHash, identityOf } from './content-hash.js';
@@ -69,19 +70,27 @@ interface Pending {
 /** `reason` of a record kept in audit.rejected because its key exists with other content. */
 export const CONFLICT_REASON = 'conflict';
 
+// Every field of a row has a column, and every row column a field of the row.
+type RowField = RowFieldColumn['field'];
+const ROW_FIELDS_MATCH: [RowField] extends [keyof AuditRow] ? ([keyof AuditRow] extends [RowField] ? true : never) : never = true;
+void ROW_FIELDS_MATCH;
+
+/** Number of parameters of {@link INSERT_RECORDS}: one array per written column. */
+const RECORD_PARAMS = WRITTEN_COLUMNS.length;
+
+/** `$n::type[]`: the parameter of a written column in {@link INSERT_RECORDS}. */
+function recordParam(name: WrittenColumn['name']): string {
+  const i = WRITTEN_COLUMNS.findIndex((c) => c.name === name);
+  if (i < 0) throw new Error(`audit.records has no written column ${name}`);
+  return `$${i + 1}::${(WRITTEN_COLUMNS[i] as WrittenColumn).type}[]`;
+}
+
 // One statement per purpose: every column as an array, unnested in one round trip.
 const INSERT_RECORDS = `
-INSERT INTO audit.records (trace_id, span_id, occurred_at, service_name, module, actor_id, actor_name, actor_type,
-  tenant_id, action, resource_type, resource_id, outcome, status_code, http_method, http_route, url_path, client_ip,
-  user_agent, duration_ms, level, request, change_before, change_after, attributes, emitter_id, emitter_seq, content_hash)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-  $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int4[], $15::text[], $16::text[], $17::text[], $18::inet[],
-  $19::text[], $20::float8[], $21::text[], $22::jsonb[], $23::jsonb[], $24::jsonb[], $25::jsonb[], $26::text[], $27::int8[], $28::bytea[])
+INSERT INTO audit.records (${WRITTEN_COLUMNS.map((c) => c.name).join(', ')})
+SELECT * FROM unnest(${WRITTEN_COLUMNS.map((c) => recordParam(c.name)).join(', ')})
 ON CONFLICT (identity_key, occurred_at) DO NOTHING
 RETURNING identity_key, occurred_at`;
-
-/** Number of parameters of {@link INSERT_RECORDS}. */
-const RECORD_PARAMS = 28;
 
 const UPSERT_EMITTERS = `
 INSERT INTO audit.emitters AS e (emitter_id, service_name, seen, max_seq, last_seen, gap_since)
@@ -102,21 +111,24 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[
 
 const shift = (sql: string, by: number): string => sql.trim().replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
 
+/** The columns of a record's identity (audit.record_identity's arguments), and its occurred_at. */
+const IDENTITY_COLUMNS = ['trace_id', 'span_id', 'service_name', 'action', 'resource_type', 'resource_id', 'occurred_at'] as const;
+
 /**
  * The whole batch in one statement, so one round trip and no explicit
  * transaction (a statement is atomic): records, the emitters' sequence
- * bookkeeping and rejected input, as data-modifying CTEs. Parameters: $1..$28
- * records, $29..$32 emitters, $33..$38 rejected (empty arrays insert
- * nothing). Answers the ordinals (1-based) of the records that inserted
- * nothing because their key exists (redelivered, or a conflict): computed
- * only when some did.
+ * bookkeeping and rejected input, as data-modifying CTEs. Parameters: one
+ * per written column (records), then four (emitters), then six (rejected);
+ * empty arrays insert nothing. Answers the ordinals (1-based) of the records
+ * that inserted nothing because their key exists (redelivered, or a
+ * conflict): computed only when some did.
  */
 const WRITE_BATCH = `
 WITH r AS (${INSERT_RECORDS.trim()}),
 e AS (${shift(UPSERT_EMITTERS, RECORD_PARAMS)}),
 j AS (${shift(INSERT_REJECTED, RECORD_PARAMS + 4)})
-SELECT CASE WHEN (SELECT count(*) FROM r) = cardinality($1::text[]) THEN '{}'::int[] ELSE ARRAY(
-  SELECT u.i::int FROM unnest($1::text[], $2::text[], $4::text[], $10::text[], $11::text[], $12::text[], $3::timestamptz[])
+SELECT CASE WHEN (SELECT count(*) FROM r) = cardinality(${recordParam('trace_id')}) THEN '{}'::int[] ELSE ARRAY(
+  SELECT u.i::int FROM unnest(${IDENTITY_COLUMNS.map(recordParam).join(', ')})
     WITH ORDINALITY AS u(t, s, svc, act, rt, ri, at, i)
   WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.identity_key = audit.record_identity(u.t, u.s, u.svc, u.act, u.rt, u.ri) AND r.occurred_at = u.at)
   ORDER BY u.i) END AS skipped`;
@@ -174,18 +186,23 @@ export function seqRanges(seqs: readonly bigint[]): { text: string; max: bigint 
   return { text: `{${parts.join(',')}}`, max: prev ?? 0n };
 }
 
+/** How each written column's parameter value is read from a keyed row, in parameter order. */
+const RECORD_VALUES: readonly ((k: Keyed) => unknown)[] = WRITTEN_COLUMNS.map((c): ((k: Keyed) => unknown) => {
+  if (c.source === 'content-hash') return (k) => k.hash;
+  const column: RowColumn = c;
+  const field = column.field as keyof AuditRow;
+  if (column.type !== 'jsonb') return (k) => k.row[field];
+  const fallback = column.default ?? null;
+  return (k) => json(k.row[field]) ?? fallback;
+});
+
+/** The record parameters: per written column, the array of its values. */
 function recordParams(rows: readonly Keyed[]): unknown[] {
-  const cols: unknown[][] = Array.from({ length: RECORD_PARAMS }, () => new Array<unknown>(rows.length));
-  rows.forEach(({ row: r, hash }, i) => {
-    const v = [
-      r.traceId, r.spanId, r.occurredAt, r.serviceName, r.module, r.actorId, r.actorName, r.actorType,
-      r.tenantId, r.action, r.resourceType, r.resourceId, r.outcome, r.statusCode, r.httpMethod, r.httpRoute, r.urlPath, r.clientIp,
-      r.userAgent, r.durationMs, r.level, json(r.request), json(r.changeBefore), json(r.changeAfter), json(r.attributes) ?? '{}',
-      r.emitterId, r.emitterSeq, hash,
-    ];
-    for (let c = 0; c < RECORD_PARAMS; c++) (cols[c] as unknown[])[i] = v[c];
+  return RECORD_VALUES.map((value) => {
+    const col = new Array<unknown>(rows.length);
+    for (let i = 0; i < rows.length; i++) col[i] = value(rows[i] as Keyed);
+    return col;
   });
-  return cols;
 }
 
 function conflictParams(rows: readonly Keyed[]): unknown[] {

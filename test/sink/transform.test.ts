@@ -5,11 +5,11 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { decodeLogsRequest, decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../../src/otlp/schema.js';
-import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../src/sdk/attributes.js';
+import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../src/contract/attributes.js';
 import type { AuditFragment } from '../../src/sdk/fragment.js';
 import { buildRecord } from '../../src/sdk/record-builder.js';
 import { nanoStringToHrTime, type AuditRecord } from '../../src/sdk/record.js';
-import { VERSION } from '../../src/sdk/version.js';
+import { VERSION } from '../../src/contract/version.js';
 import type { AuditRow } from '../../src/sink/row.js';
 import {
   DEFAULT_LIMITS,

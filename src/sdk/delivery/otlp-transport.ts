@@ -2,9 +2,9 @@ import { diag, type Attributes, type AnyValue } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../attributes.js';
+import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../contract/attributes.js';
 import { nanoStringToHrTime, type AuditRecord } from '../record.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../../contract/version.js';
 import { isEncodable } from './encodable.js';
 import type { AuditTransport, TransportResult } from './transport.js';
 
