@@ -21,6 +21,9 @@ export interface HttpServerOptions extends ListenerOptions {
 
 class TooLarge extends Error {}
 
+/** A Content-Encoding other than gzip, deflate or identity (415). */
+class UnsupportedEncoding extends Error {}
+
 /** A body that could not be decompressed; `raw` is what arrived on the wire. */
 class Undecodable extends Error {
   constructor(message: string, readonly raw: Buffer) {
@@ -72,7 +75,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     if (encoding === 'gzip') stream = req.pipe(createGunzip());
     else if (encoding === 'deflate') stream = req.pipe(createInflate());
-    else if (encoding !== 'identity') return reject(new Error(`unsupported content-encoding "${encoding}"`));
+    else if (encoding !== 'identity') return reject(new UnsupportedEncoding(`unsupported content-encoding "${encoding}"`));
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -145,7 +148,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
             .catch((e: unknown) => error(res, 503, json, GRPC_STATUS.UNAVAILABLE, (e as Error).message, { 'retry-after': '1' }));
           return;
         }
-        if (err instanceof Error && /content-encoding/i.test(err.message)) {
+        if (err instanceof UnsupportedEncoding) {
           return error(res, 415, json, GRPC_STATUS.INVALID_ARGUMENT, err.message);
         }
         options.log.error({ err }, 'export failed');
