@@ -3,11 +3,11 @@
  * database: `--database-url URL` or `--data-dir DIR`, else the variables the
  * sink reads (DATABASE_URL, PG*, OTEL_AUDIT_DATA_DIR).
  */
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { isConnectionError, openDatabase, type Database } from '../db/database.js';
-import { warnPasswordInArgv } from './options.js';
+import { parseCommand, usageError, warnPasswordInArgv, type CommandValues } from './options.js';
 
-export { urlHasPassword, warnPasswordInArgv } from './options.js';
+export { urlHasPassword, usageError, warnPasswordInArgv } from './options.js';
 
 /** Environment variables that select a Postgres server. */
 const SERVER_VARIABLES = ['DATABASE_URL', 'PGHOST', 'PGDATABASE', 'PGUSER', 'PGPORT', 'PGSERVICE'];
@@ -54,19 +54,11 @@ export function describeDbError(err: unknown, db: Database | undefined): string 
 }
 
 const DB_OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
   'database-url': { type: 'string' },
   'data-dir': { type: 'string' },
 } as const;
 
-type DbCommandConfig<T extends ParseArgsOptionsConfig> = { args: string[]; options: T & typeof DB_OPTIONS; strict: true; allowPositionals: false };
-export type DbCommandValues<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<DbCommandConfig<T>>>['values'];
-
-/** A usage error of command `name`: the message and where to find the usage; exit status 2. */
-export function usageError(name: string, message: string): number {
-  process.stderr.write(`otel-audit ${name}: ${message}\nRun "otel-audit ${name} --help" for usage.\n`);
-  return 2;
-}
+export type DbCommandValues<T extends ParseArgsOptionsConfig> = CommandValues<T & typeof DB_OPTIONS>;
 
 /**
  * Parse the flags of a database command (its own plus --help, --database-url
@@ -79,19 +71,11 @@ export function parseDbCommand<T extends ParseArgsOptionsConfig>(
   options: T,
   help: string,
 ): { values: DbCommandValues<T> } | { exit: number } {
-  let values: DbCommandValues<T>;
-  try {
-    ({ values } = parseArgs<DbCommandConfig<T>>({ args: [...argv], options: { ...options, ...DB_OPTIONS }, strict: true, allowPositionals: false }));
-  } catch (err) {
-    return { exit: usageError(name, (err as Error).message) };
-  }
-  const v = values as { help?: boolean; 'database-url'?: string; 'data-dir'?: string };
-  if (v.help) {
-    process.stdout.write(help);
-    return { exit: 0 };
-  }
+  const parsed = parseCommand(name, argv, { ...options, ...DB_OPTIONS }, help);
+  if ('exit' in parsed) return parsed;
+  const v = parsed.values as { 'database-url'?: string; 'data-dir'?: string };
   const problem = databaseFlagsProblem(v['database-url'], v['data-dir']);
   if (problem) return { exit: usageError(name, problem) };
   warnPasswordInArgv(name, v['database-url']);
-  return { values };
+  return parsed;
 }

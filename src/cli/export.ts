@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { OUTCOMES as RECORD_OUTCOMES } from '../contract/values.js';
 import type { Database } from '../db/database.js';
@@ -15,6 +14,7 @@ import {
 } from '../compliance/export.js';
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
 import { DATABASE_HELP, databaseFlagsProblem, describeDbError, oneLine, openCliDatabase, warnPasswordInArgv } from './database.js';
+import { parseCommand, usageError, type CommandValues } from './options.js';
 
 const OUTCOMES: readonly string[] = RECORD_OUTCOMES;
 
@@ -114,40 +114,29 @@ interface Parsed {
 
 class UsageError extends Error {}
 
-function parse(argv: readonly string[]): Parsed | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        format: { type: 'string' },
-        tenant: { type: 'string', multiple: true },
-        actor: { type: 'string', multiple: true },
-        action: { type: 'string', multiple: true },
-        module: { type: 'string', multiple: true },
-        outcome: { type: 'string', multiple: true },
-        as: { type: 'string' },
-        key: { type: 'string', multiple: true },
-        force: { type: 'boolean' },
-        verify: { type: 'boolean' },
-        progress: { type: 'boolean' },
-        'fetch-rows': { type: 'string' },
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-      allowNegative: true,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) return undefined;
+const OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  tenant: { type: 'string', multiple: true },
+  actor: { type: 'string', multiple: true },
+  action: { type: 'string', multiple: true },
+  module: { type: 'string', multiple: true },
+  outcome: { type: 'string', multiple: true },
+  as: { type: 'string' },
+  key: { type: 'string', multiple: true },
+  force: { type: 'boolean' },
+  verify: { type: 'boolean' },
+  progress: { type: 'boolean' },
+  'fetch-rows': { type: 'string' },
+  'database-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  verbose: { type: 'boolean' },
+} as const;
+
+/** The export's settings from the parsed flags; throws {@link UsageError}. */
+function parse(values: CommandValues<typeof OPTIONS>): Parsed {
   for (const name of ['from', 'to', 'out'] as const) {
     if (values[name] === undefined || values[name] === '') throw new UsageError(`--${name} is required`);
   }
@@ -234,16 +223,13 @@ function osUser(): string | null {
 }
 
 export async function exportCommand(argv: readonly string[]): Promise<number> {
-  let opts: Parsed | undefined;
+  const parsed = parseCommand('export', argv, OPTIONS, HELP, { allowNegative: true });
+  if ('exit' in parsed) return parsed.exit;
+  let opts: Parsed;
   try {
-    opts = parse(argv);
+    opts = parse(parsed.values);
   } catch (err) {
-    process.stderr.write(`otel-audit export: ${(err as Error).message}\nRun "otel-audit export --help" for usage.\n`);
-    return 2;
-  }
-  if (!opts) {
-    process.stdout.write(HELP);
-    return 0;
+    return usageError('export', (err as Error).message);
   }
   const { verbose } = opts;
   // The young generation would grow with the allocation rate (the driver

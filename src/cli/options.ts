@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+
 /**
  * Whether a connection URL carries a password (`postgres://user:secret@host/db`
  * or `?password=`). Unparsable URLs are left to the driver to refuse.
@@ -51,10 +53,14 @@ export function flagHelp(specs: readonly FlagSpec[]): string {
 }
 
 /**
- * Parse `--flag value`, `--flag=value` and boolean `--flag` / `--no-flag`;
- * a flag not given falls back to its environment variables. Throws a clear
- * error for unknown flags and bad numbers. A password in `--database-url`
- * on the command line (not from the environment) gets a warning on stderr.
+ * Parse `--flag value`, `--flag=value` and boolean `--flag` / `--no-flag`
+ * (or `--flag=true|1|false|...`); a flag not given falls back to its
+ * environment variables. Throws a clear error for unknown flags, arguments
+ * that are not flags and bad numbers. A password in `--database-url` on the
+ * command line (not from the environment) gets a warning on stderr.
+ *
+ * The command line is split by `node:util` `parseArgs` (every command uses
+ * it); this layer adds the environment, the number checks and the negation.
  */
 export function parseFlags(
   argv: readonly string[],
@@ -75,27 +81,30 @@ export function parseFlags(
       out[camel(spec.flag)] = String(raw);
     }
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
-    let name = arg.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf('=');
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
+  const options: ParseArgsOptionsConfig = {};
+  for (const s of specs) options[s.flag] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
+  // Not strict: the tokens are checked here, with this layer's messages.
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    const arg = argv[token.index] as string;
+    if (token.kind !== 'option' || !token.rawName.startsWith('--')) {
+      if (token.kind === 'option-terminator') throw new Error('unknown option --');
+      throw new Error(`unexpected argument "${arg}"`);
     }
+    // The flag as written, up to the first "=" (parseArgs names "--=x" differently).
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
     const negated = name.startsWith('no-') && byFlag.get(name.slice(3))?.type === 'boolean';
     const spec = byFlag.get(negated ? name.slice(3) : name);
     if (!spec) throw new Error(`unknown option --${name}`);
     if (spec.type === 'boolean') {
-      set(spec, negated ? false : value === undefined ? true : value);
+      set(spec, negated ? false : inline === undefined ? true : inline);
       continue;
     }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new Error(`--${spec.flag} needs a value`);
-    }
+    // A value flag takes the next argument whatever it looks like.
+    const value = token.value;
+    if (value === undefined) throw new Error(`--${spec.flag} needs a value`);
     set(spec, value);
     if (spec.flag === 'database-url') warnPasswordInArgv(command, value);
   }
@@ -110,4 +119,52 @@ export function parseFlags(
     }
   }
   return out;
+}
+
+/** A usage error of command `name`: the message and where to find the usage; exit status 2. */
+export function usageError(name: string, message: string): number {
+  process.stderr.write(`otel-audit ${name}: ${message}\nRun "otel-audit ${name} --help" for usage.\n`);
+  return 2;
+}
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+type CommandConfig<T extends ParseArgsOptionsConfig> = { args: string[]; options: T & typeof HELP_OPTION; strict: true; allowPositionals: false; allowNegative: boolean };
+export type CommandValues<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<CommandConfig<T>>>['values'];
+
+export interface ParseCommandOptions {
+  /** Accept `--no-flag` for every boolean flag, which sets it false. Default: false. */
+  allowNegative?: boolean;
+}
+
+/**
+ * Parse the flags of command `name` (its own plus -h/--help), strictly: no
+ * positional arguments, no unknown flags. Returns the values, or the exit
+ * status when there is nothing more to do: 0 after printing `help`, 2 after
+ * a usage error.
+ */
+export function parseCommand<T extends ParseArgsOptionsConfig>(
+  name: string,
+  argv: readonly string[],
+  options: T,
+  help: string,
+  config: ParseCommandOptions = {},
+): { values: CommandValues<T> } | { exit: number } {
+  let values: CommandValues<T>;
+  try {
+    ({ values } = parseArgs<CommandConfig<T>>({
+      args: [...argv],
+      options: { ...options, ...HELP_OPTION },
+      strict: true,
+      allowPositionals: false,
+      allowNegative: config.allowNegative ?? false,
+    }));
+  } catch (err) {
+    return { exit: usageError(name, (err as Error).message) };
+  }
+  if ((values as { help?: boolean }).help) {
+    process.stdout.write(help);
+    return { exit: 0 };
+  }
+  return { values };
 }

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse, OTLP_LOGS_EXPORT_PATH, OTLP_TRACE_EXPORT_PATH } from '../otlp/schema.js';
+import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
 import { RetryableError } from './errors.js';
 import type { IngestResult, Signal } from './ingest.js';
@@ -18,7 +19,7 @@ function method(path: string): grpc.MethodDefinition<Buffer, Buffer> {
   return { path, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw };
 }
 
-function fail(code: grpc.status, details: string): Partial<grpc.StatusObject> {
+function fail(code: GrpcStatusCode, details: string): Partial<grpc.StatusObject> {
   return { code, details };
 }
 
@@ -32,24 +33,24 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<{ por
     if (options.token !== undefined) {
       const auth = call.metadata.get('authorization')[0];
       if (!bearerMatches(typeof auth === 'string' ? auth : undefined, options.token)) {
-        callback(fail(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token'));
+        callback(fail(GRPC_STATUS.UNAUTHENTICATED, 'missing or wrong bearer token'));
         return;
       }
     }
     options
       .handle(signal, call.request, call.getPeer())
       .then((result) => {
-        if (result.kind === 'invalid') return callback(fail(grpc.status.INVALID_ARGUMENT, result.message));
+        if (result.kind === 'invalid') return callback(fail(GRPC_STATUS.INVALID_ARGUMENT, result.message));
         const partial = result.rejected > 0 ? { rejected: result.rejected, errorMessage: result.message } : undefined;
         const body = signal === 'logs' ? encodeLogsResponse(partial) : encodeTraceResponse(partial);
         callback(null, Buffer.from(body));
       })
       .catch((err: unknown) => {
         if (err instanceof RetryableError) {
-          callback(fail(err.kind === 'exhausted' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.UNAVAILABLE, err.message));
+          callback(fail(err.kind === 'exhausted' ? GRPC_STATUS.RESOURCE_EXHAUSTED : GRPC_STATUS.UNAVAILABLE, err.message));
         } else {
           options.log.error({ err }, 'export failed');
-          callback(fail(grpc.status.UNAVAILABLE, `internal error: ${(err as Error).message}`));
+          callback(fail(GRPC_STATUS.UNAVAILABLE, `internal error: ${(err as Error).message}`));
         }
       });
   };

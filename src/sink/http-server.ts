@@ -6,6 +6,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import protobuf from 'protobufjs';
 import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
+import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
 import { RetryableError } from './errors.js';
 import type { IngestResult, Signal, Transport } from './ingest.js';
@@ -20,6 +21,9 @@ export interface HttpServerOptions extends ListenerOptions {
 
 class TooLarge extends Error {}
 
+/** A Content-Encoding other than gzip, deflate or identity (415). */
+class UnsupportedEncoding extends Error {}
+
 /** A body that could not be decompressed; `raw` is what arrived on the wire. */
 class Undecodable extends Error {
   constructor(message: string, readonly raw: Buffer) {
@@ -28,7 +32,7 @@ class Undecodable extends Error {
 }
 
 /** google.rpc.Status { int32 code = 1; string message = 2; }, the OTLP/HTTP error body. */
-function statusProto(code: number, message: string): Uint8Array {
+function statusProto(code: GrpcStatusCode, message: string): Uint8Array {
   return protobuf.Writer.create().uint32(8).int32(code).uint32(18).string(message).finish();
 }
 
@@ -71,7 +75,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     if (encoding === 'gzip') stream = req.pipe(createGunzip());
     else if (encoding === 'deflate') stream = req.pipe(createInflate());
-    else if (encoding !== 'identity') return reject(new Error(`unsupported content-encoding "${encoding}"`));
+    else if (encoding !== 'identity') return reject(new UnsupportedEncoding(`unsupported content-encoding "${encoding}"`));
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -97,7 +101,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...headers });
     res.end(body);
   };
-  const error = (res: ServerResponse, status: number, json: boolean, grpcCode: number, message: string, headers: Record<string, string> = {}): void => {
+  const error = (res: ServerResponse, status: number, json: boolean, grpcCode: GrpcStatusCode, message: string, headers: Record<string, string> = {}): void => {
     respond(res, status, json, json ? JSON.stringify({ code: grpcCode, message }) : statusProto(grpcCode, message), headers);
   };
 
@@ -106,20 +110,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
     const signal: Signal | undefined = path === '/v1/logs' ? 'logs' : path === '/v1/traces' ? 'traces' : undefined;
     const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const json = type === 'application/json';
-    if (!signal) return error(res, 404, json, 5, `no OTLP endpoint at ${path}; use /v1/logs or /v1/traces`);
-    if (req.method !== 'POST') return error(res, 405, json, 12, 'use POST', { allow: 'POST' });
+    if (!signal) return error(res, 404, json, GRPC_STATUS.NOT_FOUND, `no OTLP endpoint at ${path}; use /v1/logs or /v1/traces`);
+    if (req.method !== 'POST') return error(res, 405, json, GRPC_STATUS.UNIMPLEMENTED, 'use POST', { allow: 'POST' });
     if (options.token !== undefined && !bearerMatches(req.headers.authorization, options.token)) {
-      return error(res, 401, json, 16, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+      return error(res, 401, json, GRPC_STATUS.UNAUTHENTICATED, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
     }
     if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
-      return error(res, 415, false, 3, `unsupported content-type "${type}"; use application/x-protobuf or application/json`);
+      return error(res, 415, false, GRPC_STATUS.INVALID_ARGUMENT, `unsupported content-type "${type}"; use application/x-protobuf or application/json`);
     }
     const transport: Transport = json ? 'http/json' : 'http/protobuf';
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
     readBody(req, options.maxMessageBytes)
       .then((body) => options.handle(signal, transport, body, peer))
       .then((result) => {
-        if (result.kind === 'invalid') return error(res, 400, json, 3, result.message);
+        if (result.kind === 'invalid') return error(res, 400, json, GRPC_STATUS.INVALID_ARGUMENT, result.message);
         const partial = result.rejected > 0 ? { rejected: result.rejected, errorMessage: result.message } : undefined;
         if (json) {
           const key = signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans';
@@ -132,23 +136,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
         if (res.headersSent || res.destroyed) return;
         if (err instanceof TooLarge) {
           options.onOversize?.();
-          return error(res, 413, json, 8, err.message, { connection: 'close' });
+          return error(res, 413, json, GRPC_STATUS.RESOURCE_EXHAUSTED, err.message, { connection: 'close' });
         }
         if (err instanceof RetryableError) {
-          return error(res, err.kind === 'exhausted' ? 429 : 503, json, err.kind === 'exhausted' ? 8 : 14, err.message, { 'retry-after': String(err.retryAfterSeconds) });
+          return error(res, err.kind === 'exhausted' ? 429 : 503, json, err.kind === 'exhausted' ? GRPC_STATUS.RESOURCE_EXHAUSTED : GRPC_STATUS.UNAVAILABLE, err.message, { 'retry-after': String(err.retryAfterSeconds) });
         }
         if (err instanceof Undecodable) {
           options
             .keepUndecodable(signal, transport, err.raw, err.message, peer)
-            .then(() => error(res, 400, json, 3, err.message))
-            .catch((e: unknown) => error(res, 503, json, 14, (e as Error).message, { 'retry-after': '1' }));
+            .then(() => error(res, 400, json, GRPC_STATUS.INVALID_ARGUMENT, err.message))
+            .catch((e: unknown) => error(res, 503, json, GRPC_STATUS.UNAVAILABLE, (e as Error).message, { 'retry-after': '1' }));
           return;
         }
-        if (err instanceof Error && /content-encoding/i.test(err.message)) {
-          return error(res, 415, json, 3, err.message);
+        if (err instanceof UnsupportedEncoding) {
+          return error(res, 415, json, GRPC_STATUS.INVALID_ARGUMENT, err.message);
         }
         options.log.error({ err }, 'export failed');
-        error(res, 503, json, 14, `internal error: ${(err as Error).message}`, { 'retry-after': '1' });
+        error(res, 503, json, GRPC_STATUS.UNAVAILABLE, `internal error: ${(err as Error).message}`, { 'retry-after': '1' });
       });
   };
 
