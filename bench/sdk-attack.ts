@@ -18,7 +18,8 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, commandLine, commonOptions, positive, UsageError, type CommonOptions } from './lib/args.ts';
-import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, cpuMs, ROOT, runMain, stopChild, track } from './lib/proc.ts';
+import { cpuMs } from './lib/cpu.ts';
+import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, ROOT, runMain, stopChild, track } from './lib/proc.ts';
 import { fmt, machine, mdTable, median, textTable, writeReadme } from './lib/report.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'attack-app.mjs');
