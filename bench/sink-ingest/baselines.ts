@@ -1,6 +1,6 @@
 /**
  * The baselines the sink is compared with, on the rows it stored: the
- * physical limit (psql \\copy of CSV, by one or more psql processes) and a
+ * physical limit (psql \copy of CSV, by one or more psql processes) and a
  * home-grown design (one autocommitted INSERT per row over a pg.Pool).
  */
 import pg from 'pg';
