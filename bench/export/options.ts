@@ -2,8 +2,8 @@
  * The command line of bench/export.ts: its usage text and options.
  */
 import { parseArgs } from 'node:util';
-import { COMMON_OPTIONS, commonOptions, positive, UsageError, type CommonOptions } from '../lib/args.ts';
-import { DEFAULT_PG_URL, SQL_NAME } from '../lib/pg.ts';
+import { COMMON_OPTIONS, commonOptions, DATABASE_OPTIONS, databaseOptions, positive, UsageError, type CommonOptions, type DatabaseOptions } from '../lib/args.ts';
+import { DEFAULT_PG_URL } from '../lib/pg.ts';
 
 export const USAGE = `Usage: node bench/export.ts [options]
 
@@ -42,12 +42,9 @@ Options:
 
 export type Format = 'csv' | 'jsonl';
 
-export interface Options extends CommonOptions {
-  pgUrl: string;
-  database: string;
+export interface Options extends CommonOptions, DatabaseOptions {
   rows: number;
   reuse: boolean;
-  keepDatabase: boolean;
   formats: Format[];
   rounds: number;
   fetchRows: number | undefined;
@@ -60,11 +57,9 @@ export function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'pg-url': { type: 'string' },
-      database: { type: 'string' },
+      ...DATABASE_OPTIONS,
       rows: { type: 'string' },
       reuse: { type: 'boolean' },
-      'keep-database': { type: 'boolean' },
       formats: { type: 'string' },
       rounds: { type: 'string' },
       'fetch-rows': { type: 'string' },
@@ -80,14 +75,12 @@ export function parseOptions(argv: string[]): Options | undefined {
   const formats = (values.formats ?? 'csv,jsonl').split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of formats) if (f !== 'csv' && f !== 'jsonl') throw new UsageError(`--formats: unknown format "${f}" (csv, jsonl)`);
   if (formats.length === 0) throw new UsageError('--formats: none given');
-  const database = values.database ?? 'otel_audit_bench_export';
-  if (!SQL_NAME.test(database)) throw new UsageError(`--database ${database}: use lowercase letters, digits and _`);
+  const db = databaseOptions(values, 'otel_audit_bench_export');
   return {
-    pgUrl: (values['pg-url'] ?? DEFAULT_PG_URL).replace(/\/+$/, ''),
-    database,
+    ...db,
     rows: positive('rows', values.rows, 5_000_000),
     reuse: values.reuse === true,
-    keepDatabase: values['keep-database'] === true || values.reuse === true,
+    keepDatabase: db.keepDatabase || values.reuse === true,
     formats: [...new Set(formats)] as Format[],
     rounds: positive('rounds', values.rounds, 2),
     fetchRows: values['fetch-rows'] === undefined ? undefined : positive('fetch-rows', values['fetch-rows'], 0),

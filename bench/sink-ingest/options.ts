@@ -3,8 +3,8 @@
  * options.
  */
 import { parseArgs } from 'node:util';
-import { COMMON_OPTIONS, commonOptions, positive, UsageError, type CommonOptions } from '../lib/args.ts';
-import { SQL_NAME, DEFAULT_PG_URL } from '../lib/pg.ts';
+import { COMMON_OPTIONS, commonOptions, DATABASE_OPTIONS, databaseOptions, positive, UsageError, type CommonOptions, type DatabaseOptions } from '../lib/args.ts';
+import { DEFAULT_PG_URL, SQL_NAME } from '../lib/pg.ts';
 
 export const USAGE = `Usage: node bench/sink-ingest.ts [options]
 
@@ -65,10 +65,7 @@ Options:
 export type Phase = 'sink' | 'copy' | 'insert' | 'latency' | 'writers';
 const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency', 'writers'];
 
-export interface Options extends CommonOptions {
-  pgUrl: string;
-  database: string;
-  keepDatabase: boolean;
+export interface Options extends CommonOptions, DatabaseOptions {
   phases: Set<Phase>;
   exports: number;
   recordsPerExport: number;
@@ -92,9 +89,7 @@ export function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'pg-url': { type: 'string' },
-      database: { type: 'string' },
-      'keep-database': { type: 'boolean' },
+      ...DATABASE_OPTIONS,
       phases: { type: 'string' },
       exports: { type: 'string' },
       'records-per-export': { type: 'string' },
@@ -127,12 +122,8 @@ export function parseOptions(argv: string[]): Options | undefined {
     if (phases.has(p) && !phases.has('sink')) throw new UsageError(`--phases: ${p} needs the sink phase (it loads the rows the sink stored)`);
   }
   const copyProcs = (values['copy-procs'] ?? '1,2').split(',').map((s) => positive('copy-procs', s.trim(), 1));
-  const database = values.database ?? 'otel_audit_bench';
-  if (!SQL_NAME.test(database)) throw new UsageError(`--database ${database}: use lowercase letters, digits and _`);
   return {
-    pgUrl: (values['pg-url'] ?? DEFAULT_PG_URL).replace(/\/+$/, ''),
-    database,
-    keepDatabase: values['keep-database'] === true,
+    ...databaseOptions(values, 'otel_audit_bench'),
     phases,
     exports: positive('exports', values.exports, 200),
     recordsPerExport: positive('records-per-export', values['records-per-export'], 500),
