@@ -15,12 +15,14 @@ import { commandLine } from './lib/args.ts';
 import { checkBuild, ROOT, runMain } from './lib/proc.ts';
 import { printProfileSummary, summarizeProfile } from './lib/profile.ts';
 import { fmt, writeReadme } from './lib/report.ts';
-import { parseOptions, USAGE } from './sdk-overhead/options.ts';
+import { parseOptions, SCENARIOS, USAGE } from './sdk-overhead/options.ts';
 import { auditDelivered, markdown, printReport } from './sdk-overhead/report.ts';
 import { runOnce, type RunResult } from './sdk-overhead/run.ts';
 
 /** Seconds a run takes besides warm-up and measurement (starting and stopping the children, settling). */
 const RUN_OVERHEAD_S = 4;
+/** Width of the scenario column of the progress lines. */
+const LABEL_WIDTH = Math.max(...SCENARIOS.map((s) => s.label.length));
 
 /** Where the app's time went, per request (the profile also covers start-up and the idle tail, which adds a little). */
 function printAppProfile(label: string, file: string, top: number, requests: number): void {
@@ -33,7 +35,7 @@ function printAppProfile(label: string, file: string, top: number, requests: num
 
 function runLine(r: RunResult, label: string, telemetry: boolean, audit: boolean): string {
   const parts = [
-    `${label.padEnd(20)} ${fmt(r.rps).padStart(7)} req/s (${fmt(r.requestsAll)} requests with warm-up)`,
+    `${label.padEnd(LABEL_WIDTH)} ${fmt(r.rps).padStart(7)} req/s (${fmt(r.requestsAll)} requests with warm-up)`,
     `p50 ${fmt(r.p50, 1).padStart(5)} ms`,
     `p99 ${fmt(r.p99, 1).padStart(6)} ms`,
   ];
