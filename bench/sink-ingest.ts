@@ -230,9 +230,9 @@ async function main(): Promise<number> {
   } catch (err) {
     failed = true;
     console.error(err);
-    if (sink && opts.verbose) process.stderr.write(`--- sink output ---\n${(sink as AuditSink).output()}\n---\n`);
+    if (sink && opts.verbose) process.stderr.write(`--- sink output ---\n${sink.output()}\n---\n`);
   } finally {
-    if (sink) await (sink as AuditSink).stop();
+    if (sink) await sink.stop();
     await admin.end().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
     if (!opts.keepDatabase) await dropDatabase(opts.pgUrl, opts.database);
