@@ -8,20 +8,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSnapshot, cpuUse, type CpuUse } from '../lib/cpu.ts';
+import { cpuSnapshot, cpuUse } from '../lib/cpu.ts';
 import { runPsql } from '../lib/pg.ts';
-import { COLUMN_LIST, COLUMNS, countRecords, ON_CONFLICT, type TextRow } from './db.ts';
+import { COLUMN_LIST, COLUMNS, ON_CONFLICT, storeRun, type StoreRun, type TextRow } from './db.ts';
 
 /** The backends of psql exit after it; their CPU counts once the server has reaped them. */
 const REAP_WAIT_MS = 300;
 
-export interface CopyRun {
+export interface CopyRun extends StoreRun {
   procs: number;
-  records: number;
-  wallMs: number;
-  rate: number;
-  cpu: CpuUse;
-  stored: number;
 }
 
 /** Writes the stored rows as CSV files, one per psql process of each count in `procs`. */
@@ -55,18 +50,11 @@ export async function copyLoad(dbUrl: string, admin: pg.Client, files: string[],
   const wallMs = performance.now() - c0.atMs;
   await sleep(REAP_WAIT_MS);
   const c1 = cpuSnapshot(undefined);
-  const stored = await countRecords(admin);
-  const cpu = cpuUse(c0, c1);
-  return { procs: files.length, records, wallMs, rate: (1000 * stored) / wallMs, cpu, stored };
+  return { procs: files.length, ...(await storeRun(admin, records, cpuUse(c0, c1), wallMs)) };
 }
 
-export interface InsertRun {
+export interface InsertRun extends StoreRun {
   clients: number;
-  records: number;
-  wallMs: number;
-  rate: number;
-  cpu: CpuUse;
-  stored: number;
 }
 
 const INSERT_ONE = `INSERT INTO audit.records (${COLUMN_LIST}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
@@ -91,7 +79,5 @@ export async function perRowInsert(dbUrl: string, admin: pg.Client, rows: TextRo
   );
   const c1 = cpuSnapshot(undefined);
   await pool.end();
-  const stored = await countRecords(admin);
-  const cpu = cpuUse(c0, c1);
-  return { clients, records: rows.length, wallMs: cpu.wallMs, rate: (1000 * stored) / cpu.wallMs, cpu, stored };
+  return { clients, ...(await storeRun(admin, rows.length, cpuUse(c0, c1))) };
 }

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { ROW_FIELD_COLUMNS } from '../../src/contract/columns.ts';
+import type { CpuUse } from '../lib/cpu.ts';
 import { fmt } from '../lib/report.ts';
 
 /** The columns the sink's writer inserts from a record's fields (src/contract/columns.ts), in its order. */
@@ -43,6 +44,22 @@ export async function fetchRows(admin: pg.Client, limit: number | undefined): Pr
     rowMode: 'array',
   });
   return res.rows;
+}
+
+/** A run that stored rows in audit.records: how many, how fast, at what CPU. */
+export interface StoreRun {
+  records: number;
+  wallMs: number;
+  /** Rows stored per second of wall time. */
+  rate: number;
+  cpu: CpuUse;
+  stored: number;
+}
+
+/** Counts what a run of `records` stored; its wall time is the CPU window's unless given. */
+export async function storeRun(admin: pg.Client, records: number, cpu: CpuUse, wallMs = cpu.wallMs): Promise<StoreRun> {
+  const stored = await countRecords(admin);
+  return { records, wallMs, rate: (1000 * stored) / wallMs, cpu, stored };
 }
 
 /** Throws unless audit.records holds `expected` rows after `what`. */

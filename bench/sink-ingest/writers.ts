@@ -5,8 +5,8 @@
  * and plain COPY (the bound).
  */
 import pg from 'pg';
-import { cpuSnapshot, cpuUse, type CpuUse } from '../lib/cpu.ts';
-import { COLUMN_LIST, COLUMN_TYPES, COLUMNS, countRecords, ON_CONFLICT, type TextRow } from './db.ts';
+import { cpuSnapshot, cpuUse } from '../lib/cpu.ts';
+import { COLUMN_LIST, COLUMN_TYPES, COLUMNS, ON_CONFLICT, storeRun, type StoreRun, type TextRow } from './db.ts';
 
 /** COPY … FROM STDIN over a pg client (what pg-copy-streams does, for one buffer). */
 interface CopyConnection {
@@ -130,13 +130,8 @@ export const WRITER_STRATEGIES: readonly WriterStrategy[] = [
   },
 ];
 
-export interface WriterRun {
+export interface WriterRun extends StoreRun {
   strategy: WriterStrategy;
-  records: number;
-  wallMs: number;
-  rate: number;
-  cpu: CpuUse;
-  stored: number;
 }
 
 /** Batches of `batch` rows, `concurrency` transactions at a time, like the sink's writer. */
@@ -168,7 +163,5 @@ export async function writerRun(dbUrl: string, admin: pg.Client, s: WriterStrate
   );
   const c1 = cpuSnapshot(undefined);
   await pool.end();
-  const stored = await countRecords(admin);
-  const cpu = cpuUse(c0, c1);
-  return { strategy: s, records: rows.length, wallMs: cpu.wallMs, rate: (1000 * stored) / cpu.wallMs, cpu, stored };
+  return { strategy: s, ...(await storeRun(admin, rows.length, cpuUse(c0, c1))) };
 }
