@@ -1,6 +1,8 @@
 // Plain OpenTelemetry, as a service without otel-audit would run it: the Node
 // SDK with HTTP and express instrumentation, spans batched (BatchSpanProcessor,
 // OTEL_BSP_* settings) and exported over OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT.
+// With OTEL_TRACES_EXPORTER=none, no span exporter: the SDK then reads that
+// setting itself, as it does for a service configured so.
 //   node --import ./bench/plain-otel.mjs app.mjs
 // The baseline of bench/sdk-overhead: otel-audit's register hook sets up the
 // same instrumentation, span pipeline and ES module loader hook, plus audit.
@@ -24,9 +26,11 @@ if (supportsSyncHooks()) {
 }
 
 // `traceExporter` makes the SDK wrap it in a BatchSpanProcessor configured from
-// OTEL_BSP_*, as otel-audit does for its APM exporter.
+// OTEL_BSP_*, as otel-audit does for its APM exporter. Without it the SDK
+// follows OTEL_TRACES_EXPORTER.
+const tracesExported = !(process.env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim()).includes('none');
 const sdk = new NodeSDK({
-  traceExporter: new OTLPTraceExporter(),
+  ...(tracesExported ? { traceExporter: new OTLPTraceExporter() } : {}),
   instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
 });
 sdk.start();

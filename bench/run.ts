@@ -21,7 +21,7 @@ const SCENARIOS: readonly BenchScenario[] = [
   {
     name: 'sdk-overhead',
     script: 'sdk-overhead.ts',
-    summary: 'express app under load: no telemetry vs plain OpenTelemetry vs otel-audit (req/s, p99, CPU per request)',
+    summary: 'express app under load: no telemetry vs plain OpenTelemetry vs otel-audit, with and without span export (req/s, p99, CPU per request)',
     smoke: ['--duration', '1', '--warmup', '1', '--rounds', '1', '--connections', '5'],
   },
   {

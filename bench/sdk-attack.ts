@@ -10,7 +10,7 @@
  * at a time, to each (rotating which goes first), followed by a plain
  * `GET /ping` that waits out any work left on the event loop.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
@@ -18,7 +18,9 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, commandLine, commonOptions, positive, UsageError, type CommonOptions } from './lib/args.ts';
-import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, cpuMs, ROOT, runMain, stopChild, track } from './lib/proc.ts';
+import { cpuMs } from './lib/cpu.ts';
+import { startApp } from './lib/app.ts';
+import { BENCH_DIR, checkBuild, childEnv, ROOT, runMain, stopChild } from './lib/proc.ts';
 import { fmt, machine, mdTable, median, textTable, writeReadme } from './lib/report.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'attack-app.mjs');
@@ -151,7 +153,7 @@ const PRELOAD: Record<Kind, string[]> = {
   audit: ['--import', 'otel-audit/register'],
 };
 
-async function startApp(label: string, kind: Kind, spoolDir: string): Promise<App> {
+async function startAttackApp(label: string, kind: Kind, spoolDir: string): Promise<App> {
   const env: NodeJS.ProcessEnv = {
     ...childEnv(),
     PORT: '0',
@@ -167,11 +169,8 @@ async function startApp(label: string, kind: Kind, spoolDir: string): Promise<Ap
     OTEL_AUDIT_SPOOL_DIR: spoolDir,
   };
   // Header limit raised so that the 64 KB path and the 1.9 MB X-Forwarded-For reach the app at all.
-  const args = ['--max-http-header-size=4194304', '--expose-gc', ...PRELOAD[kind], APP];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
-  const output = collectOutput(child);
-  const port = await awaitLine(child, { name: label, output, timeoutMs: 20_000, match: (l) => (/^LISTENING (\d+)$/.exec(l) ? Number(l.slice(10)) : undefined) });
+  const nodeArgs = ['--max-http-header-size=4194304', '--expose-gc', ...PRELOAD[kind]];
+  const { child, port, output } = await startApp({ label, script: APP, nodeArgs, env });
   return { label, child, port, output, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
 }
 
@@ -293,7 +292,7 @@ async function main(): Promise<number> {
     const kinds: Kind[] = ['alone', 'plain', 'audit'];
     const byKind = new Map<Kind, App>();
     for (const [kind, label] of [['alone', 'app alone'], ['plain', 'plain OpenTelemetry'], ['audit', 'otel-audit']] as const) {
-      const app = await startApp(label, kind, spoolDir);
+      const app = await startAttackApp(label, kind, spoolDir);
       apps.push(app);
       byKind.set(kind, app);
     }

@@ -7,15 +7,16 @@
  *
  *   node bench/seal.ts [--rows 500000] [--pg-url postgres://postgres@127.0.0.1:5432] [--write]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, commandLine, commonOptions, positive } from './lib/args.ts';
-import { checkBuild, childEnv, collectOutput, cpuMs, ROOT, runMain, stopChild, track } from './lib/proc.ts';
+import { startAuditSink } from './lib/audit-sink.ts';
+import { cpuMs } from './lib/cpu.ts';
+import { CLI, DEFAULT_PG_URL, dropDatabase, migrateDatabase, recreateDatabase, withClient } from './lib/pg.ts';
+import { checkBuild, childEnv, runMain } from './lib/proc.ts';
 import { fmt, machine, mdTable, writeReadme } from './lib/report.ts';
-import { withClient } from './lib/pg.ts';
 
-const CLI = `${ROOT}/dist/cli.js`;
 const DATABASE = 'otel_audit_bench_seal';
 
 const USAGE = `Usage: node bench/seal.ts [options]
@@ -27,7 +28,7 @@ Reports wall time and CPU per record of both.
 
 Options:
   --rows N        records to load (default 500000)
-  --pg-url URL    Postgres server, without database (default postgres://postgres@127.0.0.1:5432)
+  --pg-url URL    Postgres server, without database (default ${DEFAULT_PG_URL})
   --write         replace the results in bench/README.md
   -h, --help      show this help
 `;
@@ -41,7 +42,7 @@ interface Options {
 function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, rows: { type: 'string' }, 'pg-url': { type: 'string' } }, strict: true });
   if (values.help) return undefined;
-  return { rows: positive('rows', values.rows, 500_000), pgUrl: values['pg-url'] ?? 'postgres://postgres@127.0.0.1:5432', write: commonOptions(values).write };
+  return { rows: positive('rows', values.rows, 500_000), pgUrl: values['pg-url'] ?? DEFAULT_PG_URL, write: commonOptions(values).write };
 }
 
 /** Records of about 700 bytes: jsonb request and change values, text with quotes and non-ASCII. */
@@ -64,12 +65,8 @@ async function main(): Promise<number> {
   if (typeof opts === 'number') return opts;
   checkBuild(CLI);
   const dbUrl = `${opts.pgUrl}/${DATABASE}`;
-  await withClient(`${opts.pgUrl}/postgres`, async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${DATABASE}`);
-  });
-  const migrate = spawnSync(process.execPath, [CLI, 'migrate', '--database-url', dbUrl], { encoding: 'utf8', env: childEnv() });
-  if (migrate.status !== 0) throw new Error(`otel-audit migrate failed:\n${migrate.stdout}${migrate.stderr}`);
+  await recreateDatabase(opts.pgUrl, DATABASE);
+  migrateDatabase(dbUrl);
   const t0 = performance.now();
   await withClient(dbUrl, async (c) => {
     await c.query(LOAD_SQL, [opts.rows]);
@@ -77,29 +74,22 @@ async function main(): Promise<number> {
   });
   console.log(`load: ${fmt(opts.rows)} records in ${fmt((performance.now() - t0) / 1000, 1)} s`);
 
-  // Sealing inside the real sink.
-  const sink = spawn(
-    process.execPath,
-    [CLI, 'sink', '--database-url', dbUrl, '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0', '--seal-interval-ms', '1000', '--seal-settle-ms', '0', '--log-level', 'warn'],
-    { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  track(sink);
-  const output = collectOutput(sink);
+  // Sealing inside the real sink, timed from its start (its CPU time counts from 0).
   const sealStart = performance.now();
-  const sinkCpu0 = cpuMs(sink.pid) ?? 0;
+  const sink = await startAuditSink(dbUrl, { extra: ['--seal-interval-ms', '1000', '--seal-settle-ms', '0'] });
   let sealed = 0;
   await withClient(dbUrl, async (c) => {
     for (;;) {
       const { rows } = await c.query<{ sealed: string }>(`SELECT coalesce(sum(row_count), 0)::text AS sealed FROM audit.digests WHERE kind = 'seal'`);
       sealed = Number(rows[0]?.sealed ?? 0);
       if (sealed >= opts.rows) break;
-      if (sink.exitCode !== null) throw new Error(`the sink exited:\n${output()}`);
+      if (sink.child.exitCode !== null) throw new Error(`the sink exited:\n${sink.output()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   });
   const sealWallMs = performance.now() - sealStart;
-  const sealCpuMs = (cpuMs(sink.pid) ?? 0) - sinkCpu0;
-  await stopChild(sink, 10_000);
+  const sealCpuMs = cpuMs(sink.child.pid) ?? 0;
+  await sink.stop();
   console.log(`seal: ${fmt(sealed)} records in ${fmt(sealWallMs / 1000, 1)} s, sink CPU ${fmt(sealCpuMs / 1000, 1)} s`);
 
   // Verification by the real command.
@@ -122,7 +112,7 @@ async function main(): Promise<number> {
     ...mdTable(['Run', 'records/s', 'wall µs/record', 'CPU µs/record (the process)'], lines),
   ].join('\n');
   console.log(`\n${text}`);
-  await withClient(`${opts.pgUrl}/postgres`, (c) => c.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`));
+  await dropDatabase(opts.pgUrl, DATABASE);
   if (opts.write) writeReadme(text, 'seal:results');
   return 0;
 }

@@ -5,6 +5,7 @@
 // the heap in use after full collections.
 //   PORT=0 node [--import ...] bench/apps/attack-app.mjs   → prints "LISTENING <port>"
 import express from 'express';
+import { serve } from './serve.mjs';
 
 const app = express();
 app.use(express.json({ limit: '16mb' }));
@@ -18,13 +19,5 @@ app.get('/__heap', (_req, res) => {
 });
 app.use((_req, res) => res.status(404).json({ error: 'not found' }));
 
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', (err) => {
-  if (err) throw err;
-  process.stdout.write(`LISTENING ${server.address().port}\n`);
-});
-
-process.once('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  setTimeout(() => process.exit(0), 5_000).unref();
-});
+// Up to 5 s for the SDKs to flush on SIGTERM.
+serve(app, 5_000);

@@ -3,6 +3,7 @@
 // differ only in what is preloaded with --import.
 //   PORT=0 node [--import ...] bench/apps/express-app.mjs   → prints "LISTENING <port>"
 import express from 'express';
+import { serve } from './serve.mjs';
 
 const app = express();
 app.use(express.json());
@@ -28,15 +29,5 @@ app.post('/users', (req, res) => {
   res.status(201).json(user);
 });
 
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', (err) => {
-  if (err) throw err;
-  process.stdout.write(`LISTENING ${server.address().port}\n`);
-});
-
-// Stop accepting connections and let the process end by itself, so that
-// preloaded SDKs flush on the way out and --cpu-prof profiles get written.
-process.once('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  setTimeout(() => process.exit(0), 10_000).unref();
-});
+// Up to 10 s for the SDKs to flush on SIGTERM.
+serve(app, 10_000);

@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEFAULT_PG_URL, SQL_NAME } from './pg.ts';
 
 /** A mistake on the command line: printed with the usage text, exit code 2. */
 export class UsageError extends Error {}
@@ -47,6 +48,32 @@ export function commonOptions(values: { 'cpu-prof'?: boolean; 'cpu-prof-dir'?: s
     top: positive('top', values.top, 20),
     write: values.write === true,
     verbose: values.verbose === true,
+  };
+}
+
+/** parseArgs options of the benchmarks that make a database of their own. */
+export const DATABASE_OPTIONS = {
+  'pg-url': { type: 'string' },
+  database: { type: 'string' },
+  'keep-database': { type: 'boolean' },
+} as const;
+
+export interface DatabaseOptions {
+  /** The server, without a database. */
+  pgUrl: string;
+  /** The database the benchmark creates (and drops unless keepDatabase). */
+  database: string;
+  keepDatabase: boolean;
+}
+
+/** The values of DATABASE_OPTIONS, checked; `database` when --database is not given. */
+export function databaseOptions(values: { 'pg-url'?: string; database?: string; 'keep-database'?: boolean }, database: string): DatabaseOptions {
+  const name = values.database ?? database;
+  if (!SQL_NAME.test(name)) throw new UsageError(`--database ${name}: use lowercase letters, digits and _`);
+  return {
+    pgUrl: (values['pg-url'] ?? DEFAULT_PG_URL).replace(/\/+$/, ''),
+    database: name,
+    keepDatabase: values['keep-database'] === true,
   };
 }
 

@@ -1,10 +1,10 @@
 /**
- * Child processes and CPU accounting for the benchmarks: start, watch and
- * stop children, and CPU time from /proc (Linux; undefined elsewhere).
+ * Child processes of the benchmarks: start, watch and stop them, and run a
+ * command to its end. CPU time is in cpu.ts.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,11 +12,6 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The repository's root. */
 export const ROOT = resolve(BENCH_DIR, '..');
-/** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
-export const CLOCK_TICKS_PER_S = 100;
-
-// ---------------------------------------------------------------------------
-// Children
 
 const children = new Set<ChildProcess>();
 
@@ -159,57 +154,32 @@ export function checkBuild(built: string): void {
   if (stale) console.warn(`warning: ${relative(ROOT, stale)} is newer than dist/; run \`npm run build\` to measure it`);
 }
 
-// ---------------------------------------------------------------------------
-// CPU accounting (from /proc)
-
-export interface ProcStat {
-  comm: string;
-  ppid: number;
-  /** utime + stime, ms. */
-  cpuMs: number;
-  /** cutime + cstime (children waited for), ms. */
-  childrenMs: number;
-}
-
-export function procStat(pid: number | string): ProcStat | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    // Fields after "(comm) ": state ppid ... utime(14th) stime cutime cstime.
-    const f = stat.slice(close + 2).split(' ');
-    const tick = 1000 / CLOCK_TICKS_PER_S;
-    return {
-      comm: stat.slice(open + 1, close),
-      ppid: Number(f[1]),
-      cpuMs: (Number(f[11]) + Number(f[12])) * tick,
-      childrenMs: (Number(f[13]) + Number(f[14])) * tick,
+/** Runs a command to its end (a tracked child, the environment of childEnv()); resolves with its exit code and output (stdout and stderr), echoed when `verbose`. */
+export function runCommand(cmd: string, args: string[], verbose = false): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
+    let output = '';
+    const add = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (verbose) process.stdout.write(chunk);
     };
-  } catch {
-    return undefined;
-  }
+    child.stdout.on('data', add);
+    child.stderr.on('data', add);
+    child.once('error', reject);
+    child.once('close', (code) => resolveRun({ code, output }));
+  });
 }
 
-/** User + system CPU time of a process so far, ms; undefined where /proc is not available. */
-export function cpuMs(pid: number | undefined): number | undefined {
-  return pid === undefined ? undefined : procStat(pid)?.cpuMs;
-}
-
-/** User + system CPU time of this process so far, ms. */
-export function selfCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/** CPU time all processes of the machine used so far (not idle, not iowait), ms; undefined without /proc. */
-export function machineBusyMs(): number | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-    // cpu user nice system idle iowait irq softirq steal ...
-    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-    const ticks = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
-    return (ticks * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return undefined;
-  }
+/** Resolves with the port of the first `LISTENING <port>` line the child prints (the benchmark apps and the OTLP receiver announce themselves so). */
+export function listeningPort(child: ChildProcess, name: string, output: () => string, timeoutMs = 20_000): Promise<number> {
+  return awaitLine(child, {
+    name,
+    output,
+    timeoutMs,
+    match: (line) => {
+      const m = /^LISTENING (\d+)$/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    },
+  });
 }

@@ -62,3 +62,83 @@ export function shortUrl(url: string): string {
   if (url.startsWith('file:')) return relative(ROOT, fileURLToPath(url));
   return url;
 }
+
+/** Where a profile's busy time went, µs, largest first. */
+export interface ProfileSummary {
+  /** Busy (non-idle) sampled time, µs. */
+  busyUs: number;
+  /** Self time per owner (package, node's internals, file of this repository). */
+  owners: [name: string, us: number][];
+  /** Self time per function (`name  file:line`). */
+  functions: [name: string, us: number][];
+  /** Time with what it calls per function of a package or of this repository, recursion counted once. */
+  inclusive: [name: string, us: number][];
+}
+
+/** A function as the summaries name it: `name  file:line`. */
+function functionKey(n: CpuProfileNode): string {
+  const { functionName, url, lineNumber } = n.callFrame;
+  return `${functionName || '(anonymous)'}  ${url ? `${shortUrl(url)}:${lineNumber + 1}` : ''}`;
+}
+
+const byTime = (m: Map<string, number>): [string, number][] => [...m].sort((a, b) => b[1] - a[1]);
+
+/** Sums a profile's self time per owner (`local` names files of this repository, see owner()) and per function, and inclusive time per function. */
+export function summarizeProfile(file: string, local: (rel: string) => string): ProfileSummary {
+  const { profile, byId, selfUs } = readProfile(file);
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const functions = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const owners = new Map<string, number>();
+  let busyUs = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node || node.callFrame.functionName === '(idle)') continue;
+    busyUs += us;
+    const key = functionKey(node);
+    functions.set(key, (functions.get(key) ?? 0) + us);
+    const o = owner(node.callFrame.url, node.callFrame.functionName, local);
+    owners.set(o, (owners.get(o) ?? 0) + us);
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur);
+      if (!n || n.callFrame.url === '' || n.callFrame.url.startsWith('node:')) continue;
+      const k = functionKey(n);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+    }
+  }
+  return { busyUs, owners: byTime(owners), functions: byTime(functions), inclusive: byTime(inclusive) };
+}
+
+/** Inclusive time of the functions named `functionName` (in any file), µs. */
+export function inclusiveUs(s: ProfileSummary, functionName: string): number {
+  return s.inclusive.filter(([k]) => k.startsWith(`${functionName}  `)).reduce((sum, [, us]) => sum + us, 0);
+}
+
+export interface ProfileReport {
+  top: number;
+  /** What the time is divided by (records, rows, requests) and its unit (`record`, `row`, `req`). */
+  count: number;
+  unit: string;
+  /** Decimals of the per-unit time. */
+  digits: number;
+  /** Headings of the owner table (e.g. `self time by package:`) and whether the inclusive table is printed. */
+  ownersHeading: string;
+  withInclusive: boolean;
+}
+
+/** Prints the largest owners and functions of a summary: share of the busy time and µs per unit. */
+export function printProfileSummary(s: ProfileSummary, r: ProfileReport): void {
+  const cell = (us: number): string =>
+    `${((100 * us) / s.busyUs).toFixed(1).padStart(5)} %  ${(us / Math.max(1, r.count)).toFixed(r.digits).padStart(6)} µs/${r.unit}`;
+  const table = (heading: string, entries: [string, number][]): void => {
+    console.log(`  ${heading}`);
+    for (const [name, us] of entries.slice(0, r.top)) console.log(`    ${cell(us)}  ${name}`);
+  };
+  table(r.ownersHeading, s.owners);
+  table('self time by function:', s.functions);
+  if (r.withInclusive) table('inclusive time (with what it calls) by function, packages and dist/ only:', s.inclusive);
+}

@@ -1,0 +1,149 @@
+/**
+ * The command line of bench/sink-ingest.ts: its usage text, phases and
+ * options.
+ */
+import { parseArgs } from 'node:util';
+import { COMMON_OPTIONS, commonOptions, DATABASE_OPTIONS, databaseOptions, positive, UsageError, type CommonOptions, type DatabaseOptions } from '../lib/args.ts';
+import { DEFAULT_PG_URL, SQL_NAME } from '../lib/pg.ts';
+
+export const USAGE = `Usage: node bench/sink-ingest.ts [options]
+
+Measures how fast the otel-audit sink (dist/cli.js sink) stores audit records
+in Postgres, on a fresh database that the sink migrates, against:
+  copy      the same rows loaded with psql \\copy (CSV): the physical limit
+  insert    the same rows, one autocommitted INSERT per row (pg.Pool)
+and the latency of an export at a steady rate through the sink. An
+experiment runs in this process: batch writers on the same rows (the sink's
+unnest statement, COPY into a staging table, plain COPY). Prints a table, the ratios
+sink ÷ COPY and sink ÷ per-row INSERT, and the CPU split between the sink,
+Postgres and the client. Uses dist/ (run \`npm run build\`
+first), psql, and Postgres at --pg-url (a database named --database is
+created, and dropped at the end).
+
+Options:
+  --pg-url URL              server to use (default ${DEFAULT_PG_URL})
+  --database NAME           database to create and drop (default otel_audit_bench)
+  --keep-database           do not drop it at the end
+  --phases LIST             comma-separated subset of sink,copy,insert,latency,
+                            writers (default all; copy, insert and writers use
+                            the rows the sink phase stored)
+  --exports N               ExportLogsServiceRequests per sink run (default 200)
+  --records-per-export N    log records per request (default 500)
+  --clients N               concurrent gRPC clients, one call in flight each (default 4)
+  --rounds N                sink and COPY runs, interleaved; medians (default 3)
+  --warmup N                records sent first with the official OTLPLogExporter,
+                            a sanity check and JIT warm-up, not measured (default 10000)
+  --copy-procs LIST         parallel psql processes for COPY, e.g. 1,2 (default 1,2);
+                            the fastest is the baseline
+  --insert-rows N           rows for the per-row INSERT baseline (default 20000)
+  --insert-clients N        pool size and concurrent INSERTs (default 8)
+  --rate N                  records/s of the latency phase (default 5000)
+  --rate-batch N            records per export in the latency phase (default 50)
+  --latency-duration S      seconds of the latency phase (default 20)
+  --writer-rows N           rows for the writers experiment (default: all stored)
+  --writer-batch N          rows per transaction there (default 2000)
+  --writer-concurrency N    concurrent transactions there (default 2); the
+                            strategies run --rounds times, in a rotating order
+  --sink-args=FLAGS         extra flags for the sink, e.g. --sink-args="--batch-rows
+                            5000" (with the =); repeatable: each set is measured
+                            in turn (sink and latency phases), a tuning sweep;
+                            --sink-args= is the defaults
+  --without-index NAME      drop this index of audit.records after the migration,
+                            e.g. records_trace, to measure what it costs
+                            (repeatable; the results say so)
+  --cpu-prof                profile the sink (node --cpu-prof) and print the
+                            functions and packages with the most self time, and
+                            the time of its decoder per record
+  --cpu-prof-dir DIR        where profiles go (default: a new temp directory)
+  --top N                   rows of the profile summary (default 20)
+  --write                   replace the results section of bench/README.md
+                            (with several --sink-args: the sweep section)
+  --verbose                 print what the sink logged
+  --help                    print this text
+`;
+
+export type Phase = 'sink' | 'copy' | 'insert' | 'latency' | 'writers';
+const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency', 'writers'];
+
+export interface Options extends CommonOptions, DatabaseOptions {
+  phases: Set<Phase>;
+  exports: number;
+  recordsPerExport: number;
+  clients: number;
+  rounds: number;
+  warmup: number;
+  copyProcs: number[];
+  insertRows: number;
+  insertClients: number;
+  rate: number;
+  rateBatch: number;
+  latencyDuration: number;
+  writerRows: number | undefined;
+  writerBatch: number;
+  writerConcurrency: number;
+  sinkConfigs: string[][];
+  withoutIndex: string[];
+}
+
+export function parseOptions(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...DATABASE_OPTIONS,
+      phases: { type: 'string' },
+      exports: { type: 'string' },
+      'records-per-export': { type: 'string' },
+      clients: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      'copy-procs': { type: 'string' },
+      'insert-rows': { type: 'string' },
+      'insert-clients': { type: 'string' },
+      rate: { type: 'string' },
+      'rate-batch': { type: 'string' },
+      'latency-duration': { type: 'string' },
+      'writer-rows': { type: 'string' },
+      'writer-batch': { type: 'string' },
+      'writer-concurrency': { type: 'string' },
+      'sink-args': { type: 'string', multiple: true },
+      'without-index': { type: 'string', multiple: true },
+      ...COMMON_OPTIONS,
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const phases = new Set<Phase>();
+  for (const p of (values.phases ?? PHASES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!PHASES.includes(p as Phase)) throw new UsageError(`--phases: unknown phase "${p}" (${PHASES.join(', ')})`);
+    phases.add(p as Phase);
+  }
+  if (phases.size === 0) throw new UsageError('--phases: none given');
+  for (const p of ['copy', 'insert', 'writers'] as const) {
+    if (phases.has(p) && !phases.has('sink')) throw new UsageError(`--phases: ${p} needs the sink phase (it loads the rows the sink stored)`);
+  }
+  const copyProcs = (values['copy-procs'] ?? '1,2').split(',').map((s) => positive('copy-procs', s.trim(), 1));
+  return {
+    ...databaseOptions(values, 'otel_audit_bench'),
+    phases,
+    exports: positive('exports', values.exports, 200),
+    recordsPerExport: positive('records-per-export', values['records-per-export'], 500),
+    clients: positive('clients', values.clients, 4),
+    rounds: positive('rounds', values.rounds, 3),
+    warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup, 10_000),
+    copyProcs: [...new Set(copyProcs)],
+    insertRows: positive('insert-rows', values['insert-rows'], 20_000),
+    insertClients: positive('insert-clients', values['insert-clients'], 8),
+    rate: positive('rate', values.rate, 5_000),
+    rateBatch: positive('rate-batch', values['rate-batch'], 50),
+    latencyDuration: positive('latency-duration', values['latency-duration'], 20, false),
+    writerRows: values['writer-rows'] === undefined ? undefined : positive('writer-rows', values['writer-rows'], 0),
+    writerBatch: positive('writer-batch', values['writer-batch'], 2_000),
+    writerConcurrency: positive('writer-concurrency', values['writer-concurrency'], 2),
+    sinkConfigs: (values['sink-args'] ?? ['']).map((s) => s.split(/\s+/).filter(Boolean)),
+    withoutIndex: (values['without-index'] ?? []).map((name) => {
+      if (!SQL_NAME.test(name)) throw new UsageError(`--without-index ${name}: not an index name`);
+      return name;
+    }),
+    ...commonOptions(values),
+  };
+}

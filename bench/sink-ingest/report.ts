@@ -1,0 +1,284 @@
+/**
+ * The report of bench/sink-ingest.ts: the table of ways to store the records
+ * (sink, COPY, per-row INSERT), goals, sink batches, latency, the writers
+ * experiment, noise, as text and as the Markdown of bench/README.md.
+ */
+import { machineShare, type CpuUse } from '../lib/cpu.ts';
+import { fmt, machine, mdTable, medianBy, textTable } from '../lib/report.ts';
+import type { CopyRun, InsertRun } from './baselines.ts';
+import type { Options } from './options.ts';
+import type { LatencyRun, SinkRun, WarmupRun } from './through-sink.ts';
+import { WRITER_STRATEGIES, type WriterRun } from './writers.ts';
+
+/** Goals on this benchmark's 2-core machine. */
+const GOAL_RECORDS_PER_S = 50_000;
+const GOAL_VS_COPY = 0.6;
+const GOAL_VS_INSERT = 20;
+const GOAL_P99_MS = 1_000;
+/** Other processes using more than this share of the machine make a run noisy. */
+const NOISE_SHARE = 0.05;
+
+/** The run whose rate is the median (the lower middle one for an even count). */
+export function medianRun<T extends { rate: number }>(runs: T[]): T {
+  return medianBy(runs, (r) => r.rate);
+}
+
+/** CPU per record, µs, of one party; '-' when unknown. */
+export function perRecord(ms: number | undefined, records: number): string {
+  return ms === undefined ? '-' : fmt((1000 * ms) / Math.max(1, records), 1);
+}
+
+/** Share of the machine's cores, %. */
+export function share(ms: number | undefined, wallMs: number): string {
+  return ms === undefined ? '-' : `${fmt(100 * machineShare(ms, wallMs))} %`;
+}
+
+export interface ConfigResult {
+  label: string;
+  args: string[];
+  runs: SinkRun[];
+  latency: LatencyRun | undefined;
+  warmup: WarmupRun | undefined;
+}
+
+export interface Results {
+  configs: ConfigResult[];
+  copy: Map<number, CopyRun[]>;
+  insert: InsertRun | undefined;
+  writers: WriterRun[];
+  settings: Record<string, string>;
+  serverVersion: string;
+  clientsNote: string;
+}
+
+const TABLE_HEADER = ['Way', 'records', 'records/s', 'vs COPY', 'sink µs/rec', 'Postgres µs/rec', 'client µs/rec', 'CPU: sink / Postgres / client / other', 'records/s per round'];
+
+function bestCopy(r: Results): CopyRun | undefined {
+  let best: CopyRun | undefined;
+  for (const runs of r.copy.values()) {
+    const m = medianRun(runs);
+    if (!best || m.rate > best.rate) best = m;
+  }
+  return best;
+}
+
+function tableRows(r: Results): string[][] {
+  const copy = bestCopy(r);
+  const rows: string[][] = [];
+  const cpuCells = (records: number, cpu: CpuUse): string[] => [
+    perRecord(cpu.serverMs, records),
+    perRecord(cpu.pgMs, records),
+    perRecord(cpu.clientMs + cpu.toolsMs, records),
+    [cpu.serverMs, cpu.pgMs, cpu.clientMs + cpu.toolsMs, cpu.otherMs].map((ms) => share(ms, cpu.wallMs)).join(' / '),
+  ];
+  for (const c of r.configs) {
+    if (c.runs.length === 0) continue;
+    const m = medianRun(c.runs);
+    rows.push([
+      `otel-audit sink${c.args.length ? ` (${c.args.join(' ')})` : ''}, ${r.clientsNote}`,
+      fmt(m.records),
+      fmt(m.rate),
+      copy ? (m.rate / copy.rate).toFixed(2) : '-',
+      ...cpuCells(m.records, m.cpu),
+      c.runs.map((x) => fmt(x.rate)).join(' / '),
+    ]);
+  }
+  for (const [procs, runs] of [...r.copy].sort((a, b) => a[0] - b[0])) {
+    const m = medianRun(runs);
+    rows.push([
+      `COPY FROM csv, ${procs} psql process${procs > 1 ? 'es' : ''}`,
+      fmt(m.records),
+      fmt(m.rate),
+      copy ? (m.rate / copy.rate).toFixed(2) : '-',
+      '-',
+      ...cpuCells(m.records, m.cpu).slice(1),
+      runs.map((x) => fmt(x.rate)).join(' / '),
+    ]);
+  }
+  if (r.insert) {
+    const i = r.insert;
+    rows.push([`per-row INSERT, autocommit, ${i.clients} connections`, fmt(i.records), fmt(i.rate), copy ? (i.rate / copy.rate).toFixed(3) : '-', '-', ...cpuCells(i.records, i.cpu).slice(1), fmt(i.rate)]);
+  }
+  return rows;
+}
+
+interface Goal {
+  text: string;
+  met: boolean;
+}
+
+function goals(r: Results): Goal[] {
+  const out: Goal[] = [];
+  const main = r.configs[0];
+  if (!main) return out;
+  const sink = main.runs.length ? medianRun(main.runs) : undefined;
+  const copy = bestCopy(r);
+  if (sink) {
+    out.push({
+      met: sink.rate >= GOAL_RECORDS_PER_S,
+      text: `records/s ≥ ${fmt(GOAL_RECORDS_PER_S)}: ${fmt(sink.rate)}` +
+        (sink.rate >= GOAL_RECORDS_PER_S ? '' : ` (missed by ${fmt(GOAL_RECORDS_PER_S - sink.rate)}, ${fmt((100 * (GOAL_RECORDS_PER_S - sink.rate)) / GOAL_RECORDS_PER_S)} %)`),
+    });
+    if (copy) {
+      const ratio = sink.rate / copy.rate;
+      out.push({ met: ratio >= GOAL_VS_COPY, text: `sink ÷ COPY ≥ ${GOAL_VS_COPY}: ${ratio.toFixed(2)}${ratio >= GOAL_VS_COPY ? '' : ` (missed by ${(GOAL_VS_COPY - ratio).toFixed(2)})`}` });
+    }
+    if (r.insert) {
+      const ratio = sink.rate / r.insert.rate;
+      out.push({ met: ratio >= GOAL_VS_INSERT, text: `sink ÷ per-row INSERT ≥ ${GOAL_VS_INSERT}: ${ratio.toFixed(1)}${ratio >= GOAL_VS_INSERT ? '' : ` (missed by ${(GOAL_VS_INSERT - ratio).toFixed(1)})`}` });
+    }
+  }
+  if (main.latency) {
+    const l = main.latency;
+    out.push({ met: l.p99 <= GOAL_P99_MS, text: `p99 ≤ ${fmt(GOAL_P99_MS)} ms at ${fmt(l.achievedRate)} records/s: ${fmt(l.p99, 1)} ms` });
+  }
+  return out;
+}
+
+function latencyLines(r: Results): string[] {
+  return r.configs
+    .filter((c) => c.latency)
+    .map((c) => {
+      const l = c.latency as LatencyRun;
+      return `${c.label}: ${fmt(l.exports)} exports of ${fmt(l.records / l.exports)} records over ${l.seconds.toFixed(1)} s ` +
+        `(${fmt(l.achievedRate)} records/s): p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms, max ${fmt(l.max, 1)} ms; ` +
+        `${fmt(l.batches.batches)} batches of ${fmt(l.batches.rowsPerBatch)} rows, ${fmt(l.batches.msPerBatch, 1)} ms each; ` +
+        `CPU sink ${share(l.cpu.serverMs, l.cpu.wallMs)}, Postgres ${share(l.cpu.pgMs, l.cpu.wallMs)}, client ${share(l.cpu.clientMs, l.cpu.wallMs)} of the machine` +
+        (l.maxLateMs > 20 ? `; the client's timer fell up to ${fmt(l.maxLateMs)} ms behind` : '') +
+        (l.retries > 0 ? `; ${l.retries} retried exports` : '');
+    });
+}
+
+function batchLines(r: Results): string[] {
+  return r.configs
+    .filter((c) => c.runs.length)
+    .map((c) => {
+      const m = medianRun(c.runs);
+      const b = m.batches;
+      return `${c.label}: ${fmt(b.batches)} batches of ${fmt(b.rowsPerBatch)} rows, ${fmt(b.msPerBatch, 1)} ms each ` +
+        `(${fmt(b.rowsPerDbSecond)} rows per second of batch time; ${fmt(100 * b.under100ms)} % of batches ≤ 100 ms)` +
+        (m.retries > 0 ? `; ${m.retries} retried exports` : '') +
+        (b.duplicates > 0 || b.rejected > 0 ? `; ${b.duplicates} duplicates, ${b.rejected} rejected` : '');
+    });
+}
+
+/** Per strategy, the run with the median rate, and all rates. */
+function writerMedians(r: Results): { run: WriterRun; rates: number[] }[] {
+  return WRITER_STRATEGIES.map((s) => r.writers.filter((w) => w.strategy === s))
+    .filter((runs) => runs.length > 0)
+    .map((runs) => ({ run: medianRun(runs), rates: runs.map((w) => w.rate) }));
+}
+
+function writerRows(r: Results): string[][] {
+  const medians = writerMedians(r);
+  const first = medians[0]?.run;
+  return medians.map(({ run: w, rates }) => [
+    w.strategy.label,
+    fmt(w.records),
+    fmt(w.rate),
+    first ? (w.rate / first.rate).toFixed(2) : '-',
+    perRecord(w.cpu.clientMs, w.records),
+    perRecord(w.cpu.pgMs, w.records),
+    rates.map((x) => fmt(x)).join(' / '),
+  ]);
+}
+const WRITER_HEADER = ['Batch writer (in-process, same rows)', 'rows', 'rows/s', 'vs first', 'writer µs/row', 'Postgres µs/row', 'rows/s per round'];
+
+/** Runs during which other processes used more than 5 % of the machine. */
+function noiseLines(r: Results): string[] {
+  const out: string[] = [];
+  const add = (what: string, cpu: CpuUse): void => {
+    if (cpu.otherMs === undefined) return;
+    const s = machineShare(cpu.otherMs, cpu.wallMs);
+    if (s > NOISE_SHARE) out.push(`${what}: other processes used ${fmt(100 * s)} % of the machine; the numbers are noisy`);
+  };
+  for (const c of r.configs) {
+    c.runs.forEach((x, i) => add(`${c.label} round ${i + 1}`, x.cpu));
+    if (c.latency) add(`${c.label} latency`, c.latency.cpu);
+  }
+  for (const [procs, runs] of r.copy) runs.forEach((x, i) => add(`COPY ${procs} psql round ${i + 1}`, x.cpu));
+  if (r.insert) add('per-row INSERT', r.insert.cpu);
+  for (const w of r.writers) add(`writer ${w.strategy.id}`, w.cpu);
+  return out;
+}
+
+function setupLine(opts: Options, r: Results): string {
+  const parts: string[] = [];
+  if (opts.phases.has('sink')) {
+    parts.push(`sink: ${opts.exports} exports × ${opts.recordsPerExport} records (pre-serialized), ${r.clientsNote}, ${opts.rounds} round(s), medians`);
+  }
+  if (r.insert) parts.push(`per-row INSERT: ${fmt(r.insert.records)} rows`);
+  if (opts.phases.has('latency')) parts.push(`latency: ${fmt(opts.rate)} records/s as ${opts.rateBatch} records per export for ${opts.latencyDuration} s`);
+  const dropped = opts.withoutIndex.length ? ` **Without the index(es) ${opts.withoutIndex.join(', ')}.**` : '';
+  return `${parts.join('; ')}. Postgres: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}.${dropped}`;
+}
+
+/** sink ÷ COPY and sink ÷ per-row INSERT, when there is something to compare. */
+function ratiosText(r: Results): string | undefined {
+  const main = r.configs[0];
+  const copy = bestCopy(r);
+  if (!main?.runs.length || !(copy || r.insert)) return undefined;
+  const sink = medianRun(main.runs).rate;
+  const parts = [];
+  if (copy) parts.push(`sink ÷ COPY ${(sink / copy.rate).toFixed(2)}`);
+  if (r.insert) parts.push(`sink ÷ per-row INSERT ${(sink / r.insert.rate).toFixed(1)}`);
+  return parts.join(', ');
+}
+
+export function printReport(opts: Options, r: Results): void {
+  console.log(`\n${setupLine(opts, r)}`);
+  console.log(`Machine: ${machine()}, PostgreSQL ${r.serverVersion}`);
+  const rows = tableRows(r);
+  if (rows.length) for (const l of ['', ...textTable(TABLE_HEADER, rows)]) console.log(l);
+  const ratios = ratiosText(r);
+  if (ratios !== undefined) console.log(`\n${ratios}`);
+  const b = batchLines(r);
+  if (b.length) {
+    console.log('\nSink batches (from /metrics), throughput runs:');
+    for (const l of b) console.log(`  ${l}`);
+  }
+  const lat = latencyLines(r);
+  if (lat.length) {
+    console.log('\nLatency at a steady rate (call to OK, i.e. committed):');
+    for (const l of lat) console.log(`  ${l}`);
+  }
+  if (r.writers.length) {
+    console.log(`\nBatch writers, ${opts.writerBatch} rows per transaction, ${opts.writerConcurrency} at a time, medians:`);
+    for (const l of textTable(WRITER_HEADER, writerRows(r))) console.log(`  ${l}`);
+  }
+  const g = goals(r);
+  if (g.length) {
+    console.log('\nGoals:');
+    for (const x of g) console.log(`  ${x.met ? 'met   ' : 'MISSED'} ${x.text}`);
+  }
+  for (const l of noiseLines(r)) console.log(`warning: ${l}`);
+}
+
+export function markdown(opts: Options, r: Results): string {
+  const out: string[] = [];
+  out.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}, PostgreSQL ${r.serverVersion}.`);
+  out.push(setupLine(opts, r));
+  const rows = tableRows(r);
+  if (rows.length) out.push('', ...mdTable(TABLE_HEADER, rows));
+  const ratios = ratiosText(r);
+  if (ratios !== undefined) out.push('', `**${ratios}.**`);
+  const b = batchLines(r);
+  if (b.length) out.push('', 'Sink batches (from `/metrics`), throughput runs:', '', ...b.map((l) => `- ${l}`));
+  const lat = latencyLines(r);
+  if (lat.length) out.push('', 'Latency at a steady rate (call to OK, i.e. committed):', '', ...lat.map((l) => `- ${l}`));
+  if (r.writers.length) {
+    out.push('', `Batch writers on the same rows, in the benchmark's process, ${opts.writerBatch} rows per transaction, ${opts.writerConcurrency} at a time, medians:`, '');
+    out.push(...mdTable(WRITER_HEADER, writerRows(r)));
+  }
+  // A sweep compares settings; the goals are judged on the full run.
+  const g = opts.sinkConfigs.length > 1 ? [] : goals(r);
+  if (g.length) out.push('', 'Goals:', '', ...g.map((x) => `- ${x.met ? 'met' : '**missed**'}: ${x.text}`));
+  const noise = noiseLines(r);
+  if (noise.length) out.push('', 'Noise:', '', ...noise.map((l) => `- ${l}`));
+  const w = r.configs[0]?.warmup;
+  if (w) {
+    out.push('', `Warm-up with the official OTLPLogExporter (serializing in the client): ${fmt(w.stored)} of ${fmt(w.records)} records stored, ` +
+      `${fmt(w.rate)} records/s, client ${fmt(w.clientUsPerRecord, 1)} µs/record.`);
+  }
+  return out.join('\n');
+}
