@@ -22,6 +22,7 @@ export function registerEsmHooks(): void {
   g[KEY] = true;
   if (supportsSyncHooks()) {
     registerSyncHooks({ include: INSTRUMENTED_MODULES });
+    keepBuiltinsBuiltin();
     return;
   }
   if (typeof nodeModule.register !== 'function') {
@@ -30,4 +31,26 @@ export function registerEsmHooks(): void {
   }
   const { registerOptions } = createAddHookMessageChannel();
   nodeModule.register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+}
+
+/** A built-in module's URL as resolution returns it: `node:` and a name, nothing after. */
+const BUILTIN_URL = /^node:[a-z_/]+$/;
+
+/**
+ * Keep every `node:` URL loading as a built-in module. When code runs without a
+ * file of its own (`node -e`, `node -p`, a script on stdin, a worker given
+ * source), the require of a built-in has no parent URL, and the loader hook
+ * above then names its format `commonjs`; Node would read a file named after
+ * the module (`ENOENT: open 'module'`) and the host would exit before running a
+ * line. This hook runs first (the last one registered does) and restores the
+ * built-in format. Wrapped ES module URLs carry a query and are left alone.
+ */
+function keepBuiltinsBuiltin(): void {
+  nodeModule.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const result = nextResolve(specifier, context);
+      if (result.format !== 'builtin' && BUILTIN_URL.test(result.url)) return { ...result, format: 'builtin' };
+      return result;
+    },
+  });
 }
