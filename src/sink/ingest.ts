@@ -4,7 +4,8 @@ import { traceNumberProblems } from '../otlp/wire-check.js';
 import { decodeLogsWire } from '../otlp/wire-logs.js';
 import type { SinkMetrics } from './metrics.js';
 import type { AuditRow } from './row.js';
-import { logRecordToRow, spanToRow, type TransformLimits } from './transform.js';
+import { logRecordToRow, spanToRow } from './transform.js';
+import type { TransformLimits } from './transform-limits.js';
 import type { RejectedInput, Writer } from './writer.js';
 
 export type Signal = 'logs' | 'traces';
@@ -42,7 +43,8 @@ function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogR
   return spans;
 }
 
-function safeJson(value: unknown): unknown {
+/** `value` as plain JSON data (what JSON.stringify keeps of it), or null when it has no JSON form. */
+function jsonRoundTrip(value: unknown): unknown {
   try {
     return JSON.parse(JSON.stringify(value)) as unknown;
   } catch {
@@ -82,7 +84,7 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
       const { invalid: problem, ...decoded } = item;
       const record = problem.record ?? decoded;
       invalid++;
-      rejects.push({ signal, transport, reason: problem.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      rejects.push({ signal, transport, reason: problem.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: jsonRoundTrip(record), peer });
       if (reasons.length < 3) reasons.push(problem.reason);
     } else if (out.kind === 'row') {
       rows.push(out.row);
@@ -94,7 +96,7 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
     } else {
       const record = out.rejection.record ?? item;
       invalid++;
-      rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: jsonRoundTrip(record), peer });
       if (reasons.length < 3) reasons.push(out.rejection.reason);
     }
   }

@@ -8,7 +8,7 @@ import { startHttpServer } from './http-server.js';
 import { ingest, type IngestContext } from './ingest.js';
 import { prepareJobs } from './jobs.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
-import { DEFAULT_LIMITS } from './transform.js';
+import { DEFAULT_LIMITS } from './transform-limits.js';
 import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
 

@@ -11,14 +11,9 @@ import { buildRecord } from '../../src/sdk/record-builder.js';
 import { nanoStringToHrTime, type AuditRecord } from '../../src/sdk/record.js';
 import { VERSION } from '../../src/contract/version.js';
 import type { AuditRow } from '../../src/sink/row.js';
-import {
-  DEFAULT_LIMITS,
-  logRecordToRow,
-  nanosToIso,
-  spanToRow,
-  type LogOutcome,
-  type TransformLimits,
-} from '../../src/sink/transform.js';
+import { nanosToIso } from '../../src/sink/row-checks.js';
+import { DEFAULT_LIMITS, type TransformLimits } from '../../src/sink/transform-limits.js';
+import { logRecordToRow, spanToRow, type LogOutcome } from '../../src/sink/transform.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
