@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import * as A from '../contract/attributes.js';
-import { ACTOR_TYPES, OUTCOMES } from '../contract/values.js';
+import { ACTOR_TYPES, LEVELS, OUTCOMES } from '../contract/values.js';
 import type { DecodedAttributes, DecodedScope } from '../otlp/schema.js';
 import { attributesColumn } from './attributes-column.js';
 import { codePoints, isMap, isPresent, own, quote, typeName } from './decoded-values.js';
@@ -68,7 +68,7 @@ export class RowBuilder {
     const resourceType = this.limitChars(this.field(A.ATTR_AUDIT_RESOURCE_TYPE, ['resource', 'type']), 'resource_type', MAX_RESOURCE_TYPE_LENGTH);
     const resourceId = this.text(this.field(A.ATTR_AUDIT_RESOURCE_ID, ['resource', 'id']), 'resource_id', true, MAX_INDEXED_BYTES);
     const module = this.text(this.field(A.ATTR_AUDIT_MODULE, ['module']), 'module');
-    const level = this.text(this.field(A.ATTR_AUDIT_LEVEL, ['level']), 'level');
+    const level = this.choice(this.field(A.ATTR_AUDIT_LEVEL, ['level']), 'level', LEVELS) ?? null;
     const httpMethod = this.text(this.field(A.ATTR_HTTP_REQUEST_METHOD, ['http', 'method']), 'http_method');
     const httpRoute = this.text(this.field(A.ATTR_HTTP_ROUTE, ['http', 'route']), 'http_route');
     const urlPath = this.text(this.field(A.ATTR_URL_PATH, ['http', 'path']), 'url_path');

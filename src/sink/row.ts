@@ -1,4 +1,4 @@
-import type { ActorType, Outcome } from '../contract/values.js';
+import type { ActorType, Level, Outcome } from '../contract/values.js';
 
 /**
  * One row of `audit.records`, as the writer inserts it. Field names mirror
@@ -31,7 +31,7 @@ export interface AuditRow {
   clientIp: string | null;
   userAgent: string | null;
   durationMs: number | null;
-  level: string | null;
+  level: Level | null;
   /** JSON values (stored as jsonb). */
   request: unknown;
   changeBefore: unknown;

@@ -20,7 +20,7 @@
  * SHA-256; JSON nested deeper than `MAX_JSON_DEPTH` (transform-limits.ts) is cut the same way.
  * Every value of a row is thereby one the database accepts: a batch never
  * fails in the database because of one value. Wrong types, values outside
- * the contract's allowed values (outcome, actor type), missing ids and
+ * the contract's allowed values (outcome, actor type, level), missing ids and
  * out-of-range machine fields (emitter id and sequence) are still rejected.
  */
 import * as A from '../contract/attributes.js';

@@ -9,6 +9,7 @@ import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../src/contract/attribute
 import type { AuditFragment } from '../../src/sdk/fragment.js';
 import { buildRecord } from '../../src/sdk/record-builder.js';
 import { nanoStringToHrTime, type AuditRecord } from '../../src/sdk/record.js';
+import { LEVELS } from '../../src/contract/values.js';
 import { VERSION } from '../../src/contract/version.js';
 import type { AuditRow } from '../../src/sink/row.js';
 import { nanosToIso } from '../../src/sink/row-checks.js';
@@ -400,6 +401,16 @@ describe('logRecordToRow: action, outcome, actor', () => {
     expect(logRow({}, { body: { outcome: 'failure' } }).outcome).toBe('failure');
     expect(logReason({ 'audit.outcome': 'maybe' })).toBe('audit.outcome "maybe" is not one of success, failure, denied');
     expect(logReason({ 'audit.outcome': true })).toBe('audit.outcome has type bool; expected a string');
+  });
+
+  it('takes the level from the contract\'s levels, leaves it null when absent, and rejects any other', () => {
+    for (const level of LEVELS) expect(logRow({ 'audit.level': level }).level).toBe(level);
+    expect(logRow({}).level).toBeNull();
+    expect(logRow({}, { body: { level: 'basic' } }).level).toBe('basic');
+    expect(logReason({ 'audit.level': 'FULL' })).toBe('audit.level "FULL" is not one of full, basic, minimal');
+    expect(logReason({ 'audit.level': 'ignore' })).toBe('audit.level "ignore" is not one of full, basic, minimal');
+    expect(logReason({}, { body: { level: 'debug' } })).toBe('body.level "debug" is not one of full, basic, minimal');
+    expect(logReason({ 'audit.level': 3 })).toBe('audit.level has type int; expected a string');
   });
 
   it('defaults the actor type from the presence of an id, and rejects unknown types', () => {
