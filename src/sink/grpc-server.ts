@@ -5,7 +5,8 @@ import { encodeLogsResponse, encodeTraceResponse, OTLP_LOGS_EXPORT_PATH, OTLP_TR
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
 import { RetryableError } from './errors.js';
-import type { IngestResult, Signal } from './ingest.js';
+import type { IngestResult } from './ingest.js';
+import type { Signal } from './writer-types.js';
 
 export interface GrpcServerOptions extends ListenerOptions {
   handle: (signal: Signal, body: Buffer, peer: string) => Promise<IngestResult>;

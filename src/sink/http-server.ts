@@ -9,12 +9,13 @@ import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
 import { RetryableError } from './errors.js';
-import type { IngestResult, Signal, Transport } from './ingest.js';
+import type { IngestResult } from './ingest.js';
+import type { Signal, WireFormat } from './writer-types.js';
 
 export interface HttpServerOptions extends ListenerOptions {
-  handle: (signal: Signal, transport: Transport, body: Buffer, peer: string) => Promise<IngestResult>;
+  handle: (signal: Signal, wireFormat: WireFormat, body: Buffer, peer: string) => Promise<IngestResult>;
   /** Store a body that could not be decompressed, as it arrived (resolves after commit). */
-  keepUndecodable: (signal: Signal, transport: Transport, raw: Buffer, reason: string, peer: string) => Promise<void>;
+  keepUndecodable: (signal: Signal, wireFormat: WireFormat, raw: Buffer, reason: string, peer: string) => Promise<void>;
   /** Called for each request refused as too large (413). */
   onOversize?: () => void;
 }
@@ -118,10 +119,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
     if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
       return error(res, 415, false, GRPC_STATUS.INVALID_ARGUMENT, `unsupported content-type "${type}"; use application/x-protobuf or application/json`);
     }
-    const transport: Transport = json ? 'http/json' : 'http/protobuf';
+    const wireFormat: WireFormat = json ? 'http/json' : 'http/protobuf';
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
     readBody(req, options.maxMessageBytes)
-      .then((body) => options.handle(signal, transport, body, peer))
+      .then((body) => options.handle(signal, wireFormat, body, peer))
       .then((result) => {
         if (result.kind === 'invalid') return error(res, 400, json, GRPC_STATUS.INVALID_ARGUMENT, result.message);
         const partial = result.rejected > 0 ? { rejected: result.rejected, errorMessage: result.message } : undefined;
@@ -143,7 +144,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
         }
         if (err instanceof Undecodable) {
           options
-            .keepUndecodable(signal, transport, err.raw, err.message, peer)
+            .keepUndecodable(signal, wireFormat, err.raw, err.message, peer)
             .then(() => error(res, 400, json, GRPC_STATUS.INVALID_ARGUMENT, err.message))
             .catch((e: unknown) => error(res, 503, json, GRPC_STATUS.UNAVAILABLE, (e as Error).message, { 'retry-after': '1' }));
           return;
