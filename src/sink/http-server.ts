@@ -1,13 +1,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate } from 'node:zlib';
 import protobuf from 'protobufjs';
 import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
+import { listen, type Listening } from './listen.js';
 import { RetryableError } from './errors.js';
 import type { IngestResult } from './ingest.js';
 import type { Signal, WireFormat } from './writer-types.js';
@@ -32,9 +32,14 @@ class Undecodable extends Error {
   }
 }
 
+/** Protobuf tag of google.rpc.Status `code`: field 1, varint (wire type 0). */
+const STATUS_CODE_TAG = (1 << 3) | 0;
+/** Protobuf tag of google.rpc.Status `message`: field 2, length-delimited (wire type 2). */
+const STATUS_MESSAGE_TAG = (2 << 3) | 2;
+
 /** google.rpc.Status { int32 code = 1; string message = 2; }, the OTLP/HTTP error body. */
 function statusProto(code: GrpcStatusCode, message: string): Uint8Array {
-  return protobuf.Writer.create().uint32(8).int32(code).uint32(18).string(message).finish();
+  return protobuf.Writer.create().uint32(STATUS_CODE_TAG).int32(code).uint32(STATUS_MESSAGE_TAG).string(message).finish();
 }
 
 /** How long a refused oversize body is still read (and discarded) so that the client gets its 413. */
@@ -97,7 +102,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** OTLP/HTTP: POST /v1/logs and /v1/traces, protobuf or JSON, optionally gzip. */
-export async function startHttpServer(options: HttpServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+export async function startHttpServer(options: HttpServerOptions): Promise<Listening> {
   const respond = (res: ServerResponse, status: number, json: boolean, body: Uint8Array | string, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...headers });
     res.end(body);
@@ -161,16 +166,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
     ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, onRequest)
     : createHttpServer(onRequest);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  // Requests in flight finish (their records are being committed); idle keep-alive connections are dropped.
+  return listen(server, options.port, options.host, 'idle');
 }
