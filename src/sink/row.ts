@@ -3,7 +3,7 @@ import type { ActorType, Level, Outcome } from '../contract/values.js';
 /**
  * One row of `audit.records`, as the writer inserts it. Field names mirror
  * the column names (camelCase); each column names its field in
- * `RECORD_COLUMNS` (src/contract/columns.ts), and the writer checks that the
+ * `RECORD_COLUMNS` (src/contract/columns.ts), and batch-params.ts checks that the
  * two agree. `null` is SQL NULL.
  */
 export interface AuditRow {
