@@ -63,27 +63,21 @@ export type SinkConfig = Omit<SinkOptions, Filled> & Required<Pick<SinkOptions, 
  * number of batches actually written at once: at least 1, at most `poolSize`.
  */
 export function resolveSinkConfig(options: SinkOptions = {}): SinkConfig {
-  const d = SINK_DEFAULTS;
-  const poolSize = options.poolSize ?? d.poolSize;
-  const gapWindowMs = options.gapWindowMs ?? d.gapWindowMs;
+  const filled = withDefaults(options, SINK_DEFAULTS);
   return {
-    ...options,
-    host: options.host ?? d.host,
-    grpcPort: options.grpcPort ?? d.grpcPort,
-    httpPort: options.httpPort ?? d.httpPort,
-    metricsPort: options.metricsPort ?? d.metricsPort,
-    maxMessageBytes: options.maxMessageBytes ?? d.maxMessageBytes,
-    maxValueBytes: options.maxValueBytes ?? d.maxValueBytes,
-    batchRows: options.batchRows ?? d.batchRows,
-    batchDelayMs: options.batchDelayMs ?? d.batchDelayMs,
-    maxQueueRows: options.maxQueueRows ?? d.maxQueueRows,
-    poolSize,
-    writers: Math.max(1, Math.min(options.writers ?? d.writers, poolSize)),
-    gapWindowMs,
-    gapCheckIntervalMs: options.gapCheckIntervalMs ?? defaultGapCheckIntervalMs(gapWindowMs),
-    logLevel: options.logLevel ?? d.logLevel,
-    migrate: options.migrate ?? d.migrate,
-    sealIntervalMs: options.sealIntervalMs ?? d.sealIntervalMs,
-    sealSettleMs: options.sealSettleMs ?? d.sealSettleMs,
+    ...filled,
+    writers: Math.max(1, Math.min(filled.writers, filled.poolSize)),
+    gapCheckIntervalMs: options.gapCheckIntervalMs ?? defaultGapCheckIntervalMs(filled.gapWindowMs),
   };
+}
+
+/** `O` with the keys of `D` defined: each the option's value, else the default. */
+type WithDefaults<O, D> = O & { [K in keyof D]-?: Exclude<O[K & keyof O], undefined> | D[K] };
+
+/** `options` with each key of `defaults` that it leaves undefined set to the default. */
+export function withDefaults<O extends object, D extends Partial<Record<keyof O, unknown>>>(options: O, defaults: D): WithDefaults<O, D> {
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(options));
+  for (const [key, value] of Object.entries(defaults)) out[key] ??= value;
+  // Every key of `defaults` is now defined in `out`, which the loop's typing cannot follow.
+  return out as WithDefaults<O, D>;
 }

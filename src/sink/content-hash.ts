@@ -20,3 +20,15 @@ export function contentHash(row: AuditRow): Buffer {
 export function identityOf(row: AuditRow): string {
   return JSON.stringify([row.traceId, row.spanId, row.serviceName, row.action, row.resourceType, row.resourceId, row.occurredAt]);
 }
+
+/**
+ * The row's content hash; a row holding a value canonical JSON has no form
+ * for (the transform leaves none) is hashed as its plain JSON.
+ */
+export function contentHashOrPlain(row: AuditRow): Buffer {
+  try {
+    return contentHash(row);
+  } catch {
+    return createHash('sha256').update(JSON.stringify(row)).digest();
+  }
+}

@@ -4,12 +4,19 @@ import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse, OTLP_LOGS_EXPORT_PATH, OTLP_TRACE_EXPORT_PATH } from '../otlp/schema.js';
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
+import type { Listening } from './listen.js';
 import { RetryableError } from './errors.js';
-import type { IngestResult, Signal } from './ingest.js';
+import type { IngestResult } from './ingest.js';
+import type { Signal } from './writer-types.js';
 
 export interface GrpcServerOptions extends ListenerOptions {
   handle: (signal: Signal, body: Buffer, peer: string) => Promise<IngestResult>;
 }
+
+/** How long closing waits for calls in flight before cutting them off, ms. */
+const SHUTDOWN_GRACE_MS = 5000;
+/** Largest answer sent, bytes (an Export answer is small: at most a partial-success message). */
+const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 const raw = (b: Buffer): Buffer => b;
 
@@ -24,10 +31,10 @@ function fail(code: GrpcStatusCode, details: string): Partial<grpc.StatusObject>
 }
 
 /** OTLP/gRPC LogsService/Export and TraceService/Export. */
-export async function startGrpcServer(options: GrpcServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+export async function startGrpcServer(options: GrpcServerOptions): Promise<Listening> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
-    'grpc.max_send_message_length': 4 * 1024 * 1024,
+    'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
   });
   const handler = (signal: Signal): grpc.handleUnaryCall<Buffer, Buffer> => (call, callback) => {
     if (options.token !== undefined) {
@@ -72,7 +79,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<{ por
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        const timer = setTimeout(() => server.forceShutdown(), SHUTDOWN_GRACE_MS);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Database } from '../db/database.js';
 import { schemaStatus } from '../db/migrate.js';
 import { bearerMatches } from './auth.js';
+import { listen, type Listening } from './listen.js';
 import type { SinkMetrics } from './metrics.js';
 
 /** Options of {@link startHealthServer}. */
@@ -19,12 +19,8 @@ export interface HealthServerOptions {
   onScrape: () => void;
 }
 
-/** The running `/metrics`, `/healthz`, `/readyz` server. */
-export interface HealthServer {
-  readonly port: number;
-  /** Stop listening and drop open connections. */
-  close(): Promise<void>;
-}
+/** The running `/metrics`, `/healthz`, `/readyz` server; closing it drops open connections. */
+export type HealthServer = Listening;
 
 /** Serve Prometheus `/metrics`, liveness `/healthz` and readiness `/readyz` over plain HTTP. */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
@@ -67,16 +63,5 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       res.end('not found: try /metrics, /healthz, /readyz\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host, 'all');
 }

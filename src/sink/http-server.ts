@@ -1,20 +1,21 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate } from 'node:zlib';
 import protobuf from 'protobufjs';
 import type { ListenerOptions } from './types.js';
 import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
+import { listen, type Listening } from './listen.js';
 import { RetryableError } from './errors.js';
-import type { IngestResult, Signal, Transport } from './ingest.js';
+import type { IngestResult } from './ingest.js';
+import type { Signal, WireFormat } from './writer-types.js';
 
 export interface HttpServerOptions extends ListenerOptions {
-  handle: (signal: Signal, transport: Transport, body: Buffer, peer: string) => Promise<IngestResult>;
+  handle: (signal: Signal, wireFormat: WireFormat, body: Buffer, peer: string) => Promise<IngestResult>;
   /** Store a body that could not be decompressed, as it arrived (resolves after commit). */
-  keepUndecodable: (signal: Signal, transport: Transport, raw: Buffer, reason: string, peer: string) => Promise<void>;
+  keepUndecodable: (signal: Signal, wireFormat: WireFormat, raw: Buffer, reason: string, peer: string) => Promise<void>;
   /** Called for each request refused as too large (413). */
   onOversize?: () => void;
 }
@@ -31,9 +32,14 @@ class Undecodable extends Error {
   }
 }
 
+/** Protobuf tag of google.rpc.Status `code`: field 1, varint (wire type 0). */
+const STATUS_CODE_TAG = (1 << 3) | 0;
+/** Protobuf tag of google.rpc.Status `message`: field 2, length-delimited (wire type 2). */
+const STATUS_MESSAGE_TAG = (2 << 3) | 2;
+
 /** google.rpc.Status { int32 code = 1; string message = 2; }, the OTLP/HTTP error body. */
 function statusProto(code: GrpcStatusCode, message: string): Uint8Array {
-  return protobuf.Writer.create().uint32(8).int32(code).uint32(18).string(message).finish();
+  return protobuf.Writer.create().uint32(STATUS_CODE_TAG).int32(code).uint32(STATUS_MESSAGE_TAG).string(message).finish();
 }
 
 /** How long a refused oversize body is still read (and discarded) so that the client gets its 413. */
@@ -96,7 +102,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** OTLP/HTTP: POST /v1/logs and /v1/traces, protobuf or JSON, optionally gzip. */
-export async function startHttpServer(options: HttpServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+export async function startHttpServer(options: HttpServerOptions): Promise<Listening> {
   const respond = (res: ServerResponse, status: number, json: boolean, body: Uint8Array | string, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...headers });
     res.end(body);
@@ -118,10 +124,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
     if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
       return error(res, 415, false, GRPC_STATUS.INVALID_ARGUMENT, `unsupported content-type "${type}"; use application/x-protobuf or application/json`);
     }
-    const transport: Transport = json ? 'http/json' : 'http/protobuf';
+    const wireFormat: WireFormat = json ? 'http/json' : 'http/protobuf';
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
     readBody(req, options.maxMessageBytes)
-      .then((body) => options.handle(signal, transport, body, peer))
+      .then((body) => options.handle(signal, wireFormat, body, peer))
       .then((result) => {
         if (result.kind === 'invalid') return error(res, 400, json, GRPC_STATUS.INVALID_ARGUMENT, result.message);
         const partial = result.rejected > 0 ? { rejected: result.rejected, errorMessage: result.message } : undefined;
@@ -143,7 +149,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
         }
         if (err instanceof Undecodable) {
           options
-            .keepUndecodable(signal, transport, err.raw, err.message, peer)
+            .keepUndecodable(signal, wireFormat, err.raw, err.message, peer)
             .then(() => error(res, 400, json, GRPC_STATUS.INVALID_ARGUMENT, err.message))
             .catch((e: unknown) => error(res, 503, json, GRPC_STATUS.UNAVAILABLE, (e as Error).message, { 'retry-after': '1' }));
           return;
@@ -160,16 +166,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ por
     ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, onRequest)
     : createHttpServer(onRequest);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  // Requests in flight finish (their records are being committed); idle keep-alive connections are dropped.
+  return listen(server, options.port, options.host, 'idle');
 }

@@ -4,11 +4,11 @@ import { traceNumberProblems } from '../otlp/wire-check.js';
 import { decodeLogsWire } from '../otlp/wire-logs.js';
 import type { SinkMetrics } from './metrics.js';
 import type { AuditRow } from './row.js';
-import { logRecordToRow, spanToRow, type TransformLimits } from './transform.js';
-import type { RejectedInput, Writer } from './writer.js';
+import { logRecordToRow, spanToRow } from './transform.js';
+import type { TransformLimits } from './transform-limits.js';
+import type { Writer } from './writer.js';
+import type { RejectedInput, Signal, WireFormat } from './writer-types.js';
 
-export type Signal = 'logs' | 'traces';
-export type Transport = RejectedInput['transport'];
 
 /** The answer to one Export call. */
 export type IngestResult =
@@ -22,8 +22,8 @@ export interface IngestContext {
   limits: TransformLimits;
 }
 
-function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogRecord[] | DecodedSpan[] {
-  if (transport === 'http/json') {
+function decode(signal: Signal, wireFormat: WireFormat, body: Buffer): DecodedLogRecord[] | DecodedSpan[] {
+  if (wireFormat === 'http/json') {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
     return signal === 'logs' ? decodeLogsJson(text) : decodeTraceJson(text);
   }
@@ -42,7 +42,8 @@ function decode(signal: Signal, transport: Transport, body: Buffer): DecodedLogR
   return spans;
 }
 
-function safeJson(value: unknown): unknown {
+/** `value` as plain JSON data (what JSON.stringify keeps of it), or null when it has no JSON form. */
+function jsonRoundTrip(value: unknown): unknown {
   try {
     return JSON.parse(JSON.stringify(value)) as unknown;
   } catch {
@@ -57,15 +58,15 @@ function safeJson(value: unknown): unknown {
  * the database committed; rejects with RetryableError when the client must
  * retry.
  */
-export async function ingest(ctx: IngestContext, signal: Signal, transport: Transport, body: Buffer, peer: string | null): Promise<IngestResult> {
+export async function ingest(ctx: IngestContext, signal: Signal, wireFormat: WireFormat, body: Buffer, peer: string | null): Promise<IngestResult> {
   const { metrics } = ctx;
   let items: DecodedLogRecord[] | DecodedSpan[];
   try {
-    items = decode(signal, transport, body);
+    items = decode(signal, wireFormat, body);
   } catch (err) {
-    const message = `cannot decode the ${signal} request (${transport}): ${(err as Error).message}`;
+    const message = `cannot decode the ${signal} request (${wireFormat}): ${(err as Error).message}`;
     metrics.rejected.inc({ signal, reason: 'undecodable' });
-    await ctx.writer.submit([], [{ signal, transport, reason: message, raw: body, record: null, peer }], { signal, transport, peer });
+    await ctx.writer.submit([], [{ signal, wireFormat, reason: message, raw: body, record: null, peer }], { signal, wireFormat, peer });
     return { kind: 'invalid', message };
   }
   const rows: AuditRow[] = [];
@@ -82,19 +83,19 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
       const { invalid: problem, ...decoded } = item;
       const record = problem.record ?? decoded;
       invalid++;
-      rejects.push({ signal, transport, reason: problem.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      rejects.push({ signal, wireFormat, reason: problem.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: jsonRoundTrip(record), peer });
       if (reasons.length < 3) reasons.push(problem.reason);
     } else if (out.kind === 'row') {
       rows.push(out.row);
       // Stored sanitised: its raw input is kept too, for forensics.
       if (out.sanitized) {
         sanitized++;
-        rejects.push({ signal, transport, reason: out.sanitized.reason, raw: Buffer.from(JSON.stringify(item) ?? 'null'), record: out.sanitized.record ?? null, peer });
+        rejects.push({ signal, wireFormat, reason: out.sanitized.reason, raw: Buffer.from(JSON.stringify(item) ?? 'null'), record: out.sanitized.record ?? null, peer });
       }
     } else {
       const record = out.rejection.record ?? item;
       invalid++;
-      rejects.push({ signal, transport, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: safeJson(record), peer });
+      rejects.push({ signal, wireFormat, reason: out.rejection.reason, raw: Buffer.from(JSON.stringify(record) ?? 'null'), record: jsonRoundTrip(record), peer });
       if (reasons.length < 3) reasons.push(out.rejection.reason);
     }
   }
@@ -102,7 +103,7 @@ export async function ingest(ctx: IngestContext, signal: Signal, transport: Tran
   if (ignored > 0) metrics.ignored.inc({ signal }, ignored);
   if (invalid > 0) metrics.rejected.inc({ signal, reason: 'invalid_record' }, invalid);
   if (sanitized > 0) metrics.rejected.inc({ signal, reason: 'sanitized' }, sanitized);
-  const stored = await ctx.writer.submit(rows, rejects, { signal, transport, peer });
+  const stored = await ctx.writer.submit(rows, rejects, { signal, wireFormat, peer });
   if (stored.conflicts > 0) {
     metrics.conflicts.inc(stored.conflicts);
     metrics.rejected.inc({ signal, reason: 'conflict' }, stored.conflicts);

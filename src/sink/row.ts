@@ -1,9 +1,9 @@
-import type { ActorType, Outcome } from '../contract/values.js';
+import type { ActorType, Level, Outcome } from '../contract/values.js';
 
 /**
  * One row of `audit.records`, as the writer inserts it. Field names mirror
  * the column names (camelCase); each column names its field in
- * `RECORD_COLUMNS` (src/contract/columns.ts), and the writer checks that the
+ * `RECORD_COLUMNS` (src/contract/columns.ts), and batch-params.ts checks that the
  * two agree. `null` is SQL NULL.
  */
 export interface AuditRow {
@@ -31,7 +31,7 @@ export interface AuditRow {
   clientIp: string | null;
   userAgent: string | null;
   durationMs: number | null;
-  level: string | null;
+  level: Level | null;
   /** JSON values (stored as jsonb). */
   request: unknown;
   changeBefore: unknown;

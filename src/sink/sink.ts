@@ -8,7 +8,7 @@ import { startHttpServer } from './http-server.js';
 import { ingest, type IngestContext } from './ingest.js';
 import { prepareJobs } from './jobs.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
-import { DEFAULT_LIMITS } from './transform.js';
+import { DEFAULT_LIMITS } from './transform-limits.js';
 import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
 
@@ -75,11 +75,11 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const httpServer = await startHttpServer({
       ...common,
       port: config.httpPort,
-      handle: (signal, transport, body, peer) => ingest(ctx, signal, transport, body, peer),
+      handle: (signal, wireFormat, body, peer) => ingest(ctx, signal, wireFormat, body, peer),
       onOversize: () => metrics.oversize.inc({ transport: 'http' }),
-      keepUndecodable: (signal, transport, raw, reason, peer) => {
+      keepUndecodable: (signal, wireFormat, raw, reason, peer) => {
         metrics.rejected.inc({ signal, reason: 'undecodable' });
-        return writer.submit([], [{ signal, transport, reason, raw, record: null, peer }], { signal, transport, peer }).then(() => undefined);
+        return writer.submit([], [{ signal, wireFormat, reason, raw, record: null, peer }], { signal, wireFormat, peer }).then(() => undefined);
       },
     });
     cleanups.unshift(() => httpServer.close());

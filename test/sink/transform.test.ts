@@ -9,16 +9,12 @@ import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../src/contract/attribute
 import type { AuditFragment } from '../../src/sdk/fragment.js';
 import { buildRecord } from '../../src/sdk/record-builder.js';
 import { nanoStringToHrTime, type AuditRecord } from '../../src/sdk/record.js';
+import { LEVELS } from '../../src/contract/values.js';
 import { VERSION } from '../../src/contract/version.js';
 import type { AuditRow } from '../../src/sink/row.js';
-import {
-  DEFAULT_LIMITS,
-  logRecordToRow,
-  nanosToIso,
-  spanToRow,
-  type LogOutcome,
-  type TransformLimits,
-} from '../../src/sink/transform.js';
+import { nanosToIso } from '../../src/sink/row-checks.js';
+import { DEFAULT_LIMITS, type TransformLimits } from '../../src/sink/transform-limits.js';
+import { logRecordToRow, spanToRow, type LogOutcome } from '../../src/sink/transform.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -405,6 +401,16 @@ describe('logRecordToRow: action, outcome, actor', () => {
     expect(logRow({}, { body: { outcome: 'failure' } }).outcome).toBe('failure');
     expect(logReason({ 'audit.outcome': 'maybe' })).toBe('audit.outcome "maybe" is not one of success, failure, denied');
     expect(logReason({ 'audit.outcome': true })).toBe('audit.outcome has type bool; expected a string');
+  });
+
+  it('takes the level from the contract\'s levels, leaves it null when absent, and rejects any other', () => {
+    for (const level of LEVELS) expect(logRow({ 'audit.level': level }).level).toBe(level);
+    expect(logRow({}).level).toBeNull();
+    expect(logRow({}, { body: { level: 'basic' } }).level).toBe('basic');
+    expect(logReason({ 'audit.level': 'FULL' })).toBe('audit.level "FULL" is not one of full, basic, minimal');
+    expect(logReason({ 'audit.level': 'ignore' })).toBe('audit.level "ignore" is not one of full, basic, minimal');
+    expect(logReason({}, { body: { level: 'debug' } })).toBe('body.level "debug" is not one of full, basic, minimal');
+    expect(logReason({ 'audit.level': 3 })).toBe('audit.level has type int; expected a string');
   });
 
   it('defaults the actor type from the presence of an id, and rejects unknown types', () => {

@@ -46,6 +46,20 @@ describe('every record of an export is committed or reported rejected', () => {
     expect(emitter.rows[0]?.max_seq).toBe('9223372036854775806');
   });
 
+  it('a level outside the contract\'s is rejected and kept in audit.rejected; its neighbours are stored', async () => {
+    const tr = trace();
+    const answer = await post([
+      { traceId: tr, spanId: '5a00000000000001', attributes: [str('audit.action', 'level.bad'), str('audit.level', 'verbose')] },
+      { traceId: tr, spanId: '5a00000000000002', attributes: [str('audit.action', 'level.ok'), str('audit.level', 'minimal')] },
+    ]);
+    expect(answer).toMatchObject({ status: 200, rejected: 1 });
+    expect(answer.message).toContain('audit.level "verbose" is not one of full, basic, minimal');
+    expect((await rowsOf(tr)).map((r) => [r['action'], r['level']])).toEqual([['level.ok', 'minimal']]);
+    const rejected = await rejectedOf(tr);
+    expect(rejected).toHaveLength(1);
+    expect(String(rejected[0]!['reason'])).toContain('audit.level');
+  });
+
   it('a record the database refuses fails only its own export, which is answered with every record rejected and the reason', async () => {
     // A constraint the transform cannot know about stands for any refusal by the database.
     await t.sink.db.query("ALTER TABLE audit.records ADD CONSTRAINT test_no_poison CHECK (action <> 'db.poison')");

@@ -1,0 +1,130 @@
+/**
+ * Writing one batch of submissions to the database: records, emitters and
+ * rejected input in one statement; conflicts found and kept in
+ * audit.rejected; a submission the database refuses set aside there.
+ */
+import type { Database } from '../db/database.js';
+import { conflictParams, emitterParams, recordParams, rejectedParams, type HashedRow } from './batch-params.js';
+import { FIND_CONFLICTS, INSERT_REJECTED, WRITE_BATCH } from './batch-sql.js';
+import { contentHashOrPlain, identityOf } from './content-hash.js';
+import type { AuditRow } from './row.js';
+import type { RejectedInput, SubmitResult, SubmitSource } from './writer-types.js';
+
+/** `reason` of a record kept in audit.rejected because its key exists with other content. */
+export const CONFLICT_REASON = 'conflict';
+/** Reasons an answer's error message names at most. */
+const MAX_REASONS = 3;
+/** Characters of a reason kept when the decoded record cannot be stored with it. */
+const SHORT_REASON_LENGTH = 200;
+
+/** A submission waiting for (or in) a batch. */
+export interface Pending {
+  rows: AuditRow[];
+  rejects: RejectedInput[];
+  source: SubmitSource;
+  result: SubmitResult;
+  resolve: (result: SubmitResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** What writing (part of) a batch did. */
+export interface WriteTotals {
+  inserted: number;
+  duplicates: number;
+  conflicts: number;
+  /** Rows set aside because the database refused their export. */
+  refused: number;
+}
+
+/** A row with its content hash and the submission it came from. */
+interface Keyed extends HashedRow {
+  owner: Pending;
+}
+
+/**
+ * The database refused the data itself (a value or a constraint), as
+ * opposed to being unavailable, overloaded or misconfigured: SQLSTATE classes
+ * 22 (data exception), 23 (integrity constraint) and 54 (program limit, e.g.
+ * an index entry too large).
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}
+
+function addReason(result: SubmitResult, reason: string): void {
+  if (result.reasons.length < MAX_REASONS) result.reasons.push(reason);
+}
+
+/** Inserts rejected input; when its decoded form or reason cannot be stored, keeps at least the bytes. */
+export async function keepRejected(db: Database, rejects: RejectedInput[]): Promise<void> {
+  if (rejects.length === 0) return;
+  try {
+    await db.query(INSERT_REJECTED, rejectedParams(rejects));
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    // bytea takes anything.
+    const reason = (r: RejectedInput): string => `${r.reason.slice(0, SHORT_REASON_LENGTH)} (decoded record not storable: ${(err as Error).message})`;
+    await db.query(INSERT_REJECTED, rejectedParams(rejects.map((r) => ({ ...r, reason: reason(r), record: null, peer: null }))));
+  }
+}
+
+/**
+ * Records, emitters and rejected input in one statement; then, only when
+ * some records inserted nothing, which of those are conflicts (one query)
+ * and those kept in audit.rejected (one insert). A failure after the first
+ * statement leaves the client retrying: the retry finds the same conflicts.
+ */
+export async function writeBatch(db: Database, batch: Pending[]): Promise<WriteTotals> {
+  const unique: Keyed[] = [];
+  const conflicts: Keyed[] = [];
+  let duplicates = 0;
+  const seen = new Map<string, Buffer>();
+  for (const p of batch) {
+    for (const row of p.rows) {
+      const keyed: Keyed = { row, hash: contentHashOrPlain(row), owner: p };
+      const id = identityOf(row);
+      const first = seen.get(id);
+      if (first === undefined) {
+        seen.set(id, keyed.hash);
+        unique.push(keyed);
+      } else if (first.equals(keyed.hash)) {
+        duplicates++;
+      } else {
+        conflicts.push(keyed);
+      }
+    }
+  }
+  const rows = batch.flatMap((p) => p.rows);
+  const rejects = batch.flatMap((p) => p.rejects);
+  const params = [...recordParams(unique), ...emitterParams(rows), ...rejectedParams(rejects)];
+  const res = await db.query<{ skipped: number[] | null }>(WRITE_BATCH, params);
+  const skipped = (res.rows[0]?.skipped ?? []).map((i) => unique[i - 1] as Keyed);
+  if (skipped.length > 0) {
+    const found = await db.query<{ i: number }>(FIND_CONFLICTS, conflictParams(skipped));
+    for (const { i } of found.rows) conflicts.push(skipped[i - 1] as Keyed);
+    duplicates += skipped.length - found.rows.length;
+  }
+  if (conflicts.length > 0) {
+    await keepRejected(
+      db,
+      conflicts.map((k) => ({ ...k.owner.source, reason: CONFLICT_REASON, raw: Buffer.from(JSON.stringify(k.row)), record: k.row })),
+    );
+    for (const k of conflicts) {
+      const r = k.owner.result;
+      r.rejected++;
+      r.conflicts++;
+      addReason(r, `${CONFLICT_REASON}: a record with the key of this one (trace ${k.row.traceId}, span ${k.row.spanId}, action ${JSON.stringify(k.row.action)}) is stored with other content`);
+    }
+  }
+  return { inserted: unique.length - skipped.length, duplicates, conflicts: conflicts.length, refused: 0 };
+}
+
+/** Keeps a submission the database refused: its rows and rejected input go to audit.rejected, with the reason. */
+export async function setAside(db: Database, p: Pending, cause: Error): Promise<WriteTotals> {
+  const reason = `the database refused the export: ${cause.message}`;
+  await keepRejected(db, [...p.rejects, ...p.rows.map((row) => ({ ...p.source, reason, raw: Buffer.from(JSON.stringify(row)), record: row }))]);
+  p.result.rejected += p.rows.length;
+  addReason(p.result, reason);
+  return { inserted: 0, duplicates: 0, conflicts: 0, refused: p.rows.length };
+}

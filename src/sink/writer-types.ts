@@ -1,0 +1,59 @@
+/** What the writer takes and reports: submissions, their sources and results, its options. */
+
+/** The OTLP signal an export carries. */
+export type Signal = 'logs' | 'traces';
+
+/** How an export was encoded on the wire (kept in `audit.rejected.transport`). */
+export type WireFormat = 'grpc' | 'http/protobuf' | 'http/json';
+
+/** Input kept verbatim in `audit.rejected`. */
+export interface RejectedInput {
+  signal: Signal;
+  wireFormat: WireFormat;
+  reason: string;
+  /** Raw bytes: the request, or the offending record serialised. */
+  raw: Buffer | null;
+  /** The offending record, decoded, when it is JSON-safe. */
+  record: unknown;
+  peer: string | null;
+}
+
+export interface WriterOptions {
+  /** Rows per database round trip at most. Default `SINK_DEFAULTS.batchRows`. */
+  maxBatchRows?: number;
+  /** How long a batch waits for more rows, ms. Default `SINK_DEFAULTS.batchDelayMs`. */
+  maxDelayMs?: number;
+  /** Rows waiting at most; past it submissions are refused as retryable. Default `SINK_DEFAULTS.maxQueueRows`. */
+  maxQueueRows?: number;
+  /** Batches written at once (connections used). Default `SINK_DEFAULTS.writers`. */
+  concurrency?: number;
+}
+
+/** What the writer reports after each batch (for metrics). */
+export interface BatchReport {
+  rows: number;
+  inserted: number;
+  duplicates: number;
+  /** Rejected input stored, and rows set aside (conflicts, refused by the database). */
+  rejected: number;
+  /** Rows kept as conflicts. */
+  conflicts: number;
+  seconds: number;
+}
+
+/** Where a submission came from, for rows the database itself refuses. */
+export interface SubmitSource {
+  signal: Signal;
+  wireFormat: WireFormat;
+  peer: string | null;
+}
+
+/** What became of a submission's rows that are not in audit.records (all kept in audit.rejected). */
+export interface SubmitResult {
+  /** Rows not stored as records: conflicts, and rows of an export the database refused. */
+  rejected: number;
+  /** Rows kept with reason `conflict` (an existing key with other content). */
+  conflicts: number;
+  /** Up to three reasons, for the answer's error message. */
+  reasons: string[];
+}
