@@ -10,7 +10,7 @@ describe('processAlive', () => {
     expect(processAlive(child.pid ?? Number.NaN)).toBe(false);
   });
 
-  it('is true for a process of another user (EPERM)', () => {
+  it('is true for process 1, which always runs (EPERM unless root)', () => {
     // Process 1 always runs; signalling it is refused unless we are root.
     expect(processAlive(1)).toBe(true);
   });
