@@ -317,11 +317,7 @@ describe('isConnectionError', () => {
     const db = await openDatabase({ url: PG_ADMIN_URL, env: {} });
     await db.query('SELECT 1');
     await db.close();
-    for (const attempt of [db.query('SELECT 1'), db.exec('SELECT 1'), db.transaction(async () => 1)]) {
-      const err = await attempt.catch((e: unknown) => e);
-      expect(isConnectionError(err)).toBe(true);
-      expect((err as { code?: string }).code).toBe(UNAVAILABLE.closed);
-    }
+    await expectClosed(db);
   });
 
   it('is true for a statement on a closed PGlite', async () => {
@@ -330,11 +326,7 @@ describe('isConnectionError', () => {
       const db = await openDatabase({ dataDir: dir, env: {} });
       await db.query('SELECT 1');
       await db.close();
-      for (const attempt of [db.query('SELECT 1'), db.exec('SELECT 1'), db.transaction(async () => 1)]) {
-        const err = await attempt.catch((e: unknown) => e);
-        expect(isConnectionError(err)).toBe(true);
-        expect((err as { code?: string }).code).toBe(UNAVAILABLE.closed);
-      }
+      await expectClosed(db);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -382,6 +374,15 @@ describe('isConnectionError', () => {
     }
   });
 });
+
+/** Every kind of statement on a closed database fails as a connection error saying it is closed. */
+async function expectClosed(db: Database): Promise<void> {
+  for (const attempt of [db.query('SELECT 1'), db.exec('SELECT 1'), db.transaction(async () => 1)]) {
+    const err = await attempt.catch((e: unknown) => e);
+    expect(isConnectionError(err)).toBe(true);
+    expect((err as { code?: string }).code).toBe(UNAVAILABLE.closed);
+  }
+}
 
 /** A TCP server on port 0 that hands each connection to onSocket. */
 async function listen(onSocket: (socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
