@@ -32,8 +32,6 @@ export interface CoveringDigest {
 }
 
 export interface StreamResult extends ExportedData {
-  /** When the snapshot was taken (the database's clock). */
-  exportedAt: string;
   sealedUpToId: string | null;
   unsealedRows: number;
   covering: CoveringDigest[];

@@ -10,7 +10,7 @@ import type { DigestKey } from './digest.js';
 export const DEFAULT_FETCH_ROWS = 5_000;
 
 export interface ExportOptions {
-  /** Inclusive lower bound on occurred_at: an ISO 8601 date or timestamp ({@link parseTimeBound}). */
+  /** Inclusive lower bound on occurred_at: an ISO 8601 date or timestamp (`parseTimeBound` in export-time.ts). */
   from: string;
   /** Exclusive upper bound on occurred_at. */
   to: string;
@@ -79,7 +79,7 @@ export interface ExportVerification {
   unsealedRows: number;
 }
 
-/** What the data file holds, as the manifest states it. */
+/** What the data file holds, and when the snapshot it was read from was taken. */
 export interface ExportedData {
   rows: number;
   bytes: number;
@@ -88,6 +88,8 @@ export interface ExportedData {
   /** Ids of the first and last row (ascending id order); null when no row matched. */
   firstId: string | null;
   lastId: string | null;
+  /** When the export's snapshot was taken (the database's clock). */
+  exportedAt: string;
 }
 
 /** `<file>.manifest.json`. */
@@ -103,8 +105,6 @@ export interface ExportManifest extends ExportedData {
   filters: ExportFilters;
   /** Rows are in ascending id order. */
   order: 'id';
-  /** When the export's snapshot was taken (the database's clock). */
-  exportedAt: string;
   exportedBy: string | null;
   tool: { name: 'otel-audit'; version: string };
   /** The database, without password. */
