@@ -1,5 +1,6 @@
 import { INTERRUPTED, runDemo } from '../demo/demo.js';
-import { flagHelp, parseFlags, type FlagSpec } from './options.js';
+import { databaseFlagsProblem } from './database.js';
+import { flagHelp, parseFlagCommand, usageError, type FlagSpec } from './options.js';
 
 export const DEMO_FLAGS: FlagSpec[] = [
   { flag: 'data-dir', type: 'string', help: 'keep the embedded database in this directory (default: a temporary one, removed at the end)' },
@@ -29,27 +30,14 @@ failure, 2 on bad usage, 130 when interrupted.
 
 /** `otel-audit demo`: runs once and exits; SIGINT/SIGTERM stop it early, cleaning up. */
 export async function demoCommand(argv: readonly string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlags(argv, DEMO_FLAGS, {});
-  } catch (err) {
-    process.stderr.write(`otel-audit demo: ${(err as Error).message}\n\n${DEMO_USAGE}`);
-    return 2;
-  }
-  if (flags['help']) {
-    process.stdout.write(DEMO_USAGE);
-    return 0;
-  }
+  // The demo reads no variable: its flags come from the command line only.
+  const parsed = parseFlagCommand('demo', argv, DEMO_FLAGS, DEMO_USAGE, {});
+  if ('exit' in parsed) return parsed.exit;
+  const flags = parsed.values;
   const dataDir = flags['dataDir'] as string | undefined;
   const databaseUrl = flags['databaseUrl'] as string | undefined;
-  if (dataDir !== undefined && databaseUrl !== undefined) {
-    process.stderr.write('otel-audit demo: --data-dir and --database-url exclude each other\n');
-    return 2;
-  }
-  if (dataDir === '' || databaseUrl === '') {
-    process.stderr.write('otel-audit demo: --data-dir and --database-url need a value\n');
-    return 2;
-  }
+  const problem = databaseFlagsProblem(databaseUrl, dataDir);
+  if (problem) return usageError('demo', problem);
   const controller = new AbortController();
   const stop = (): void => {
     if (controller.signal.aborted) {

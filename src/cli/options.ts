@@ -121,10 +121,42 @@ export function parseFlags(
   return out;
 }
 
-/** A usage error of command `name`: the message and where to find the usage; exit status 2. */
+/** The exit status of every command after a usage error. */
+export const USAGE_EXIT = 2;
+
+/**
+ * A usage error of command `name`, reported the same way by every command:
+ * the message and where to find the usage on stderr; returns {@link USAGE_EXIT}.
+ */
 export function usageError(name: string, message: string): number {
   process.stderr.write(`otel-audit ${name}: ${message}\nRun "otel-audit ${name} --help" for usage.\n`);
-  return 2;
+  return USAGE_EXIT;
+}
+
+/**
+ * Parse the flags of command `name` with {@link parseFlags} (flags that may
+ * come from the environment). Returns the values, or the exit status when
+ * there is nothing more to do: 0 after printing `usage` for `--help`, 2
+ * after a usage error.
+ */
+export function parseFlagCommand(
+  name: string,
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  usage: string,
+  env: Record<string, string | undefined> = process.env,
+): { values: FlagValues } | { exit: number } {
+  let values: FlagValues;
+  try {
+    values = parseFlags(argv, specs, env);
+  } catch (err) {
+    return { exit: usageError(name, (err as Error).message) };
+  }
+  if (values['help']) {
+    process.stdout.write(usage);
+    return { exit: 0 };
+  }
+  return { values };
 }
 
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;

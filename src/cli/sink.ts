@@ -1,7 +1,7 @@
 import { GAP_CHECK_MAX_INTERVAL_MS, GAP_CHECK_MIN_INTERVAL_MS, SINK_DEFAULTS } from '../sink/config.js';
 import { startSink } from '../sink/sink.js';
 import type { SinkOptions } from '../sink/types.js';
-import { flagHelp, parseFlags, type FlagSpec } from './options.js';
+import { flagHelp, parseFlagCommand, type FlagSpec } from './options.js';
 
 const env = (name: string): string[] => [`OTEL_AUDIT_SINK_${name}`];
 
@@ -47,17 +47,9 @@ ${flagHelp(SINK_FLAGS)}
 
 /** `otel-audit sink`: runs until SIGTERM/SIGINT, then shuts down gracefully. */
 export async function sinkCommand(argv: readonly string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlags(argv, SINK_FLAGS);
-  } catch (err) {
-    process.stderr.write(`otel-audit sink: ${(err as Error).message}\n\n${SINK_USAGE}`);
-    return 2;
-  }
-  if (flags['help']) {
-    process.stdout.write(SINK_USAGE);
-    return 0;
-  }
+  const parsed = parseFlagCommand('sink', argv, SINK_FLAGS, SINK_USAGE);
+  if ('exit' in parsed) return parsed.exit;
+  const flags = parsed.values;
   const options: SinkOptions = {};
   for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'help') (options as Record<string, unknown>)[k] = v;
   let sink;

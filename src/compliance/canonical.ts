@@ -1,36 +1,5 @@
 /**
- * RFC 8785 (JSON Canonicalization Scheme): one byte sequence per JSON value,
- * so that a hash over it does not depend on key order or number spelling.
- *
- * - object members sorted by their names' UTF-16 code units, recursively;
- * - no whitespace;
- * - strings and numbers serialised as ECMAScript's JSON.stringify does
- *   (shortest round-trip number form, `1e+30`, minimal escapes);
- * - `undefined` members are left out (as JSON.stringify does); non-finite
- *   numbers and other non-JSON values are errors.
+ * Canonical JSON is part of the record contract: `contract/canonical.ts`.
+ * This re-export serves the importers that still name this path.
  */
-export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON has no form for ${value}`);
-      // -0 serialises as 0 (JSON.stringify does this too).
-      return JSON.stringify(value);
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-      if (value instanceof Date) return JSON.stringify(value.toISOString());
-      const obj = value as Record<string, unknown>;
-      // Array.prototype.sort without a comparator orders by UTF-16 code units, as RFC 8785 asks.
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-    }
-    default:
-      throw new TypeError(`canonical JSON has no form for a ${typeof value}`);
-  }
-}
+export { canonicalJson } from '../contract/canonical.js';

@@ -16,18 +16,14 @@ import { createHash, createHmac, hash, createPrivateKey, createPublicKey, sign a
 import { readFileSync } from 'node:fs';
 import { SEALED_COLUMNS, type SealedColumn } from '../contract/columns.js';
 import type { Transaction } from '../db/database.js';
-import { canonicalJson } from './canonical.js';
+import { canonicalJson } from '../contract/canonical.js';
+import { isoTimestampSql } from './iso-timestamp-sql.js';
 
 /** prev_hash of the first digest. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Advisory lock taken by whoever appends to the chain (sealing, retention; also in migration 000003). */
 export const CHAIN_LOCK_KEY = '7235471165427386001';
-
-/** Formats a timestamptz column as ISO 8601 UTC with microseconds. */
-export function isoSql(column: string): string {
-  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-}
 
 type ColumnKind = 'text' | 'bigint' | 'int' | 'float' | 'time' | 'json';
 
@@ -46,7 +42,7 @@ const KIND_OF_TYPE: Record<SealedColumn['type'], ColumnKind> = {
 export const ROW_COLUMNS: readonly (readonly [string, ColumnKind])[] = SEALED_COLUMNS.map((c) => [c.name, KIND_OF_TYPE[c.type]] as const);
 
 /** SELECT list reading {@link ROW_COLUMNS} as text, the same way on Postgres and PGlite. */
-export const ROW_SELECT = ROW_COLUMNS.map(([name, kind]) => (kind === 'time' ? `${isoSql(name)} AS ${name}` : `${name}::text AS ${name}`)).join(', ');
+export const ROW_SELECT = ROW_COLUMNS.map(([name, kind]) => (kind === 'time' ? `${isoTimestampSql(name)} AS ${name}` : `${name}::text AS ${name}`)).join(', ');
 
 export type RowText = Record<string, string | null>;
 

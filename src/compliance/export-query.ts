@@ -6,8 +6,9 @@
  */
 
 import { SEALED_COLUMNS, type SealedColumn } from '../contract/columns.js';
+import { isoTimestampSql } from './iso-timestamp-sql.js';
 
-/** The columns of `audit.records` an export holds, in this order (DESIGN.md): the sealed columns. */
+/** The columns of `audit.records` an export holds, in this order: the sealed columns of `contract/columns.ts`, the ones the digests hash. */
 export const EXPORT_COLUMNS = SEALED_COLUMNS.map((c) => c.name);
 
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
@@ -45,11 +46,6 @@ export const FILTER_COLUMNS = ['tenant_id', 'actor_id', 'action', 'module', 'out
 export type FilterColumn = (typeof FILTER_COLUMNS)[number];
 /** Per column, the values a row may have (any of them); a column not named is not filtered. */
 export type ExportFilters = Partial<Record<FilterColumn, string[]>>;
-
-/** ISO 8601 in UTC with microseconds, whatever the session's time zone and DateStyle. */
-export function isoTimestampSql(expr: string): string {
-  return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-}
 
 /**
  * One CSV record (RFC 4180, CRLF-terminated) per row: numbers and

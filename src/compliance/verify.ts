@@ -8,7 +8,6 @@ import {
   checkSignature,
   digestHash,
   GENESIS_HASH,
-  isoSql,
   parseRowHashes,
   rowHash,
   rowsInRange,
@@ -16,6 +15,7 @@ import {
   type DigestBody,
   type DigestKey,
 } from './digest.js';
+import { isoTimestampSql } from './iso-timestamp-sql.js';
 
 export type FindingKind =
   | 'edited_row'
@@ -141,7 +141,7 @@ function meets(d: DigestRow, r: { firstId: string; lastId: string }): boolean {
 export async function verify(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { rows: digests } = await db.query<DigestRow>(
     `SELECT id::int AS id, kind, first_id::text AS first_id, last_id::text AS last_id,
-            ${isoSql('sealed_from')} AS sealed_from, ${isoSql('sealed_to')} AS sealed_to,
+            ${isoTimestampSql('sealed_from')} AS sealed_from, ${isoTimestampSql('sealed_to')} AS sealed_to,
             row_count::text AS row_count, records_hash, dropped_ids::text AS dropped_ids, dropped_partition,
             prev_hash, hash, signature, key_id
        FROM audit.digests ORDER BY id`,

@@ -1,5 +1,5 @@
 import { jsonNumberOk, numberProblem, SEVERITY_NUMBER_MAX, SPAN_KIND_MAX, STATUS_CODE_MAX, type NumberKind } from './numbers.js';
-import { loadOtlpSchema } from './schema.js';
+import { loadOtlpSchema } from './schema-loader.js';
 
 type Json = Record<string, unknown>;
 
@@ -70,6 +70,16 @@ export class JsonNumberCheck {
     this.field(r, 'droppedAttributesCount', 'uint32', `${name} droppedAttributesCount`);
   }
 
+  /** A list of objects with attributes (a span's events or links) and the numeric fields given. */
+  private nested(list: unknown, name: string, ...fields: readonly (readonly [string, NumberKind])[]): void {
+    if (!Array.isArray(list)) return;
+    list.forEach((item, i) => {
+      if (!isObject(item)) return;
+      for (const [key, kind] of fields) this.field(item, key, kind, `${name}[${i}].${key}`);
+      this.attributes(item['attributes'], `${name}[${i}] attribute`);
+    });
+  }
+
   logRecord(lr: Json): void {
     this.field(lr, 'timeUnixNano', 'uint64');
     this.field(lr, 'observedTimeUnixNano', 'uint64');
@@ -91,24 +101,8 @@ export class JsonNumberCheck {
     this.attributes(sp['attributes'], 'attribute');
     const status = sp['status'];
     if (isObject(status)) this.field(status, 'code', STATUS_CODE, 'status.code');
-    const events = sp['events'];
-    if (Array.isArray(events)) {
-      events.forEach((e, i) => {
-        if (!isObject(e)) return;
-        this.field(e, 'timeUnixNano', 'uint64', `events[${i}].timeUnixNano`);
-        this.field(e, 'droppedAttributesCount', 'uint32', `events[${i}].droppedAttributesCount`);
-        this.attributes(e['attributes'], `events[${i}] attribute`);
-      });
-    }
-    const links = sp['links'];
-    if (Array.isArray(links)) {
-      links.forEach((l, i) => {
-        if (!isObject(l)) return;
-        this.field(l, 'flags', 'uint32', `links[${i}].flags`);
-        this.field(l, 'droppedAttributesCount', 'uint32', `links[${i}].droppedAttributesCount`);
-        this.attributes(l['attributes'], `links[${i}] attribute`);
-      });
-    }
+    this.nested(sp['events'], 'events', ['timeUnixNano', 'uint64'], ['droppedAttributesCount', 'uint32']);
+    this.nested(sp['links'], 'links', ['flags', 'uint32'], ['droppedAttributesCount', 'uint32']);
   }
 }
 

@@ -1,8 +1,13 @@
-import {
-  flattenLogsRequest, flattenTraceRequest, loadOtlpSchema, toPlainObject,
-  type DecodedLogRecord, type DecodedSpan, type InvalidNumbers, type PlainExportLogsServiceRequest, type PlainExportTraceServiceRequest,
-} from './schema.js';
-import { checkNumbers } from './json-numbers.js';
+/**
+ * OTLP/JSON export requests (OTLP/HTTP with `application/json`) decoded into
+ * the same flat records as protobuf ones.
+ */
+import type { DecodedLogRecord, DecodedSpan, InvalidNumbers } from './decoded-types.js';
+import { flattenLogsRequest, flattenTraceRequest } from './flatten.js';
+import { checkNumbers, type JsonNumberCheck } from './json-numbers.js';
+import { toPlainObject } from './message-codec.js';
+import type { PlainExportLogsServiceRequest, PlainExportTraceServiceRequest } from './plain-types.js';
+import { loadOtlpSchema } from './schema-loader.js';
 
 type Json = Record<string, unknown>;
 
@@ -52,6 +57,40 @@ function recordProblem(
   return own;
 }
 
+/** Where a request of one signal keeps its records: `resourceLogs[].scopeLogs[].logRecords[]` and the like. */
+interface Nesting {
+  resources: string;
+  scopes: string;
+  items: string;
+}
+
+/**
+ * Checks the numbers of every record of `req` (with its resource's and
+ * scope's) and turns its hex ids into bytes; returns each record's problem,
+ * in request order.
+ */
+function prepareRecords(req: Json, nesting: Nesting, checkItem: (c: JsonNumberCheck, item: Json) => void, convertIds: (item: Json) => void): Invalid[] {
+  const invalid: Invalid[] = [];
+  each(req[nesting.resources], (r) => {
+    const resource = checkNumbers(r, (c, t) => c.resource(t['resource'], 'resource'), () => r['resource']);
+    each(r[nesting.scopes], (s) => {
+      const scope = checkNumbers(s, (c, t) => c.resource(t['scope'], 'scope'), () => s['scope']);
+      each(s[nesting.items], (item) => {
+        const own = checkNumbers(item, checkItem, () => item);
+        invalid.push(recordProblem(resource, resource?.record, scope, scope?.record, own, item));
+        convertIds(item);
+      });
+    });
+  });
+  return invalid;
+}
+
+/** The trace and span id of an OTLP/JSON record (hex) as bytes, as the protobuf JSON mapping reads them. */
+function convertRecordIds(item: Json, prefix = ''): void {
+  item['traceId'] = hexToBytes(item['traceId'], `${prefix}traceId`);
+  item['spanId'] = hexToBytes(item['spanId'], `${prefix}spanId`);
+}
+
 /**
  * OTLP/JSON differs from the protobuf JSON mapping in one way that matters:
  * trace and span ids are hex, not base64. Convert them, then let the schema
@@ -62,19 +101,7 @@ function recordProblem(
  */
 export function decodeLogsJson(text: string): DecodedLogRecord[] {
   const req = parseObject(text);
-  const invalid: Invalid[] = [];
-  each(req['resourceLogs'], (rl) => {
-    const resource = checkNumbers(rl, (c, t) => c.resource(t['resource'], 'resource'), () => rl['resource']);
-    each(rl['scopeLogs'], (sl) => {
-      const scope = checkNumbers(sl, (c, t) => c.resource(t['scope'], 'scope'), () => sl['scope']);
-      each(sl['logRecords'], (lr) => {
-        const own = checkNumbers(lr, (c, t) => c.logRecord(t), () => lr);
-        invalid.push(recordProblem(resource, resource?.record, scope, scope?.record, own, lr));
-        lr['traceId'] = hexToBytes(lr['traceId'], 'traceId');
-        lr['spanId'] = hexToBytes(lr['spanId'], 'spanId');
-      });
-    });
-  });
+  const invalid = prepareRecords(req, { resources: 'resourceLogs', scopes: 'scopeLogs', items: 'logRecords' }, (c, lr) => c.logRecord(lr), (lr) => convertRecordIds(lr));
   const { exportLogsServiceRequest: type } = loadOtlpSchema();
   const message = type.fromObject(req);
   return markInvalid(flattenLogsRequest(toPlainObject(type, message) as unknown as PlainExportLogsServiceRequest), invalid);
@@ -83,23 +110,10 @@ export function decodeLogsJson(text: string): DecodedLogRecord[] {
 /** OTLP/JSON traces request → flat spans (ids in hex, as OTLP/JSON has them). */
 export function decodeTraceJson(text: string): DecodedSpan[] {
   const req = parseObject(text);
-  const invalid: Invalid[] = [];
-  each(req['resourceSpans'], (rs) => {
-    const resource = checkNumbers(rs, (c, t) => c.resource(t['resource'], 'resource'), () => rs['resource']);
-    each(rs['scopeSpans'], (ss) => {
-      const scope = checkNumbers(ss, (c, t) => c.resource(t['scope'], 'scope'), () => ss['scope']);
-      each(ss['spans'], (sp) => {
-        const own = checkNumbers(sp, (c, t) => c.span(t), () => sp);
-        invalid.push(recordProblem(resource, resource?.record, scope, scope?.record, own, sp));
-        sp['traceId'] = hexToBytes(sp['traceId'], 'traceId');
-        sp['spanId'] = hexToBytes(sp['spanId'], 'spanId');
-        sp['parentSpanId'] = hexToBytes(sp['parentSpanId'], 'parentSpanId');
-        each(sp['links'], (l) => {
-          l['traceId'] = hexToBytes(l['traceId'], 'links.traceId');
-          l['spanId'] = hexToBytes(l['spanId'], 'links.spanId');
-        });
-      });
-    });
+  const invalid = prepareRecords(req, { resources: 'resourceSpans', scopes: 'scopeSpans', items: 'spans' }, (c, sp) => c.span(sp), (sp) => {
+    convertRecordIds(sp);
+    sp['parentSpanId'] = hexToBytes(sp['parentSpanId'], 'parentSpanId');
+    each(sp['links'], (l) => convertRecordIds(l, 'links.'));
   });
   const { exportTraceServiceRequest: type } = loadOtlpSchema();
   const message = type.fromObject(req);

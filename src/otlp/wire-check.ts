@@ -1,7 +1,8 @@
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
 import { numberProblem, type NumberKind } from './numbers.js';
-import { loadOtlpSchema, type InvalidNumbers } from './schema.js';
+import type { InvalidNumbers } from './decoded-types.js';
+import { loadOtlpSchema } from './schema-loader.js';
 
 /**
  * Range checks of the varints of an ExportTraceServiceRequest, which

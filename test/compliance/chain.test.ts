@@ -6,7 +6,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/compliance/canonical.js';
+import { canonicalJson } from '../../src/contract/canonical.js';
 import { canonicalRow, digestHash, GENESIS_HASH, loadDigestKey, rowHash, ROW_SELECT, rowValue, type DigestBody, type RowText } from '../../src/compliance/digest.js';
 import { sealOnce } from '../../src/compliance/seal.js';
 import { verify, type FindingKind, type VerifyReport } from '../../src/compliance/verify.js';

@@ -2,8 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, isConnectionError, openDatabase } from '../../src/db/database.js';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { type Database, DatabaseUnavailableError, isConnectionError, openDatabase, UNAVAILABLE } from '../../src/db/database.js';
 import { createTestDatabase, openConnections, openTestBackend, PG_ADMIN_URL, type TestBackend } from '../helpers/pg.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 
 
@@ -258,23 +260,139 @@ describe('isConnectionError', () => {
     expect(isConnectionError(await db.query('SELECT 1').catch((e: unknown) => e))).toBe(true);
   });
 
-  it('classifies codes and messages', () => {
+  it('classifies codes, and not the text of a message', () => {
     for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08P01', '53300']) {
       expect(isConnectionError(Object.assign(new Error('x'), { code })), code).toBe(true);
     }
-    expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(true);
-    expect(isConnectionError(new Error('Connection terminated due to connection timeout'))).toBe(true);
-    expect(isConnectionError(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isConnectionError(new Error('wrapped', { cause: Object.assign(new Error(''), { code: 'ECONNRESET' }) }))).toBe(true);
     expect(isConnectionError(new AggregateError([Object.assign(new Error('a'), { code: 'ECONNREFUSED' })], ''))).toBe(true);
     for (const code of ['42601', '23505', '22P02', '25P02', '40001', '53100']) {
       expect(isConnectionError(Object.assign(new Error('x'), { code })), code).toBe(false);
     }
+    // A message alone decides nothing: only the database wrapper knows the connection's state.
+    expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(false);
     expect(isConnectionError(new Error('relation "x" does not exist'))).toBe(false);
     expect(isConnectionError(null)).toBe(false);
     expect(isConnectionError('ECONNREFUSED')).toBe(false);
   });
+
+  it('is true for a DatabaseUnavailableError, which names its reason and its cause', () => {
+    const err = new DatabaseUnavailableError(UNAVAILABLE.connectFailed, { cause: new Error('timeout exceeded when trying to connect') });
+    expect(isConnectionError(err)).toBe(true);
+    expect(err.code).toBe(UNAVAILABLE.connectFailed);
+    expect(err.message).toBe('cannot connect to the database: timeout exceeded when trying to connect');
+    expect(isConnectionError(new Error('outer', { cause: new DatabaseUnavailableError(UNAVAILABLE.closed) }))).toBe(true);
+  });
+
+  it('is true when a connect times out (a server that accepts and never answers)', async () => {
+    const sockets: Socket[] = [];
+    const silent = await listen((socket) => sockets.push(socket));
+    const db = await openDatabase({ url: `postgres://postgres@127.0.0.1:${silent.port}/postgres`, env: {} });
+    try {
+      const err = await db.query('SELECT 1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DatabaseUnavailableError);
+      expect((err as DatabaseUnavailableError).code).toBe(UNAVAILABLE.connectFailed);
+      expect(isConnectionError(err)).toBe(true);
+    } finally {
+      await db.close();
+      for (const socket of sockets) socket.destroy();
+      await silent.close();
+    }
+  });
+
+  it('is true when the server hangs up while connecting', async () => {
+    const rude = await listen((socket) => socket.destroy());
+    const db = await openDatabase({ url: `postgres://postgres@127.0.0.1:${rude.port}/postgres`, env: {} });
+    try {
+      const err = await db.query('SELECT 1').catch((e: unknown) => e);
+      expect(isConnectionError(err)).toBe(true);
+      expect((err as { code?: string }).code).toBe(UNAVAILABLE.connectFailed);
+    } finally {
+      await db.close();
+      await rude.close();
+    }
+  });
+
+  it('is true for a statement on a pool that was ended', async () => {
+    const db = await openDatabase({ url: PG_ADMIN_URL, env: {} });
+    await db.query('SELECT 1');
+    await db.close();
+    await expectClosed(db);
+  });
+
+  it('is true for a statement on a closed PGlite', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otel-audit-closed-'));
+    try {
+      const db = await openDatabase({ dataDir: dir, env: {} });
+      await db.query('SELECT 1');
+      await db.close();
+      await expectClosed(db);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is true when the connection is cut under a running query, and not for a statement error', async () => {
+    const test = await createTestDatabase();
+    const proxy = await startTcpProxy(5432);
+    const db = await openDatabase({ url: test.url.replace(':5432/', `:${proxy.port}/`), env: {}, onError: () => undefined });
+    try {
+      const statement = await db.query('SELEC 1').catch((e: unknown) => e);
+      expect(isConnectionError(statement)).toBe(false);
+      const running = db.query('SELECT pg_sleep(30)').catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      proxy.cut();
+      const err = await running;
+      expect(err).toBeInstanceOf(DatabaseUnavailableError);
+      expect((err as DatabaseUnavailableError).code).toBe(UNAVAILABLE.connectionLost);
+      proxy.restore();
+      expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+      await proxy.close();
+      await test.drop();
+    }
+  });
+
+  it('is true when another session ends the connection with pg_terminate_backend', async () => {
+    const test = await createTestDatabase();
+    const db = await openDatabase({ url: test.url, env: {}, onError: () => undefined });
+    const admin = await openDatabase({ url: PG_ADMIN_URL, env: {} });
+    try {
+      const running = db.query("SELECT pg_sleep(30), 'sleeper' AS tag").catch((e: unknown) => e);
+      for (let i = 0; i < 100; i++) {
+        const { rowCount } = await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%sleeper%'", [test.name]);
+        if (rowCount > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [test.name]);
+      expect(isConnectionError(await running)).toBe(true);
+    } finally {
+      await db.close();
+      await admin.close();
+      await test.drop();
+    }
+  });
 });
+
+/** Every kind of statement on a closed database fails as a connection error saying it is closed. */
+async function expectClosed(db: Database): Promise<void> {
+  for (const attempt of [db.query('SELECT 1'), db.exec('SELECT 1'), db.transaction(async () => 1)]) {
+    const err = await attempt.catch((e: unknown) => e);
+    expect(isConnectionError(err)).toBe(true);
+    expect((err as { code?: string }).code).toBe(UNAVAILABLE.closed);
+  }
+}
+
+/** A TCP server on port 0 that hands each connection to onSocket. */
+async function listen(onSocket: (socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer(onSocket);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
 
 describe('postgres pool', () => {
   it('survives an idle connection killed by the server and reports it through onError', async () => {

@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { demoCommand } from '../../src/cli/demo.js';
+import { exportCommand } from '../../src/cli/export.js';
+import { migrateCommand } from '../../src/cli/migrate.js';
+import { USAGE_EXIT } from '../../src/cli/options.js';
+import { retentionCommand } from '../../src/cli/retention.js';
+import { sinkCommand } from '../../src/cli/sink.js';
+import { verifyCommand } from '../../src/cli/verify.js';
+
+const COMMANDS = {
+  sink: sinkCommand,
+  migrate: migrateCommand,
+  export: exportCommand,
+  verify: verifyCommand,
+  retention: retentionCommand,
+  demo: demoCommand,
+} as const;
+
+/** Runs a command in this process with stdout and stderr captured. */
+async function run(command: (argv: readonly string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  });
+  try {
+    const code = await command(argv);
+    return { code, out, err };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe.each(Object.entries(COMMANDS))('otel-audit %s', (name, command) => {
+  it('reports a bad flag as a usage error: one message, where to find the usage, exit status 2', async () => {
+    const r = await run(command, ['--nope']);
+    expect(r.code).toBe(USAGE_EXIT);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    const lines = r.err.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(new RegExp(`^otel-audit ${name}: .*--nope`));
+    expect(lines[1]).toBe(`Run "otel-audit ${name} --help" for usage.`);
+    expect(lines[2]).toBe('');
+  });
+
+});
+
+/** Commands that take --database-url or --data-dir (the sink takes both: the URL wins), with the flags they need besides. */
+const DATABASE_COMMANDS: [string, (argv: readonly string[]) => Promise<number>, string[]][] = [
+  ['migrate', migrateCommand, []],
+  ['export', exportCommand, ['--from', '2026-01-01', '--to', '2026-01-02', '--out', '/nonexistent/x.csv']],
+  ['verify', verifyCommand, []],
+  ['retention', retentionCommand, ['--keep', '400d']],
+  ['demo', demoCommand, []],
+];
+
+describe.each(DATABASE_COMMANDS)('otel-audit %s', (name, command, required) => {
+  it('reports conflicting database flags as the same usage error', async () => {
+    const r = await run(command, [...required, '--data-dir', '/nonexistent', '--database-url', 'postgres://127.0.0.1:1/x']);
+    expect(r.code).toBe(USAGE_EXIT);
+    expect(r.err).toBe(`otel-audit ${name}: --database-url and --data-dir exclude each other\nRun "otel-audit ${name} --help" for usage.\n`);
+  });
+});
