@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './schema.js';
+import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './decoded-types.js';
 
 /**
  * Decodes an ExportLogsServiceRequest straight from the protobuf wire format

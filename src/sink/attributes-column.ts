@@ -4,7 +4,7 @@
  * the flag of a sanitised row.
  */
 import * as A from '../contract/attributes.js';
-import type { DecodedAttributes, DecodedScope } from '../otlp/schema.js';
+import type { DecodedAttributes, DecodedScope } from '../otlp/decoded-types.js';
 import { childName, displayKey, isMap, own, quote, setOwn } from './decoded-values.js';
 import type { Sanitizer } from './sanitizer.js';
 

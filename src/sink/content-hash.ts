@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../compliance/canonical.js';
+import { canonicalJson } from '../contract/canonical.js';
 import type { AuditRow } from './row.js';
 
 /**

@@ -2,7 +2,7 @@
  * Reading decoded OTLP values safely (own properties only, maps told apart
  * from lists and bytes) and naming them in reasons.
  */
-import type { DecodedAttributes } from '../otlp/schema.js';
+import type { DecodedAttributes } from '../otlp/decoded-types.js';
 
 /** Longest value a reason quotes, in UTF-16 code units. */
 const QUOTE_MAX_LENGTH = 64;

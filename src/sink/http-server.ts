@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createGunzip, createInflate } from 'node:zlib';
 import protobuf from 'protobufjs';
 import type { ListenerOptions } from './types.js';
-import { encodeLogsResponse, encodeTraceResponse } from '../otlp/schema.js';
+import { encodeLogsResponse, encodeTraceResponse } from '../otlp/responses.js';
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
 import { listen, type Listening } from './listen.js';

@@ -1,5 +1,6 @@
 import { decodeLogsJson, decodeTraceJson } from '../otlp/json.js';
-import { decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../otlp/schema.js';
+import { decodeTraceRequest } from '../otlp/protobuf-requests.js';
+import { type DecodedLogRecord, type DecodedSpan } from '../otlp/decoded-types.js';
 import { traceNumberProblems } from '../otlp/wire-check.js';
 import { decodeLogsWire } from '../otlp/wire-logs.js';
 import type { SinkMetrics } from './metrics.js';

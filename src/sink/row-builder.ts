@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import * as A from '../contract/attributes.js';
 import { ACTOR_TYPES, LEVELS, OUTCOMES } from '../contract/values.js';
-import type { DecodedAttributes, DecodedScope } from '../otlp/schema.js';
+import type { DecodedAttributes, DecodedScope } from '../otlp/decoded-types.js';
 import { attributesColumn } from './attributes-column.js';
 import { codePoints, isMap, isPresent, own, quote, typeName } from './decoded-values.js';
 import { fail, oneOf } from './row-checks.js';

@@ -3,7 +3,7 @@
  * outcome and error message.
  */
 import { outcomeOf, type Outcome } from '../contract/values.js';
-import type { DecodedSpan, DecodedSpanEvent } from '../otlp/schema.js';
+import type { DecodedSpan, DecodedSpanEvent } from '../otlp/decoded-types.js';
 import { asAttributes, own } from './decoded-values.js';
 
 /** OTLP status code ERROR. */

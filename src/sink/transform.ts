@@ -24,7 +24,7 @@
  * out-of-range machine fields (emitter id and sequence) are still rejected.
  */
 import * as A from '../contract/attributes.js';
-import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan } from '../otlp/schema.js';
+import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan } from '../otlp/decoded-types.js';
 import { addBodyExtras, SANITIZED_ATTRIBUTE } from './attributes-column.js';
 import { asAttributes, isMap, isPresent, own, setOwn } from './decoded-values.js';
 import { fitRecord } from './record-size.js';

@@ -3,7 +3,8 @@
  * control of each record (ids, attribute types, hostile strings) and read the
  * partial success of the answer.
  */
-import { encodeMessage, loadOtlpSchema } from '../../src/otlp/schema.js';
+import { encodeMessage } from '../../src/otlp/message-codec.js';
+import { loadOtlpSchema } from '../../src/otlp/schema-loader.js';
 
 export type OtlpValue = { stringValue: string } | { intValue: number | string } | { boolValue: boolean } | { doubleValue: number };
 export type OtlpAttr = { key: string; value: OtlpValue };

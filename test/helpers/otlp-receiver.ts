@@ -4,15 +4,10 @@
  * project's own schema, and can be told to fail or to be unavailable.
  */
 import * as grpc from '@grpc/grpc-js';
-import {
-  decodeLogsRequest,
-  decodeTraceRequest,
-  encodeLogsResponse,
-  encodeTraceResponse,
-  loadOtlpSchema,
-  type DecodedLogRecord,
-  type DecodedSpan,
-} from '../../src/otlp/schema.js';
+import { decodeLogsRequest, decodeTraceRequest } from '../../src/otlp/protobuf-requests.js';
+import { encodeLogsResponse, encodeTraceResponse } from '../../src/otlp/responses.js';
+import { loadOtlpSchema } from '../../src/otlp/schema-loader.js';
+import { type DecodedLogRecord, type DecodedSpan } from '../../src/otlp/decoded-types.js';
 
 export type OtlpSignal = 'logs' | 'traces';
 

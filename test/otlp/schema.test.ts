@@ -31,17 +31,11 @@ import {
   TracerProvider,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace';
-import {
-  OTLP_PROTO_FILES,
-  OtlpSpanKind,
-  OtlpStatusCode,
-  decodeLogsRequest,
-  decodeMessage,
-  decodeTraceRequest,
-  encodeMessage,
-  loadOtlpSchema,
-  type DecodedLogRecord,
-} from '../../src/otlp/schema.js';
+import { OTLP_PROTO_FILES, loadOtlpSchema } from '../../src/otlp/schema-loader.js';
+import { OtlpSpanKind, OtlpStatusCode } from '../../src/otlp/enums.js';
+import { decodeLogsRequest, decodeTraceRequest } from '../../src/otlp/protobuf-requests.js';
+import { decodeMessage, encodeMessage } from '../../src/otlp/message-codec.js';
+import { type DecodedLogRecord } from '../../src/otlp/decoded-types.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';

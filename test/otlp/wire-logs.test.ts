@@ -4,7 +4,9 @@ import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } f
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { rng } from '../helpers/rng.js';
-import { decodeLogsRequest, encodeMessage, loadOtlpSchema } from '../../src/otlp/schema.js';
+import { decodeLogsRequest } from '../../src/otlp/protobuf-requests.js';
+import { encodeMessage } from '../../src/otlp/message-codec.js';
+import { loadOtlpSchema } from '../../src/otlp/schema-loader.js';
 import { decodeLogsWire } from '../../src/otlp/wire-logs.js';
 
 

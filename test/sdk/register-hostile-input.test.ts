@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DecodedLogRecord } from '../../src/otlp/schema.js';
+import type { DecodedLogRecord } from '../../src/otlp/decoded-types.js';
 import { MAX_SEGMENT_LENGTH } from '../../src/sdk/input-limits.js';
 import { baseEnv, FIXTURES, startApp, tempDir, type AppProcess } from '../helpers/app-process.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';

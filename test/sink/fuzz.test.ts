@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { rng } from '../helpers/rng.js';
-import { encodeMessage, loadOtlpSchema, OTLP_LOGS_EXPORT_PATH } from '../../src/otlp/schema.js';
+import { encodeMessage } from '../../src/otlp/message-codec.js';
+import { loadOtlpSchema, OTLP_LOGS_EXPORT_PATH } from '../../src/otlp/schema-loader.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
 
 let t: TestSink;

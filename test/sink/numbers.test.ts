@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage, loadOtlpSchema } from '../../src/otlp/schema.js';
+import { encodeMessage } from '../../src/otlp/message-codec.js';
+import { loadOtlpSchema } from '../../src/otlp/schema-loader.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
 
 let t: TestSink;

@@ -3,7 +3,7 @@
  * sink refuses them in every form they can arrive in over OTLP.
  */
 import { describe, expect, it } from 'vitest';
-import type { DecodedLogRecord, DecodedSpan } from '../../src/otlp/schema.js';
+import type { DecodedLogRecord, DecodedSpan } from '../../src/otlp/decoded-types.js';
 import { logRecordToRow, spanToRow, type LogOutcome } from '../../src/sink/transform.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DecodedSpan, DecodedSpanEvent } from '../../src/otlp/schema.js';
+import type { DecodedSpan, DecodedSpanEvent } from '../../src/otlp/decoded-types.js';
 import { fitRecord } from '../../src/sink/record-size.js';
 import { checkSpanId, checkTime, checkTraceId, RowError } from '../../src/sink/row-checks.js';
 import type { AuditRow } from '../../src/sink/row.js';

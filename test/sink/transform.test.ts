@@ -4,7 +4,8 @@ import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { decodeLogsRequest, decodeTraceRequest, type DecodedLogRecord, type DecodedSpan } from '../../src/otlp/schema.js';
+import { decodeLogsRequest, decodeTraceRequest } from '../../src/otlp/protobuf-requests.js';
+import { type DecodedLogRecord, type DecodedSpan } from '../../src/otlp/decoded-types.js';
 import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../src/contract/attributes.js';
 import type { AuditFragment } from '../../src/sdk/fragment.js';
 import { buildRecord } from '../../src/sdk/record-builder.js';
