@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { ResolvedAuditConfig } from './config.js';
 import { resolveConfig } from './config.js';
 import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js';
-import { setActiveProcessor, clearActiveProcessor, type FragmentSink } from './global.js';
+import { setActiveProcessor, clearActiveProcessor, type FragmentReceiver } from './global.js';
 import type { AuditAttributeValue, AuditRecord } from './record.js';
 import { ATTR_AUDIT_EMITTER_ID } from '../contract/attributes.js';
 import { buildRecord, sanitizeFragment, spanAttributes } from './record-builder.js';
@@ -119,7 +119,7 @@ function isHttpServer(span: ReadableSpan): boolean {
  * connection closed before its response was complete is recorded with
  * `audit.aborted`, `audit.incomplete` and outcome `failure`.
  */
-export class AuditSpanProcessor implements SpanProcessor, FragmentSink {
+export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
   readonly emitterId: string;
   private readonly config: ResolvedAuditConfig;
   private readonly tagger: Tagger;

@@ -1,6 +1,6 @@
 import { diag, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { outcomeOf } from '../contract/values.js';
+import { levelContents, outcomeOf } from '../contract/values.js';
 import type { IncomingMessage } from 'node:http';
 import { actorFromClaims, actorFromUser, decodeJwtClaims, normalizeActor, type Actor } from './actor.js';
 import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from './client-ip.js';
@@ -116,9 +116,10 @@ export class Tagger {
     const outcome: AuditOutcome = unfinished && judged.outcome === 'success' ? 'failure' : judged.outcome;
     const error = judged.error;
 
+    const holds = levelContents(level);
     let request: string | undefined;
-    if (level === 'full') request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes }, req?.headers['content-length'])));
-    else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
+    if (holds.body) request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes }, req?.headers['content-length'])));
+    else if (holds.request) request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
     const clientAddress = this.clientOf(req, attrs);
