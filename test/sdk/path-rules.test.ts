@@ -76,6 +76,11 @@ describe('compileSubtreeRules (ignore)', () => {
     expect(ignored.match('GET', '/internals')).toBeUndefined();
   });
 
+  it('compares like route rules: case-insensitive, percent-decoded', () => {
+    expect(ignored.match('GET', '/HEALTHZ')).toBeDefined();
+    expect(ignored.match('GET', '/health%7A/live')).toBeDefined();
+  });
+
   it('`/` ignores everything', () => {
     expect(compileSubtreeRules(['/']).match('POST', '/any/path')).toBeDefined();
   });
