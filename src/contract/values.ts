@@ -35,3 +35,33 @@ export function outcomeOf(statusCode: number | null | undefined, failed: boolean
   if (failed || (statusCode !== null && statusCode !== undefined && statusCode >= 400)) return 'failure';
   return 'success';
 }
+
+/**
+ * What a record of a level holds besides who did what to which resource,
+ * when, and with what outcome.
+ */
+export interface LevelContents {
+  /** The record carries `audit.request` (the query parameters at least). */
+  readonly request: boolean;
+  /** `audit.request` carries the request body. */
+  readonly body: boolean;
+  /** The record carries change values, `audit.meta.*` and the user agent. */
+  readonly details: boolean;
+}
+
+const CONTENTS_OF: Readonly<Record<LevelRule, LevelContents>> = {
+  full: { request: true, body: true, details: true },
+  basic: { request: true, body: false, details: true },
+  minimal: { request: false, body: false, details: false },
+  ignore: { request: false, body: false, details: false },
+};
+
+/**
+ * The rule of levels: `full` holds everything, `basic` all but the request
+ * body, `minimal` only who/what/when/outcome. A record without a level (a
+ * manual record outside any request) holds what `full` holds; `ignore`
+ * holds nothing (there is no record).
+ */
+export function levelContents(level: LevelRule | undefined): LevelContents {
+  return CONTENTS_OF[level ?? 'full'];
+}

@@ -211,6 +211,32 @@ function first<T>(keys: readonly string[], read: (key: string) => T | undefined)
   return undefined;
 }
 
+/** The type an object declares (`type`, lowercased): `service`, else `user`. */
+function declaredType(declared: string | undefined): 'service' | 'user' {
+  return declared === 'service' ? 'service' : 'user';
+}
+
+/**
+ * Reads an actor-like value: a plain id (non-empty string or number) goes to
+ * `fromId`; an object (not an array) to `fromObject` with its declared
+ * `type`, lowercased; anything else, or a reader that throws, is
+ * `undefined`. Never throws.
+ */
+function readActorValue<T>(
+  value: unknown,
+  fromId: (id: string) => T,
+  fromObject: (obj: object, declared: string | undefined) => T | undefined,
+): T | undefined {
+  try {
+    const plain = text(value);
+    if (plain !== undefined) return fromId(plain);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    return fromObject(value, text(prop(value, 'type'))?.toLowerCase());
+  } catch {
+    return undefined;
+  }
+}
+
 /** A tenant given as a string/number, or as an object with an `id`. */
 function tenantText(value: unknown): string | undefined {
   const t = idText(value);
@@ -228,24 +254,17 @@ function tenantText(value: unknown): string | undefined {
  * found. Never throws.
  */
 export function actorFromUser(user: unknown): ActorWithTenant | undefined {
-  try {
-    return userActor(user);
-  } catch {
-    return undefined;
-  }
-}
-
-function userActor(user: unknown): ActorWithTenant | undefined {
-  const plain = text(user);
-  if (plain !== undefined) return { actor: makeActor(plain, undefined, 'user') };
-  if (user === null || typeof user !== 'object' || Array.isArray(user)) return undefined;
-  const id = first(USER_ID_KEYS, (k) => idText(prop(user, k)));
-  const name = first(USER_NAME_KEYS, (k) => nameText(prop(user, k)));
-  if (id === undefined && name === undefined) return undefined;
-  const declared = text(prop(user, 'type'))?.toLowerCase();
-  const type: Actor['type'] = declared === 'service' ? 'service' : 'user';
-  const tenant = first(USER_TENANT_KEYS, (k) => tenantText(prop(user, k)));
-  return withTenant(makeActor(id, name, type), tenant);
+  return readActorValue(
+    user,
+    (id) => ({ actor: makeActor(id, undefined, 'user') }),
+    (obj, declared) => {
+      const id = first(USER_ID_KEYS, (k) => idText(prop(obj, k)));
+      const name = first(USER_NAME_KEYS, (k) => nameText(prop(obj, k)));
+      if (id === undefined && name === undefined) return undefined;
+      const tenant = first(USER_TENANT_KEYS, (k) => tenantText(prop(obj, k)));
+      return withTenant(makeActor(id, name, declaredType(declared)), tenant);
+    },
+  );
 }
 
 /**
@@ -256,21 +275,15 @@ function userActor(user: unknown): ActorWithTenant | undefined {
  * name or an explicit `anonymous` type. Never throws.
  */
 export function normalizeActor(input: unknown): Actor | undefined {
-  try {
-    return hookActor(input);
-  } catch {
-    return undefined;
-  }
-}
-
-function hookActor(input: unknown): Actor | undefined {
-  const plain = text(input);
-  if (plain !== undefined) return makeActor(plain, undefined, 'user');
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
-  const id = idText(prop(input, 'id'));
-  const name = nameText(prop(input, 'name'));
-  const declared = text(prop(input, 'type'))?.toLowerCase();
-  if (declared === 'anonymous') return makeActor(id, name, 'anonymous');
-  if (id === undefined && name === undefined) return undefined;
-  return makeActor(id, name, declared === 'service' ? 'service' : 'user');
+  return readActorValue(
+    input,
+    (id) => makeActor(id, undefined, 'user'),
+    (obj, declared) => {
+      const id = idText(prop(obj, 'id'));
+      const name = nameText(prop(obj, 'name'));
+      if (declared === 'anonymous') return makeActor(id, name, 'anonymous');
+      if (id === undefined && name === undefined) return undefined;
+      return makeActor(id, name, declaredType(declared));
+    },
+  );
 }

@@ -6,12 +6,11 @@ import {
   BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter, type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { parseList } from './config.js';
-
-type Env = Record<string, string | undefined>;
+import { envText, type Env } from './env.js';
 
 function num(env: Env, name: string): number | undefined {
-  const v = env[name]?.trim();
-  if (v === undefined || v === '') return undefined;
+  const v = envText(env, name);
+  if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }

@@ -108,14 +108,14 @@ export const audit = {
   /** Describe (or enrich) an audited operation of the current request. */
   record(input: AuditRecordInput): void {
     guard(() => {
-      const sink = getActiveProcessor();
-      if (!sink) return inactive();
+      const receiver = getActiveProcessor();
+      if (!receiver) return inactive();
       if (!input || typeof input.action !== 'string' || input.action.length === 0) {
         diag.warn('otel-audit: audit.record() needs an action; ignored');
         return;
       }
       // Past the operation's bound nothing of the call is looked at.
-      if (sink.admit && !sink.admit()) return;
+      if (receiver.admit && !receiver.admit()) return;
       const f: AuditFragment = { source: 'manual', action: input.action };
       const resource = resourceOf(input.resource);
       if (resource?.type !== undefined) f.resourceType = resource.type;
@@ -126,21 +126,21 @@ export const audit = {
       if (tenant !== undefined) f.tenant = tenant;
       if (input.outcome) f.outcome = input.outcome;
       // Snapshot now: the caller may mutate these objects afterwards.
-      if (input.before !== undefined) f.before = sink.sanitize(input.before);
-      if (input.after !== undefined) f.after = sink.sanitize(input.after);
+      if (input.before !== undefined) f.before = receiver.sanitize(input.before);
+      if (input.after !== undefined) f.after = receiver.sanitize(input.after);
       const meta = cleanMeta(input.meta);
       if (meta) f.meta = meta;
-      sink.addFragment(f);
+      receiver.addFragment(f);
     });
   },
 
   /** Enrich the current operation's record (actor, tenant, resource, meta); never creates a record. */
   set(input: AuditSetInput): void {
     guard(() => {
-      const sink = getActiveProcessor();
-      if (!sink) return inactive();
+      const receiver = getActiveProcessor();
+      if (!receiver) return inactive();
       if (input === null || typeof input !== 'object') return;
-      if (sink.admit && !sink.admit()) return;
+      if (receiver.admit && !receiver.admit()) return;
       const clean: AuditSetInput = {};
       const actor = actorOf(input.actor);
       if (actor) clean.actor = actor;
@@ -153,7 +153,7 @@ export const audit = {
       if (input.after !== undefined) clean.after = input.after;
       const meta = cleanMeta(input.meta);
       if (meta) clean.meta = meta;
-      sink.enrich(clean, true);
+      receiver.enrich(clean, true);
     });
   },
 };

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { LEVEL_RULES } from '../contract/values.js';
 import type { ActorResolver, AuditLevel, AuditOptions } from './types.js';
+import { envText, type Env } from './env.js';
 import type { RouteRule } from './route.js';
 
 /** Paths never recorded unless the user's ignore list replaces them. */
@@ -40,15 +41,9 @@ export interface ResolvedAuditConfig {
   shutdownTimeoutMs: number;
 }
 
-type Env = Record<string, string | undefined>;
-
-function str(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
 
 function num(env: Env, name: string, fallback: number, min = 0): number {
-  const raw = str(env, name);
+  const raw = envText(env, name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min) {
@@ -59,7 +54,7 @@ function num(env: Env, name: string, fallback: number, min = 0): number {
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = str(env, name);
+  const raw = envText(env, name);
   if (raw === undefined) return fallback;
   const v = raw.toLowerCase();
   if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
@@ -111,7 +106,7 @@ function parseLevels(raw: string | undefined): Record<string, AuditLevel> {
  */
 export function defaultAuditEndpoint(env: Env): string {
   return (
-    str(env, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ?? str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? 'http://localhost:4317'
+    envText(env, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ?? envText(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? 'http://localhost:4317'
   );
 }
 
@@ -138,22 +133,22 @@ export function loadConfigModule(path: string, cwd = process.cwd()): AuditOption
 
 /** Merge options (which win) over environment variables over defaults. */
 export function resolveConfig(options: AuditOptions = {}, env: Env = process.env): ResolvedAuditConfig {
-  const claims = parseMap(str(env, 'OTEL_AUDIT_JWT_CLAIMS'), 'OTEL_AUDIT_JWT_CLAIMS');
-  const exporterRaw = options.exporter ?? str(env, 'OTEL_AUDIT_EXPORTER') ?? 'otlp';
+  const claims = parseMap(envText(env, 'OTEL_AUDIT_JWT_CLAIMS'), 'OTEL_AUDIT_JWT_CLAIMS');
+  const exporterRaw = options.exporter ?? envText(env, 'OTEL_AUDIT_EXPORTER') ?? 'otlp';
   const exporter = exporterRaw === 'console' || exporterRaw === 'none' ? exporterRaw : 'otlp';
   if (exporterRaw !== exporter) diag.warn(`otel-audit: unknown OTEL_AUDIT_EXPORTER "${exporterRaw}", using otlp`);
-  const envIgnore = str(env, 'OTEL_AUDIT_IGNORE');
+  const envIgnore = envText(env, 'OTEL_AUDIT_IGNORE');
   return {
     actor: options.actor,
     routes: options.routes ?? [],
-    redactKeys: [...parseList(str(env, 'OTEL_AUDIT_REDACT_KEYS')), ...(options.redactKeys ?? [])],
-    levels: { ...parseLevels(str(env, 'OTEL_AUDIT_LEVELS')), ...(options.levels ?? {}) },
-    defaultLevel: options.defaultLevel ?? parseLevel(str(env, 'OTEL_AUDIT_LEVEL'), 'OTEL_AUDIT_LEVEL') ?? 'full',
+    redactKeys: [...parseList(envText(env, 'OTEL_AUDIT_REDACT_KEYS')), ...(options.redactKeys ?? [])],
+    levels: { ...parseLevels(envText(env, 'OTEL_AUDIT_LEVELS')), ...(options.levels ?? {}) },
+    defaultLevel: options.defaultLevel ?? parseLevel(envText(env, 'OTEL_AUDIT_LEVEL'), 'OTEL_AUDIT_LEVEL') ?? 'full',
     ignore: options.ignore ?? (envIgnore !== undefined ? parseList(envIgnore) : DEFAULT_IGNORE),
-    modules: { ...parseMap(str(env, 'OTEL_AUDIT_MODULES'), 'OTEL_AUDIT_MODULES'), ...(options.modules ?? {}) },
-    defaultModule: options.defaultModule ?? str(env, 'OTEL_AUDIT_DEFAULT_MODULE') ?? 'core',
-    actorHeader: (options.actorHeader ?? str(env, 'OTEL_AUDIT_ACTOR_HEADER'))?.toLowerCase(),
-    tenantHeader: (options.tenantHeader ?? str(env, 'OTEL_AUDIT_TENANT_HEADER'))?.toLowerCase(),
+    modules: { ...parseMap(envText(env, 'OTEL_AUDIT_MODULES'), 'OTEL_AUDIT_MODULES'), ...(options.modules ?? {}) },
+    defaultModule: options.defaultModule ?? envText(env, 'OTEL_AUDIT_DEFAULT_MODULE') ?? 'core',
+    actorHeader: (options.actorHeader ?? envText(env, 'OTEL_AUDIT_ACTOR_HEADER'))?.toLowerCase(),
+    tenantHeader: (options.tenantHeader ?? envText(env, 'OTEL_AUDIT_TENANT_HEADER'))?.toLowerCase(),
     jwtClaims: {
       id: options.jwtClaims?.id ?? claims['id'] ?? 'sub',
       name: options.jwtClaims?.name ?? claims['name'] ?? 'preferred_username',
@@ -162,20 +157,20 @@ export function resolveConfig(options: AuditOptions = {}, env: Env = process.env
         ? { type: options.jwtClaims?.type ?? claims['type'] }
         : {}),
     },
-    trustedProxies: options.trustedProxies ?? parseList(str(env, 'OTEL_AUDIT_TRUSTED_PROXIES')),
+    trustedProxies: options.trustedProxies ?? parseList(envText(env, 'OTEL_AUDIT_TRUSTED_PROXIES')),
     // capJson needs room for its smallest marker; tiny caps are raised to 64 bytes.
     maxValueBytes: Math.max(64, options.maxValueBytes ?? num(env, 'OTEL_AUDIT_MAX_VALUE_BYTES', 4096, 64)),
     // Text bodies (form posts read as text, XML) carry credentials in forms the object redactor cannot see.
     captureTextBodies: options.captureTextBodies ?? bool(env, 'OTEL_AUDIT_CAPTURE_TEXT_BODIES', false),
     exporter,
-    endpoint: options.endpoint ?? str(env, 'OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT') ?? defaultAuditEndpoint(env),
+    endpoint: options.endpoint ?? envText(env, 'OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT') ?? defaultAuditEndpoint(env),
     exportTimeoutMs: options.exportTimeoutMs ?? num(env, 'OTEL_AUDIT_EXPORTER_OTLP_TIMEOUT', 10_000, 1),
     queueSize: options.queueSize ?? num(env, 'OTEL_AUDIT_QUEUE_SIZE', 10_000, 1),
     batchSize: options.batchSize ?? num(env, 'OTEL_AUDIT_BATCH_SIZE', 512, 1),
     exportDelayMs: options.exportDelayMs ?? num(env, 'OTEL_AUDIT_EXPORT_DELAY_MS', 200),
     retryInitialMs: options.retryInitialMs ?? num(env, 'OTEL_AUDIT_RETRY_INITIAL_MS', 500, 1),
     retryMaxMs: options.retryMaxMs ?? num(env, 'OTEL_AUDIT_RETRY_MAX_MS', 30_000, 1),
-    spoolDir: resolve(options.spoolDir ?? str(env, 'OTEL_AUDIT_SPOOL_DIR') ?? '.otel-audit/spool'),
+    spoolDir: resolve(options.spoolDir ?? envText(env, 'OTEL_AUDIT_SPOOL_DIR') ?? '.otel-audit/spool'),
     spoolMaxBytes: options.spoolMaxBytes ?? num(env, 'OTEL_AUDIT_SPOOL_MAX_BYTES', 100 * 1024 * 1024),
     graceMs: options.graceMs ?? num(env, 'OTEL_AUDIT_GRACE_MS', 500),
     traceTimeoutMs: options.traceTimeoutMs ?? num(env, 'OTEL_AUDIT_TRACE_TIMEOUT_MS', 300_000, 1),

@@ -103,24 +103,20 @@ export function mergeFragments(fragments: readonly AuditFragment[]): AuditFragme
   return records;
 }
 
+/** Fields a record takes from its operation's server span when it has none of its own. */
+const OPERATION_FIELDS = [
+  'actor', 'tenant', 'outcome', 'error', 'module', 'level', 'request',
+  'spanId', 'traceFlags', 'startMs', 'startNs', 'durationMs', 'attemptedPrincipal',
+] as const satisfies readonly (keyof AuditFragment)[];
+
+function inherit<K extends keyof AuditFragment>(out: AuditFragment, ctx: AuditFragment, key: K): void {
+  if (out[key] === undefined && ctx[key] !== undefined) out[key] = ctx[key];
+}
+
 /** Apply the operation's context (from its server span) to a record that lacks it. */
 export function withDefaults(record: AuditFragment, ctx: AuditFragment | undefined): AuditFragment {
   if (!ctx || ctx === record) return record;
-  return {
-    ...record,
-    actor: record.actor ?? ctx.actor,
-    tenant: record.tenant ?? ctx.tenant,
-    outcome: record.outcome ?? ctx.outcome,
-    error: record.error ?? ctx.error,
-    module: record.module ?? ctx.module,
-    level: record.level ?? ctx.level,
-    request: record.request ?? ctx.request,
-    http: { ...ctx.http, ...record.http },
-    spanId: record.spanId ?? ctx.spanId,
-    traceFlags: record.traceFlags ?? ctx.traceFlags,
-    startMs: record.startMs ?? ctx.startMs,
-    startNs: record.startNs ?? ctx.startNs,
-    durationMs: record.durationMs ?? ctx.durationMs,
-    attemptedPrincipal: record.attemptedPrincipal ?? ctx.attemptedPrincipal,
-  };
+  const out: AuditFragment = { ...record, http: { ...ctx.http, ...record.http } };
+  for (const key of OPERATION_FIELDS) inherit(out, ctx, key);
+  return out;
 }

@@ -1,8 +1,8 @@
 import type { AuditFragment } from './fragment.js';
 import type { AuditSetInput } from './types.js';
 
-/** What the manual API talks to: the running audit span processor. */
-export interface FragmentSink {
+/** Receives the record fragments of the manual API (`audit.record` / `audit.set`): the running audit span processor. */
+export interface FragmentReceiver {
   /** Whether the current operation takes one more manual call (bounded per operation). */
   admit?(): boolean;
   addFragment(fragment: AuditFragment): void;
@@ -11,22 +11,22 @@ export interface FragmentSink {
 }
 
 const KEY = Symbol.for('otel-audit.active-processor');
-type Holder = { [KEY]?: FragmentSink };
+type Holder = { [KEY]?: FragmentReceiver };
 
 /**
  * The processor lives on globalThis under a registered symbol, so that the
  * ESM and CommonJS copies of this package (an app may `require('otel-audit')`
  * while the register hook was `--import`ed) reach the same one.
  */
-export function setActiveProcessor(sink: FragmentSink): void {
-  (globalThis as Holder)[KEY] = sink;
+export function setActiveProcessor(receiver: FragmentReceiver): void {
+  (globalThis as Holder)[KEY] = receiver;
 }
 
-export function clearActiveProcessor(sink: FragmentSink): void {
+export function clearActiveProcessor(receiver: FragmentReceiver): void {
   const g = globalThis as Holder;
-  if (g[KEY] === sink) delete g[KEY];
+  if (g[KEY] === receiver) delete g[KEY];
 }
 
-export function getActiveProcessor(): FragmentSink | undefined {
+export function getActiveProcessor(): FragmentReceiver | undefined {
   return (globalThis as Holder)[KEY];
 }

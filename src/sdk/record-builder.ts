@@ -1,5 +1,6 @@
 import type { Actor } from './actor.js';
 import * as A from '../contract/attributes.js';
+import { levelContents } from '../contract/values.js';
 import type { AuditFragment, HttpFacts } from './fragment.js';
 import { msToNanoString, type AuditAttributeValue, type AuditRecord, type JsonValue } from './record.js';
 import { REDACTED, sensitiveKeyTest, TRUNCATION_MARKER } from './redact.js';
@@ -160,9 +161,9 @@ export function spanAttributes(f: AuditFragment): Attrs {
 }
 
 /**
- * The `audit.*` log attributes of a fragment. Levels decide what is kept:
- * `minimal` is who/what/when/outcome only, `basic` drops the request body
- * (the tagger already left it out), `full` keeps everything. Written key by
+ * The `audit.*` log attributes of a fragment. Its level decides what is
+ * kept ({@link levelContents}; the tagger already left out a request body
+ * that `basic` does not hold). Written key by
  * key into one object: this runs once per record.
  */
 export function fragmentAttributes(f: AuditFragment): Attrs {
@@ -177,8 +178,9 @@ export function fragmentAttributes(f: AuditFragment): Attrs {
     put(out, A.ATTR_CLIENT_ADDRESS, http.clientAddress);
   }
   put(out, A.ATTR_AUDIT_DURATION_MS, f.durationMs);
-  if (f.level !== 'minimal') {
-    put(out, A.ATTR_AUDIT_REQUEST, f.request);
+  const holds = levelContents(f.level);
+  if (holds.request) put(out, A.ATTR_AUDIT_REQUEST, f.request);
+  if (holds.details) {
     put(out, A.ATTR_AUDIT_CHANGE_BEFORE, f.before);
     put(out, A.ATTR_AUDIT_CHANGE_AFTER, f.after);
     put(out, A.ATTR_USER_AGENT_ORIGINAL, http?.userAgent);
@@ -198,7 +200,7 @@ export function buildRecord(raw: AuditFragment, ctx: RecordContext): AuditRecord
   if (incomplete) attributes[A.ATTR_AUDIT_INCOMPLETE] = true;
   if (f.aborted) attributes[A.ATTR_AUDIT_ABORTED] = true;
   if (f.manualIgnored) attributes[A.ATTR_AUDIT_MANUAL_IGNORED] = f.manualIgnored;
-  const minimal = f.level === 'minimal';
+  const holds = levelContents(f.level);
   // Built key by key (this runs once per record). Request and change values
   // stay the capped JSON text they already are, instead of being parsed back.
   const body: { [key: string]: JsonValue } = { action: f.action, outcome: f.outcome ?? 'success' };
@@ -223,13 +225,13 @@ export function buildRecord(raw: AuditFragment, ctx: RecordContext): AuditRecord
     if (h.path !== undefined) http['path'] = h.path;
     if (h.statusCode !== undefined) http['status_code'] = h.statusCode;
     if (h.clientAddress !== undefined) http['client_address'] = h.clientAddress;
-    if (!minimal && h.userAgent !== undefined) http['user_agent'] = h.userAgent;
+    if (holds.details && h.userAgent !== undefined) http['user_agent'] = h.userAgent;
     body['http'] = http;
   }
   if (f.durationMs !== undefined) body['duration_ms'] = f.durationMs;
   if (f.error !== undefined) body['error'] = f.error;
-  if (!minimal) {
-    if (f.request !== undefined) body['request'] = f.request;
+  if (holds.request && f.request !== undefined) body['request'] = f.request;
+  if (holds.details) {
     if (f.before !== undefined || f.after !== undefined) {
       const change: { [key: string]: JsonValue } = {};
       if (f.before !== undefined) change['before'] = f.before;

@@ -5,7 +5,8 @@
  * dotted lower case. Used where a record's attributes are built, so that no
  * value reaches a record without passing here.
  */
-import { redactText, TRUNCATION_MARKER } from './redact.js';
+import { TRUNCATION_MARKER } from './redact.js';
+import { redactText } from './redact-text.js';
 
 /** Replacement of a NUL character or a lone surrogate. */
 export const REPLACEMENT_CHAR = '\uFFFD';

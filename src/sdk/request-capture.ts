@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_RECORDED_BODY_BYTES } from './input-limits.js';
-import { redactText, type RedactTextOptions } from './redact.js';
+import { redactText, type RedactTextOptions } from './redact-text.js';
 
 /** Response bodies are kept for resource ids only up to this size. */
 const MAX_RESPONSE_BYTES = 64 * 1024;

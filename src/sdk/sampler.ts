@@ -3,8 +3,7 @@ import {
   AlwaysOffSampler, AlwaysOnSampler, createAlwaysRecordSampler, ParentBasedSampler,
   TraceIdRatioBasedSampler, type Sampler,
 } from '@opentelemetry/sdk-trace';
-
-type Env = Record<string, string | undefined>;
+import type { Env } from './env.js';
 
 function ratio(env: Env): number {
   const raw = env['OTEL_TRACES_SAMPLER_ARG']?.trim();

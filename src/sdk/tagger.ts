@@ -1,17 +1,22 @@
 import { diag, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { outcomeOf } from '../contract/values.js';
+import { levelContents, outcomeOf } from '../contract/values.js';
 import type { IncomingMessage } from 'node:http';
 import { actorFromClaims, actorFromUser, decodeJwtClaims, normalizeActor, type Actor } from './actor.js';
 import { parseTrustedProxies, resolveClientAddress, type TrustedProxies } from './client-ip.js';
 import type { ResolvedAuditConfig } from './config.js';
 import type { AuditFragment } from './fragment.js';
-import { isListed, matchPathRule } from './path-rules.js';
+import { compileKeyedRules, compileSubtreeRules, type KeyedRule, type PathRule, type RuleTable } from './path-rules.js';
 import { BoundedCache } from './bounded-cache.js';
 import { parseQuery } from './query.js';
-import { capJson, createRedactor } from './redact.js';
+import { capJson } from './cap-json.js';
+import { createRedactor } from './redactor.js';
 import { bodyForRecord, type CapturedRequest } from './request-capture.js';
-import { compileRouteTable, deriveOperation, getPath, matchRoute, parseSource, templatePath, type RouteRule, type RouteTable } from './route.js';
+import { deriveOperation, type Operation } from './operation.js';
+import { templatePath } from './path-segments.js';
+import { compileRouteTable, type RouteRule, type RouteTable } from './route.js';
+import { matchRoute } from './route-template.js';
+import { getPath, parseSource } from './value-source.js';
 import type { AuditLevel, AuditOutcome, AuditRequestInfo } from './types.js';
 
 function str(v: unknown): string | undefined {
@@ -36,15 +41,21 @@ function hrToMs(t: readonly [number, number]): number {
  */
 export class Tagger {
   private readonly table: RouteTable;
+  private readonly ignored: RuleTable<PathRule>;
+  private readonly levels: RuleTable<KeyedRule<AuditLevel>>;
+  private readonly modules: RuleTable<KeyedRule<string>>;
   private readonly responseRules: boolean;
   private readonly redact: (value: unknown) => unknown;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
-  private readonly ops = new BoundedCache<{ action: string; resourceType: string; resourceId?: string }>({ maxBytes: 256 * 1024, maxKeyLength: 4096, valueBytes: (o) => 64 + 2 * (o.action.length + o.resourceType.length + (o.resourceId?.length ?? 0)) });
+  private readonly ops = new BoundedCache<Operation>({ maxBytes: 256 * 1024, maxKeyLength: 4096, valueBytes: (o) => 64 + 2 * (o.action.length + o.resourceType.length + (o.resourceId?.length ?? 0)) });
   private readonly peers = new Map<string, string | undefined>();
 
   constructor(private readonly config: ResolvedAuditConfig) {
     this.table = compileRouteTable(config.routes);
+    this.ignored = compileSubtreeRules(config.ignore);
+    this.levels = compileKeyedRules(config.levels);
+    this.modules = compileKeyedRules(config.modules);
     this.responseRules = config.routes.some((r) => typeof r?.resourceId === 'string' && r.resourceId.startsWith('response:'));
     this.redact = createRedactor(config.redactKeys, { maxBytes: config.maxValueBytes });
     this.trusted = parseTrustedProxies(config.trustedProxies);
@@ -82,10 +93,11 @@ export class Tagger {
     const method = (str(attrs['http.request.method']) ?? str(attrs['http.method']) ?? req?.method ?? 'GET').toUpperCase();
     const rawUrl = req?.url ?? str(attrs['url.path']) ?? str(attrs['http.target']) ?? '/';
     const path = str(attrs['url.path']) ?? rawUrl.split('?')[0] ?? '/';
-    const match = this.table.match(method, str(attrs['http.route']) ?? path);
-    const route = str(attrs['http.route']) ?? match?.template ?? templatePath(path);
-    const rule: RouteRule | undefined = match?.rule ?? this.table.match(method, path)?.rule;
-    const level = this.levelOf(rule, path, route);
+    const httpRoute = str(attrs['http.route']);
+    const match = this.table.match(method, httpRoute === undefined ? path : [httpRoute, path]);
+    const route = httpRoute ?? match?.template ?? templatePath(path);
+    const rule: RouteRule | undefined = match?.rule;
+    const level = this.levelOf(method, rule, path, route);
     if (level === 'ignore') return undefined;
 
     const framework = captured?.framework;
@@ -116,9 +128,10 @@ export class Tagger {
     const outcome: AuditOutcome = unfinished && judged.outcome === 'success' ? 'failure' : judged.outcome;
     const error = judged.error;
 
+    const holds = levelContents(level);
     let request: string | undefined;
-    if (level === 'full') request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes }, req?.headers['content-length'])));
-    else if (level === 'basic') request = this.sanitize(compactRequest(query, undefined));
+    if (holds.body) request = this.sanitize(compactRequest(query, bodyForRecord(body, rule?.captureText ?? this.config.captureTextBodies, { keys: this.config.redactKeys, maxLength: this.config.maxValueBytes }, req?.headers['content-length'])));
+    else if (holds.request) request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
     const clientAddress = this.clientOf(req, attrs);
@@ -131,7 +144,7 @@ export class Tagger {
       ...(tenant !== undefined ? { tenant } : {}),
       outcome,
       ...(error !== undefined ? { error } : {}),
-      module: rule?.module ?? matchPathRule(this.config.modules, path, route) ?? this.config.defaultModule,
+      module: rule?.module ?? this.modules.match(method, [route, path])?.rule.value ?? this.config.defaultModule,
       level,
       ...(request !== undefined ? { request } : {}),
       http: {
@@ -158,7 +171,7 @@ export class Tagger {
    * The cached form is derived with placeholder params (NUL + name), which
    * are then replaced by the request's own values.
    */
-  private operation(method: string, route: string, params: Record<string, string>): { action: string; resourceType: string; resourceId?: string } {
+  private operation(method: string, route: string, params: Record<string, string>): Operation {
     const key = `${method} ${route}`;
     let cached = this.ops.get(key);
     if (!cached) {
@@ -176,10 +189,11 @@ export class Tagger {
     return { action: cached.action, resourceType: cached.resourceType, resourceId };
   }
 
-  private levelOf(rule: RouteRule | undefined, path: string, route: string): AuditLevel {
+  /** The route rule's level, else `ignore` for an ignored path, else the level of `levels`, else the default. */
+  private levelOf(method: string, rule: RouteRule | undefined, path: string, route: string): AuditLevel {
     if (rule?.level) return rule.level;
-    if (isListed(this.config.ignore, path, route)) return 'ignore';
-    return matchPathRule(this.config.levels, path, route) ?? this.config.defaultLevel;
+    if (this.ignored.match(method, [route, path])) return 'ignore';
+    return this.levels.match(method, [route, path])?.rule.value ?? this.config.defaultLevel;
   }
 
   private resourceId(rule: RouteRule | undefined, info: AuditRequestInfo | undefined, captured: CapturedRequest | undefined): string | undefined {

@@ -3,7 +3,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audit } from '../../src/sdk/audit-api.js';
-import { AuditSpanProcessor, MAX_MANUAL_CALLS_PER_OPERATION } from '../../src/sdk/audit-span-processor.js';
+import { AuditSpanProcessor } from '../../src/sdk/audit-span-processor.js';
+import { MAX_MANUAL_CALLS_PER_OPERATION } from '../../src/sdk/manual-bound.js';
 import { resolveConfig } from '../../src/sdk/config.js';
 import type { AuditRecord } from '../../src/sdk/record.js';
 

@@ -53,4 +53,17 @@ describe('mergeFragments', () => {
     expect(rec).toMatchObject({ action: 'mail.send', actor: { id: 'u1' }, tenant: 't1', spanId: ctx.spanId, outcome: 'success' });
     expect(rec.http?.route).toBe('/sessions');
   });
+
+  it('withDefaults keeps what the record says itself and takes the rest of the operation context', () => {
+    const ctx: AuditFragment = {
+      source: 'auto', action: 'session.create', actor: { id: 'u1', type: 'user' }, tenant: 't1', outcome: 'failure', error: 'boom',
+      module: 'core', level: 'basic', request: '{}', spanId: 'b'.repeat(16), traceFlags: 1, startMs: 5, startNs: '5000000',
+      durationMs: 2, attemptedPrincipal: true, http: { method: 'POST', route: '/sessions' },
+    };
+    const rec = withDefaults({ source: 'manual', action: 'mail.send', tenant: 't2', outcome: 'success', http: { statusCode: 201 } }, ctx);
+    const { source: _source, action: _action, ...inherited } = ctx;
+    expect(rec).toEqual({ ...inherited, source: 'manual', action: 'mail.send', tenant: 't2', outcome: 'success', http: { method: 'POST', route: '/sessions', statusCode: 201 } });
+    expect(withDefaults(ctx, ctx)).toBe(ctx);
+    expect(withDefaults(rec, undefined)).toBe(rec);
+  });
 });

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { capJson, createRedactor, MAX_KEY_CACHE_BYTES, REDACTED, redactText, TRUNCATION_MARKER } from '../../src/sdk/redact.js';
+import { capJson } from '../../src/sdk/cap-json.js';
+import { MAX_KEY_CACHE_BYTES, REDACTED, TRUNCATION_MARKER } from '../../src/sdk/redact.js';
+import { redactText } from '../../src/sdk/redact-text.js';
+import { createRedactor } from '../../src/sdk/redactor.js';
 import { retainedBy } from './heap.js';
 
 const CAP = 4096;

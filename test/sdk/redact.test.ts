@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CARD_REDACTED,
-  CIRCULAR,
-  DEFAULT_REDACT_KEYS,
-  MAX_DEPTH_MARKER,
-  MIN_CAP_BYTES,
-  REDACTED,
-  TRUNCATION_MARKER,
-  UNREADABLE,
-  capJson,
-  createRedactor,
-  luhnValid,
-  maskCardNumbers,
-} from '../../src/sdk/redact.js';
+import { capJson, MIN_CAP_BYTES } from '../../src/sdk/cap-json.js';
+import { luhnValid, maskCardNumbers } from '../../src/sdk/card-numbers.js';
+import { CARD_REDACTED, CIRCULAR, DEFAULT_REDACT_KEYS, MAX_DEPTH_MARKER, REDACTED, TRUNCATION_MARKER, UNREADABLE } from '../../src/sdk/redact.js';
+import { createRedactor } from '../../src/sdk/redactor.js';
 
 const redact = createRedactor();
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');

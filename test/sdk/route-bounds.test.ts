@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH } from '../../src/sdk/input-limits.js';
-import { compileRouteTable, deriveOperation, matchRoute, MAX_PARSED_CACHE_BYTES, parsedTemplateCacheBytes, templatePath } from '../../src/sdk/route.js';
+import { deriveOperation } from '../../src/sdk/operation.js';
+import { templatePath } from '../../src/sdk/path-segments.js';
+import { compileRouteTable } from '../../src/sdk/route.js';
+import { matchRoute, MAX_PARSED_CACHE_BYTES, parsedTemplateCacheBytes } from '../../src/sdk/route-template.js';
 import { retainedBy } from './heap.js';
 
 /** The path of the report: one segment of 15,000 underscores between letters, matching no route. */
