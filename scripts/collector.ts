@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../src/util/process.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -83,15 +84,6 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Take the build lock (a directory holding the owner's pid); wait while another live process holds it. */
 function lock(lockDir: string, timeoutMs: number): () => void {
   const deadline = Date.now() + timeoutMs;
@@ -110,7 +102,7 @@ function lock(lockDir: string, timeoutMs: number): () => void {
       // The owner has not written its pid yet.
     }
     const age = Date.now() - (statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    if ((Number.isInteger(owner) && !pidAlive(owner)) || (Number.isNaN(owner) && age > 60_000)) {
+    if ((Number.isInteger(owner) && !processAlive(owner)) || (Number.isNaN(owner) && age > 60_000)) {
       rmSync(lockDir, { recursive: true, force: true });
       continue;
     }
