@@ -106,6 +106,7 @@ describe('viewer', () => {
       await page.locator('#tabs button', { hasText: 'All modules' }).waitFor();
       await expect.poll(() => rows().count()).toBe(50);
       expect(new URL(page.url()).hash).toBe('');
+      expect(await page.locator('#login').isVisible()).toBe(false);
       expect(await page.locator('#who').textContent()).toContain('carol');
       expect(await page.locator('#tabs button').allTextContents()).toEqual(['All modules', 'auth', 'core']);
     });
