@@ -13,7 +13,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'data-dir', env: ['OTEL_AUDIT_SERVE_DATA_DIR', 'OTEL_AUDIT_DATA_DIR'], type: 'string', help: 'embedded database directory', default: './.otel-audit' },
   { flag: 'tokens', env: env('TOKENS_FILE'), type: 'string', help: 'JSON file of bearer tokens (or the JSON itself in OTEL_AUDIT_SERVE_TOKENS)' },
   { flag: 'trace-url', env: env('TRACE_URL'), type: 'string', help: 'trace link template, e.g. http://jaeger:16686/trace/{trace_id}' },
-  { flag: 'export-dir', env: env('EXPORT_DIR'), type: 'string', help: 'where exports are written', default: 'a new temporary directory' },
+  { flag: 'export-dir', env: env('EXPORT_DIR'), type: 'string', help: 'where exports are written', default: 'a temporary directory, removed on exit' },
   { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: "the viewer's own database connections", default: String(SERVE_DEFAULTS.poolSize) },
   { flag: 'statement-timeout-ms', env: env('STATEMENT_TIMEOUT_MS'), type: 'number', help: 'longest a query of the viewer may run', default: String(SERVE_DEFAULTS.statementTimeoutMs) },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: 'true' },

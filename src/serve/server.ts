@@ -4,7 +4,7 @@
  * request needs a bearer token; the page itself holds no data.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,7 +65,9 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
   try {
     if (options.migrate !== false) await migrate(db);
     const access = await prepareTokenRoles(db, options.tokens, log);
-    const exportDir = options.exportDir !== undefined ? resolve(options.exportDir) : await mkdtemp(join(tmpdir(), 'otel-audit-exports-'));
+    // A temporary export directory is the server's own: removed when it stops (the files were downloaded).
+    const tempExports = options.exportDir === undefined;
+    const exportDir = tempExports ? await mkdtemp(join(tmpdir(), 'otel-audit-exports-')) : resolve(options.exportDir as string);
     await mkdir(exportDir, { recursive: true, mode: 0o700 });
     const ctx: ApiContext = {
       db,
@@ -152,7 +154,9 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
         closing ??= new Promise<void>((ok) => {
           server.close(() => ok());
           server.closeAllConnections();
-        }).then(() => (ownDb ? db.close() : undefined));
+        })
+          .then(() => (tempExports ? rm(exportDir, { recursive: true, force: true }) : undefined))
+          .then(() => (ownDb ? db.close() : undefined));
         return closing;
       },
     };

@@ -30,7 +30,7 @@ export interface ServeOptions {
    * `{start_ms}` and `{end_ms}` are replaced. Default: none (no trace link).
    */
   traceUrl?: string;
-  /** Where exports are written. Default: a new directory under the system's temporary directory. */
+  /** Where exports are written. Default: a new directory under the system's temporary directory, removed when the server stops. */
   exportDir?: string;
   /** Apply the database migrations on start (the query indexes are one). Default true. */
   migrate?: boolean;

@@ -179,7 +179,7 @@ describe('viewer', () => {
         await page.waitForTimeout(100);
       }
       await expect.poll(() => page.locator('#status').textContent()).toBe(`End of records: ${TENANT_ROWS} shown.`);
-      const ids = await rows().evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
+      const ids = await rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
       expect(new Set(ids).size).toBe(TENANT_ROWS);
     });
   });
