@@ -122,8 +122,9 @@ describe('otel-audit serve', () => {
     const tokens = JSON.stringify([{ name: 'cli', token: secret, role: AUDITOR }]);
     const server = run(['--port', '0'], { DATABASE_URL: database.url, OTEL_AUDIT_SERVE_TOKENS: tokens });
     const deadline = Date.now() + 30_000;
-    let m: RegExpExecArray | null = null;
-    while (!(m = /viewer and API at (http:\/\/\S+)\//.exec(server.out())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const listening = (): RegExpExecArray | null => /viewer and API at (http:\/\/\S+)\//.exec(server.out());
+    while (!listening() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const m = listening();
     expect(m, server.err()).not.toBeNull();
     const url = (m as RegExpExecArray)[1] as string;
     const res = await fetch(`${url}/api/session`, { headers: { Authorization: `Bearer ${secret}` } });
