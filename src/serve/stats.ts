@@ -49,10 +49,13 @@ export async function recordStats(tx: Transaction, filter: RecordFilter, askedBu
   const bucket = chooseBucket(askedBucket, Date.parse(to) - Date.parse(from));
   const params: unknown[] = [];
   const clauses = filterClauses({ ...filter, from, to }, params);
+  // Grouped on the timestamp, formatted after: hashing a timestamp is cheaper than sorting its text per row.
   const { rows } = await tx.query<StatsRow>(
-    `SELECT ${isoTimestampSql(`date_trunc('${bucket}', r.occurred_at)`)} AS bucket, r.module, r.action, r.outcome, count(*)::int AS count
-       FROM audit.records r WHERE ${clauses.join(' AND ')}
-      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    `SELECT ${isoTimestampSql('s.bucket')} AS bucket, s.module, s.action, s.outcome, s.count
+       FROM (SELECT date_trunc('${bucket}', r.occurred_at) AS bucket, r.module, r.action, r.outcome, count(*)::int AS count
+               FROM audit.records r WHERE ${clauses.join(' AND ')}
+              GROUP BY 1, 2, 3, 4) s
+      ORDER BY s.bucket, s.module, s.action, s.outcome`,
     params,
   );
   return { bucket, from, to, rows };
