@@ -16,6 +16,7 @@ import type { Viewer } from './access.js';
 import { createExport, listRecords, session, showRecord, stats, type ApiContext } from './api.js';
 import { prepareTokenRoles } from './grants.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { startRollUp } from './roll-up.js';
 import { authenticate, TokenConfigError } from './tokens.js';
 import { checkTraceTemplate } from './trace-link.js';
 import { SERVE_DEFAULTS, type ServeOptions } from './types.js';
@@ -142,6 +143,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
         ok();
       });
     });
+    const rollUp = startRollUp(db, log);
     const { port, address } = server.address() as AddressInfo;
     const host = address.includes(':') ? `[${address}]` : address;
     let closing: Promise<void> | undefined;
@@ -155,6 +157,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
           server.close(() => ok());
           server.closeAllConnections();
         })
+          .then(() => rollUp.stop())
           .then(() => (tempExports ? rm(exportDir, { recursive: true, force: true }) : undefined))
           .then(() => (ownDb ? db.close() : undefined));
         return closing;
