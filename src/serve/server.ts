@@ -96,7 +96,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       if (path === '/api/records' && get) return sendJson(res, 200, await listRecords(ctx, viewer, params));
       if (path === '/api/stats' && get) return sendJson(res, 200, await stats(ctx, viewer, params));
       const record = /^\/api\/records\/([^/]+)$/.exec(path);
-      if (record && get) return sendJson(res, 200, await showRecord(ctx, viewer, decodeURIComponent(record[1] as string)));
+      if (record && get) return sendJson(res, 200, await showRecord(ctx, viewer, record[1] as string));
       if (path === '/api/exports' && req.method === 'POST') {
         const made = await createExport(ctx, viewer, params);
         exportsOf.set(made.file, viewer.token.name);

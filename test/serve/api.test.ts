@@ -210,6 +210,7 @@ describe('record detail', () => {
   it('answers 404 for ids that are not records', async () => {
     expect((await api('/api/records/0')).status).toBe(404);
     expect((await api('/api/records/abc')).status).toBe(404);
+    expect((await api('/api/records/%E0%A4%A')).status).toBe(404);
     expect((await api('/api/records/99999999')).status).toBe(404);
   });
 });
