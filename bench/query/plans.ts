@@ -72,7 +72,8 @@ export async function explain(c: pg.Client, role: string, run: (tx: Tx) => Promi
     await c.query(`SET LOCAL ROLE ${role}`);
     await run(tx);
     const plans: string[] = [];
-    for (const s of statements) {
+    // The queries, not the settings made on the way (SET TRANSACTION ...).
+    for (const s of statements.filter((st) => /^\s*(?:SELECT|WITH)\b/i.test(st.sql))) {
       const { rows } = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${s.sql}`, s.params);
       plans.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
     }
