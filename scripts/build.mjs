@@ -2,6 +2,7 @@
 // package entries, so that `--import otel-audit/register` and
 // `--require otel-audit/register` both work. Dependencies stay external.
 // The two copies share their state through globalThis (see src/sdk/global.ts).
+import { copyFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const entryPoints = ['src/index.ts', 'src/register.ts', 'src/cli.ts'];
@@ -25,3 +26,17 @@ await build({
   define: { 'import.meta.url': '__otelAuditImportMetaUrl' },
   banner: { js: "const __otelAuditImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// The audit viewer (otel-audit serve): one script for the browser, with its
+// page and style sheet, into dist/viewer. Nothing is fetched at run time.
+await build({
+  entryPoints: ['src/serve/viewer/viewer.ts'],
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'esm',
+  sourcemap: true,
+  outfile: 'dist/viewer/viewer.js',
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'viewer.css']) copyFileSync(`src/serve/viewer/${file}`, `dist/viewer/${file}`);

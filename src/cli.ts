@@ -6,6 +6,7 @@ import { demoCommand } from './cli/demo.js';
 import { exportCommand } from './cli/export.js';
 import { migrateCommand } from './cli/migrate.js';
 import { retentionCommand } from './cli/retention.js';
+import { serveCommand } from './cli/serve.js';
 import { sinkCommand } from './cli/sink.js';
 import { verifyCommand } from './cli/verify.js';
 import { VERSION } from './contract/version.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   export: { run: exportCommand, summary: 'audit records of a time range as CSV or JSON lines, with a verified manifest' },
   verify: { run: verifyCommand, summary: 'check the tamper-evidence chain and every sealed record' },
   retention: { run: retentionCommand, summary: 'drop whole sealed partitions older than the retention window' },
+  serve: { run: serveCommand, summary: 'query API and audit viewer in the browser, access by token and tenant' },
   demo: { run: demoCommand, summary: 'the whole pipeline on this machine: example service, sink, audit rows' },
 };
 

@@ -5,6 +5,7 @@ import { flagHelp, parseFlagCommand, usageError, type FlagSpec } from './options
 export const DEMO_FLAGS: FlagSpec[] = [
   { flag: 'data-dir', type: 'string', help: 'keep the embedded database in this directory (default: a temporary one, removed at the end)' },
   { flag: 'database-url', type: 'string', help: 'write to this Postgres instead of the embedded database (rows are kept)' },
+  { flag: 'serve', type: 'boolean', help: 'then keep running and serve the audit viewer on the rows (Ctrl-C stops)' },
   { flag: 'json', type: 'boolean', help: 'print the rows as JSON lines on stdout, the rest on stderr' },
   { flag: 'help', type: 'boolean', help: 'show this help' },
 ];
@@ -60,6 +61,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       ...(dataDir !== undefined ? { dataDir } : {}),
       ...(databaseUrl !== undefined ? { databaseUrl } : {}),
       json: flags['json'] === true,
+      serve: flags['serve'] === true,
       signal: controller.signal,
     });
   } finally {

@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { packagePath } from '../assets.js';
 import { SINK_DEFAULTS } from '../sink/config.js';
 import { startSink, type Sink } from '../sink/sink.js';
+import { serveDemoViewer } from './viewer.js';
 import { checkRows, runScript, type RecordRow, type StepResult } from './script.js';
 import { formatTable } from './table.js';
 
@@ -30,6 +31,8 @@ export interface DemoOptions {
   json?: boolean;
   /** How long to wait for the service to listen, and for the rows. Default 30 s each. */
   timeoutMs?: number;
+  /** After the script, serve the audit viewer on the rows until the signal aborts (Ctrl-C). */
+  serve?: boolean;
   /** Aborting stops the demo: the service is killed, the sink closed, the temporary directory removed. */
   signal?: AbortSignal;
   stdout?: NodeJS.WritableStream;
@@ -355,6 +358,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     }
     say();
     say(nextSteps(results, options, sink.db.description));
+    if (options.serve) {
+      say();
+      await serveDemoViewer(sink.db, say, signal);
+    }
     return problems.length > 0 ? 1 : 0;
   } catch (err) {
     if (err instanceof Interrupted) return INTERRUPTED;
@@ -391,5 +398,6 @@ function nextSteps(results: readonly StepResult[], options: DemoOptions, databas
   lines.push('             audit records to the sink');
   lines.push(`  dashboards ${sourcePath('dashboards')}/: Grafana over audit.records, with trace links into the APM`);
   lines.push(`  the script ${sourcePath('src/demo/script.ts')} lists the requests and the row each must produce`);
+  if (!options.serve) lines.push('  viewer     otel-audit demo --serve (npm run demo -- --serve) ends by serving the audit viewer on these rows');
   return lines.join('\n');
 }

@@ -177,6 +177,25 @@ describe('otel-audit demo', () => {
     await expectNothingLeft(run, started(stdout));
   });
 
+  it('--serve ends by serving the audit viewer on its rows until Ctrl-C, then leaves nothing running', async () => {
+    const run = runDemo(['--serve']);
+    const [, url, token] = await waitForOutput(run, /Audit viewer: open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/, 60_000);
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('viewer.js');
+    const res = await fetch(`${url}/api/records?service_name=demo-api`, { headers: { Authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { records: { action: string }[] };
+    expect(res.status).toBe(200);
+    expect(body.records.map((r) => r.action).sort()).toEqual(EXPECTED.map((e) => e.action).sort());
+    expect((await fetch(`${url}/api/records`)).status).toBe(401);
+    run.child.kill('SIGINT');
+    const code = await finished(run, 30_000);
+    const { stdout, stderr } = run.output();
+    expect(code, stderr).toBe(0);
+    expect(stdout).not.toContain('demo --serve (npm run demo');
+    await expectNothingLeft(run, started(stdout));
+  });
+
   it('--database-url writes to that Postgres: the table is what the database holds', async () => {
     const db = await createTestDatabase();
     cleanups.push(() => db.drop());

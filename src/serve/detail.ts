@@ -1,0 +1,43 @@
+/**
+ * One record as the viewer shows it: every column, the difference between
+ * its before and after values, the seal that covers it and whether the row
+ * still matches it, and the link to its trace.
+ */
+import { ROW_SELECT, rowValue, type RowText } from '../compliance/digest.js';
+import type { Transaction } from '../db/database.js';
+import { jsonDiff, type Diff } from './diff.js';
+import { HttpError } from './http-error.js';
+import { checkSeal, type SealStatus } from './seal-check.js';
+import { traceLink, type TraceFields } from './trace-link.js';
+
+export interface RecordDetail {
+  /** Every sealed column of the row: JSON columns as JSON, timestamps ISO (microseconds), bigints as strings. */
+  record: Record<string, unknown>;
+  diff: Diff;
+  seal: SealStatus;
+  traceUrl: string | null;
+}
+
+const ID = /^[1-9]\d{0,18}$/;
+
+/** Parse a record id from a URL; a 404 for anything that cannot be one. */
+export function parseRecordId(text: string): string {
+  if (!ID.test(text)) throw new HttpError(404, 'not_found', 'no such record');
+  return text;
+}
+
+/** The row as the viewer's role reads it, or undefined (absent, or hidden from it by row-level security). */
+export async function readRow(tx: Transaction, id: string): Promise<RowText | undefined> {
+  const { rows } = await tx.query<RowText>(`SELECT ${ROW_SELECT} FROM audit.records WHERE id = $1::bigint`, [id]);
+  return rows[0];
+}
+
+export async function recordDetail(tx: Transaction, row: RowText, traceTemplate: string | undefined): Promise<RecordDetail> {
+  const record = rowValue(row);
+  return {
+    record,
+    diff: jsonDiff(record.change_before, record.change_after),
+    seal: await checkSeal(tx, row),
+    traceUrl: traceLink(traceTemplate, record as unknown as TraceFields),
+  };
+}

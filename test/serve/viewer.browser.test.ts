@@ -1,0 +1,206 @@
+/**
+ * The viewer in a real browser (Debian's chromium driven by playwright-core):
+ * filter by actor, open a record and see its diff, follow the trace link,
+ * page to the end by scrolling, export, and use it with the keyboard. Runs
+ * on the built page (dist/viewer, `npm run build`). On failure a screenshot
+ * is written to a temporary directory named in the error.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { startServe, type ServeServer } from '../../src/serve/server.js';
+import { tokenHash } from '../../src/serve/tokens.js';
+import { adminQuery, createTestDatabase } from '../helpers/pg.js';
+import { seedViewerRecords } from './seed.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const VIEWER_BUILT = join(import.meta.dirname, '../../dist/viewer/viewer.js');
+const SEED = 240;
+/** Tenant t-a holds the even half. */
+const TENANT_ROWS = SEED / 2;
+const suffix = randomBytes(4).toString('hex');
+const ROLE = `t_browser_${suffix}`;
+const TOKEN = `browser-token-${suffix}-0123456789`;
+
+let database: { url: string; name: string; drop(): Promise<void> };
+let owner: Database;
+let server: ServeServer;
+let apm: Server;
+const apmRequests: string[] = [];
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let shots: string | undefined;
+
+/** Run a step; on failure save a screenshot and name it in the error. */
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    shots ??= await mkdtemp(join(tmpdir(), 'otel-audit-viewer-shots-'));
+    const file = join(shots, `${name.replace(/\W+/g, '-')}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    (err as Error).message += `\n(screenshot: ${file})`;
+    throw err;
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  if (!existsSync(VIEWER_BUILT)) throw new Error(`${VIEWER_BUILT} is missing: run "npm run build" first`);
+  database = await createTestDatabase();
+  owner = await openDatabase({ url: database.url, env: {}, poolSize: 2 });
+  await migrate(owner);
+  await adminQuery(`CREATE ROLE ${ROLE} IN ROLE audit_reader`);
+  await seedViewerRecords(owner, SEED);
+  apm = createServer((req, res) => {
+    apmRequests.push(req.url ?? '');
+    res.end('<!doctype html><title>APM</title><p>trace</p>');
+  });
+  await new Promise<void>((ok) => apm.listen(0, '127.0.0.1', ok));
+  const apmPort = (apm.address() as AddressInfo).port;
+  server = await startServe({
+    databaseUrl: database.url,
+    env: {},
+    host: '127.0.0.1',
+    port: 0,
+    tokens: [{ name: 'carol', sha256: tokenHash(TOKEN), role: ROLE, tenants: ['t-a'] }],
+    traceUrl: `http://127.0.0.1:${apmPort}/trace/{trace_id}`,
+    log: () => undefined,
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  // A zone far from UTC: the table shows local times, UTC on hover.
+  context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Asia/Tokyo', locale: 'en-GB', acceptDownloads: true });
+  page = await context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await new Promise((ok) => apm?.close(ok));
+  await owner?.close();
+  await database?.drop();
+  await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
+  if (shots) process.stderr.write(`viewer screenshots: ${shots}\n`);
+});
+
+const rows = (): ReturnType<Page['locator']> => page.locator('#rows tr.record');
+
+async function sqlCount(where: string): Promise<number> {
+  const { rows: r } = await owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit.records WHERE tenant_id = 't-a' AND ${where}`);
+  return r[0]?.n ?? 0;
+}
+
+describe('viewer', () => {
+  it('opens with the token from the address, and drops it from the address', async () => {
+    await step('open', async () => {
+      await page.goto(`${server.url}/#token=${TOKEN}`);
+      await page.locator('#tabs button', { hasText: 'All modules' }).waitFor();
+      await expect.poll(() => rows().count()).toBe(50);
+      expect(new URL(page.url()).hash).toBe('');
+      expect(await page.locator('#login').isVisible()).toBe(false);
+      expect(await page.locator('#who').textContent()).toContain('carol');
+      expect(await page.locator('#tabs button').allTextContents()).toEqual(['All modules', 'auth', 'core']);
+    });
+  });
+
+  it('filters by actor', async () => {
+    await step('filter', async () => {
+      await page.fill('#filter-actor_id', 'u-3');
+      await page.click('#apply');
+      const expected = await sqlCount("actor_id = 'u-3'");
+      await expect.poll(() => page.locator('#status').textContent()).toBe(`End of records: ${expected} shown.`);
+      const actors = await page.locator('#rows tr.record td:nth-child(2)').allTextContents();
+      expect(actors).toHaveLength(expected);
+      for (const a of actors) expect(a).toContain('(u-3)');
+    });
+  });
+
+  it('opens a record and shows the diff, with times in the local zone and UTC on hover', async () => {
+    await step('record', async () => {
+      await rows().first().click();
+      await page.locator('#panel').waitFor({ state: 'visible' });
+      const diff = page.locator('#diff table.diff');
+      await diff.waitFor();
+      expect(await diff.locator('tr.changed td').first().textContent()).toBe('amount');
+      expect(await diff.locator('tr.added td').first().textContent()).toBe('note');
+      expect(await diff.locator('tr.removed td').first().textContent()).toBe('tags[1]');
+      expect(await page.locator('#request').textContent()).toContain('"amount"');
+      expect(await page.locator('#seal').textContent()).toBe('not sealed yet');
+      const time = rows().first().locator('time');
+      const iso = (await time.getAttribute('datetime')) as string;
+      expect(await time.getAttribute('title')).toBe(`${iso.replace('T', ' ').replace('Z', '')} UTC`);
+      // Tokyo is UTC+9: the hour shown is nine hours on.
+      const shown = (await time.textContent()) ?? '';
+      const tokyoHour = String((new Date(iso).getUTCHours() + 9) % 24).padStart(2, '0');
+      expect(shown).toContain(`${tokyoHour}:`);
+    });
+  });
+
+  it('follows the trace link into the APM', async () => {
+    await step('trace', async () => {
+      const id = (await rows().first().getAttribute('data-id')) as string;
+      const { rows: r } = await owner.query<{ trace_id: string }>('SELECT trace_id FROM audit.records WHERE id = $1::bigint', [id]);
+      const traceId = r[0]?.trace_id as string;
+      const [apmPage] = await Promise.all([context.waitForEvent('page'), page.click('#trace-link')]);
+      await apmPage.waitForLoadState();
+      expect(apmPage.url()).toContain(`/trace/${traceId}`);
+      expect(apmRequests).toContain(`/trace/${traceId}`);
+      await apmPage.close();
+    });
+  });
+
+  it('is usable with the keyboard', async () => {
+    await step('keyboard', async () => {
+      await page.keyboard.press('Escape');
+      await page.locator('#panel').waitFor({ state: 'hidden' });
+      await rows().first().focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      const second = (await rows().nth(1).getAttribute('data-id')) as string;
+      await expect.poll(() => page.locator('#fields tr').first().locator('td').nth(1).textContent()).toBe(second);
+    });
+  });
+
+  it('pages to the end as the table scrolls', async () => {
+    await step('paging', async () => {
+      await page.click('#clear');
+      await expect.poll(() => rows().count()).toBe(50);
+      for (let i = 0; i < 20 && (await page.locator('#status').textContent())?.startsWith('End') !== true; i++) {
+        await page.locator('#sentinel').scrollIntoViewIfNeeded();
+        await page.waitForTimeout(100);
+      }
+      await expect.poll(() => page.locator('#status').textContent()).toBe(`End of records: ${TENANT_ROWS} shown.`);
+      const ids = await rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+      expect(new Set(ids).size).toBe(TENANT_ROWS);
+    });
+  });
+
+  it('exports the current filter and downloads the file', async () => {
+    await step('export', async () => {
+      await page.fill('#filter-from', '2026-11-01T00:00:00');
+      await page.fill('#filter-to', '2026-12-01T00:00:00');
+      await page.selectOption('#filter-outcome', 'denied');
+      await page.click('#apply');
+      const expected = await sqlCount("outcome = 'denied'");
+      await expect.poll(() => page.locator('#status').textContent()).toBe(`End of records: ${expected} shown.`);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+      const file = join(await mkdtemp(join(tmpdir(), 'otel-audit-viewer-dl-')), download.suggestedFilename());
+      await download.saveAs(file);
+      const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { outcome: string; tenant_id: string });
+      expect(lines).toHaveLength(expected);
+      expect(new Set(lines.map((l) => `${l.tenant_id} ${l.outcome}`))).toEqual(new Set(['t-a denied']));
+      await expect.poll(() => page.locator('#message').textContent()).toContain(`Exported ${expected} records`);
+      const { rows: r } = await owner.query<{ actor_id: string }>("SELECT actor_id FROM audit.records WHERE action = 'audit.export' ORDER BY id DESC LIMIT 1");
+      expect(r[0]?.actor_id).toBe('carol');
+    });
+  });
+});
