@@ -51,6 +51,12 @@ const SCENARIOS: readonly BenchScenario[] = [
     summary: 'sealing in the sink and otel-audit verify: records/s and CPU per record',
     smoke: ['--rows', '2000'],
   },
+  {
+    name: 'query',
+    script: 'query.ts',
+    summary: 'otel-audit serve over a large partitioned table: p95 per page for each common filter, 30-day statistics, memory while paging',
+    smoke: ['--smoke'],
+  },
 ];
 
 const USAGE = `Usage: node bench/run.ts [scenario ...] [options]
