@@ -4,7 +4,8 @@
  * (`row_hashes`), and the row's hash now. The whole chain is
  * `otel-audit verify`'s job; this answers for one row, fast.
  */
-import { isoSql, parseRowHashes, rowHash, sha256Hex, type RowText } from '../compliance/digest.js';
+import { parseRowHashes, rowHash, sha256Hex, type RowText } from '../compliance/digest.js';
+import { isoTimestampSql } from '../compliance/iso-timestamp-sql.js';
 import type { Transaction } from '../db/database.js';
 
 export interface SealStatus {
@@ -33,7 +34,7 @@ export async function checkSeal(tx: Transaction, row: RowText): Promise<SealStat
   const id = row.id as string;
   const { rows } = await tx.query<DigestRow>(
     `SELECT id::text AS id, first_id::text AS first_id, last_id::text AS last_id,
-            ${isoSql('created_at')} AS created_at,
+            ${isoTimestampSql('created_at')} AS created_at,
             hash, records_hash, row_hashes, signature IS NOT NULL AS signed
        FROM audit.digests
       WHERE kind = 'seal' AND last_id >= $1::bigint AND first_id <= $1::bigint

@@ -3,7 +3,7 @@
  * OFFSET and never a count of the whole match (on a large range that count
  * alone would cost more than every page a person reads).
  */
-import { isoTimestampSql } from '../compliance/export-query.js';
+import { isoTimestampSql } from '../compliance/iso-timestamp-sql.js';
 import type { Transaction } from '../db/database.js';
 import { cursorClause, decodeCursor, encodeCursor } from './cursor.js';
 import { filterClauses, type RecordFilter } from './filters.js';

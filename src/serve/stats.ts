@@ -10,7 +10,7 @@
  * counted twice or missed. Any other filter counts the records themselves.
  */
 import type { Transaction } from '../db/database.js';
-import { isoTimestampSql } from '../compliance/export-query.js';
+import { isoTimestampSql } from '../compliance/iso-timestamp-sql.js';
 import { filterClauses, type ExactFilter, type RecordFilter } from './filters.js';
 import { HttpError } from './http-error.js';
 
