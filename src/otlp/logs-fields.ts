@@ -9,6 +9,9 @@
  * source under Node's type stripping.
  */
 
+/** Deepest nesting of AnyValue arrays and maps that is read or written (protobufjs and protoc stop at 100 messages). */
+export const ANY_VALUE_MAX_DEPTH = 32;
+
 /** Protobuf wire types. */
 export const WIRE = { varint: 0, i64: 1, len: 2, i32: 5 } as const;
 

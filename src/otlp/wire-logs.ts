@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 // `.ts`: this file also runs from source under Node's type stripping (the ingest benchmark imports it).
 import {
-  ANY_VALUE, ARRAY_VALUE, EXPORT_LOGS_REQUEST, KEY_VALUE, KEY_VALUE_LIST, LOG_RECORD, RESOURCE, RESOURCE_LOGS, SCOPE, SCOPE_LOGS, tagOf, WIRE,
+  ANY_VALUE, ANY_VALUE_MAX_DEPTH, ARRAY_VALUE, EXPORT_LOGS_REQUEST, KEY_VALUE, KEY_VALUE_LIST, LOG_RECORD, RESOURCE, RESOURCE_LOGS, SCOPE, SCOPE_LOGS, tagOf, WIRE,
 } from './logs-fields.ts';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './schema.js';
 
@@ -33,8 +33,8 @@ export function decodeLogsWire(bytes: Uint8Array): DecodedLogRecord[] {
   return out;
 }
 
-/** Nesting limit of AnyValue lists and maps (protobufjs and protoc stop at 100 messages). */
-export const MAX_DEPTH = 32;
+/** Nesting limit of AnyValue lists and maps. */
+export const MAX_DEPTH = ANY_VALUE_MAX_DEPTH;
 
 // The rules of numbers.ts, restated: this file imports only the field table
 // at run time (the ingest benchmark runs it from source under Node's type stripping).
