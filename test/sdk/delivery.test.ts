@@ -23,8 +23,7 @@ function rec(seq: number): AuditRecord {
     traceFlags: 1,
     timeUnixNano: ns,
     observedTimeUnixNano: ns,
-    attributes: { 'audit.action': 'user.read', 'audit.emitter.id': 'e1', 'audit.emitter.seq': seq },
-    body: { action: 'user.read', resource: { type: 'user', id: String(seq) } },
+    attributes: { 'audit.action': 'user.read', 'audit.resource.type': 'user', 'audit.resource.id': String(seq), 'audit.emitter.id': 'e1', 'audit.emitter.seq': seq },
     resource: { 'service.name': 'unit' },
   };
 }
@@ -47,7 +46,7 @@ async function setup(spoolMax = 10_000_000, withSpool = true): Promise<{ receive
 const seqs = (r: OtlpReceiver): number[] => r.auditRecords().map((x) => Number(x.attributes['audit.emitter.seq']));
 
 describe('AuditDelivery over the official OTLP gRPC exporter', () => {
-  it('delivers in order as OTLP log records with event name audit, trace context and body', async () => {
+  it('delivers in order as OTLP log records with event name audit, trace context and attributes, no body', async () => {
     const { receiver, delivery } = await setup();
     for (let i = 1; i <= 35; i++) delivery.enqueue(rec(i));
     expect(await delivery.flush(5000)).toBe(true);
@@ -57,7 +56,8 @@ describe('AuditDelivery over the official OTLP gRPC exporter', () => {
     expect(first.traceId).toBe(rec(1).traceId);
     expect(first.spanId).toBe('b'.repeat(16));
     expect(first.timeUnixNano).toBe(rec(1).timeUnixNano);
-    expect(first.body).toEqual({ action: 'user.read', resource: { type: 'user', id: '1' } });
+    expect(first.attributes).toMatchObject({ 'audit.action': 'user.read', 'audit.resource.type': 'user', 'audit.resource.id': '1' });
+    expect(first.body).toBeNull();
     expect(first.scope.name).toBe('otel-audit');
     expect(delivery.getStats()).toMatchObject({ emitted: 35, exported: 35, dropped: 0 });
   });
@@ -118,7 +118,6 @@ describe('AuditDelivery over the official OTLP gRPC exporter', () => {
 function bigintRecord(seq: number): AuditRecord {
   const r = rec(seq);
   (r.attributes as Record<string, unknown>)['audit.actor.id'] = 123n;
-  (r.body as Record<string, unknown>)['actor'] = { id: 123n, type: 'user' };
   return r;
 }
 
