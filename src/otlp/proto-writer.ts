@@ -128,11 +128,23 @@ export class ProtoWriter {
 
   /** A length-delimited UTF-8 string. */
   string(s: string): void {
-    if (s.length < SHORT_STRING) {
-      this.ensure(1 + s.length * 3);
-      const written = this.buf.write(s, this.pos + 1, 'utf8');
-      this.buf[this.pos] = written;
-      this.pos += 1 + written;
+    const length = s.length;
+    if (length < SHORT_STRING) {
+      this.ensure(1 + length * 3);
+      const buf = this.buf;
+      // Short ASCII strings (most keys and values) are copied here: cheaper
+      // than a call into the UTF-8 encoder for each of them.
+      let p = this.pos + 1;
+      for (let i = 0; i < length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 128) {
+          p = this.pos + 1 + buf.write(s, this.pos + 1, 'utf8');
+          break;
+        }
+        buf[p++] = c;
+      }
+      buf[this.pos] = p - this.pos - 1;
+      this.pos = p;
       return;
     }
     const n = Buffer.byteLength(s, 'utf8');
