@@ -18,6 +18,21 @@ const SEVERITY_INFO = 9;
  */
 const FINAL_GRPC_CODES = new Set([3 /* INVALID_ARGUMENT */]);
 
+/**
+ * Largest request sent, bytes: a batch that encodes to more is sent in
+ * parts. Under the 4 MiB that gRPC servers (the OpenTelemetry Collector
+ * among them) accept by default.
+ */
+const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+
+/**
+ * Exports the delegate lets run at once. Delivery sends one request at a
+ * time, but the delegate forgets a finished export only after its callback
+ * has run: the next part of a batch, sent from that callback, would find a
+ * limit of 1 still reached.
+ */
+const CONCURRENCY_LIMIT = 2;
+
 /** The LogsService method, as the OpenTelemetry log exporter calls it. */
 const LOGS_SERVICE = 'LogsExportService';
 const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -59,7 +74,7 @@ export class OtlpTransport implements AuditTransport {
 
   constructor(options: OtlpTransportOptions) {
     this.delegate = createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions({ url: options.url, timeoutMillis: options.timeoutMs, concurrencyLimit: 1 }, 'LOGS'),
+      convertLegacyOtlpGrpcOptions({ url: options.url, timeoutMillis: options.timeoutMs, concurrencyLimit: CONCURRENCY_LIMIT }, 'LOGS'),
       BYTES_AS_THEY_ARE,
       COMPONENT_TYPE,
       { name: 'log', countItems: (batch) => batch.count },
@@ -69,21 +84,39 @@ export class OtlpTransport implements AuditTransport {
     );
   }
 
-  send(records: readonly AuditRecord[]): Promise<TransportResult> {
-    let batch: EncodedLogs;
+  async send(records: readonly AuditRecord[]): Promise<TransportResult> {
+    let requests: EncodedLogs[];
     try {
-      batch = this.encoder.encode(records);
+      requests = this.encode(records);
     } catch (err) {
-      return Promise.resolve({ kind: 'retryable', error: err instanceof Error ? err : new Error(String(err)) });
+      return { kind: 'retryable', error: err instanceof Error ? err : new Error(String(err)) };
     }
     // A record that cannot be encoded is left out and counted; the others go.
-    const skipped = batch.unencodable;
+    let skipped = 0;
+    for (const r of requests) skipped += r.unencodable;
     if (skipped > 0) diag.error(`otel-audit: ${skipped} audit records could not be encoded for OTLP and were left out`);
-    if (batch.count === 0) return Promise.resolve({ kind: 'success', unencodable: skipped });
+    for (const request of requests) {
+      if (request.count === 0) continue;
+      // A failure sends the whole batch again later; a part that did arrive is stored once (receivers deduplicate).
+      const result = await this.export(request);
+      if (result.kind !== 'success') return result;
+    }
+    return skipped > 0 ? { kind: 'success', unencodable: skipped } : { kind: 'success' };
+  }
+
+  /** The batch as requests of at most {@link MAX_REQUEST_BYTES} (halved until they fit; one record always makes a request). */
+  private encode(records: readonly AuditRecord[]): EncodedLogs[] {
+    const whole = this.encoder.encode(records);
+    if (whole.bytes.length <= MAX_REQUEST_BYTES || records.length === 1) return [whole];
+    const half = Math.ceil(records.length / 2);
+    return [...this.encode(records.slice(0, half)), ...this.encode(records.slice(half))];
+  }
+
+  private export(request: EncodedLogs): Promise<TransportResult> {
     return new Promise<TransportResult>((resolve) => {
       try {
-        this.delegate.export(batch, (result) => {
-          if (result.code === 0) return resolve(skipped > 0 ? { kind: 'success', unencodable: skipped } : { kind: 'success' });
+        this.delegate.export(request, (result) => {
+          if (result.code === 0) return resolve({ kind: 'success' });
           const error = result.error ?? new Error('OTLP export failed');
           const code = (error as { code?: unknown }).code;
           if (typeof code === 'number' && FINAL_GRPC_CODES.has(code)) return resolve({ kind: 'failure', error });
