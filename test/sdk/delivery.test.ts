@@ -166,6 +166,8 @@ describe('a record that cannot be encoded never blocks its neighbours', () => {
     await receiver.waitFor(() => delivery.getStats().spooled >= 1);
     delivery.enqueue(bigintRecord(2));
     delivery.enqueue(rec(3));
+    // Records bound for the spool are written a batch (or an export delay) at a time.
+    await receiver.waitFor(() => delivery.getStats().spooled >= 2);
     expect(delivery.getStats()).toMatchObject({ spooled: 2, unencodable: 1, dropped: 0 });
     receiver.setAvailable(true);
     expect(await delivery.flush(10_000)).toBe(true);
