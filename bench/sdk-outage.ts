@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { decodeLogsWire } from '../src/otlp/wire-logs.ts';
 import { commandLine, positive, UsageError } from './lib/args.ts';
 import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, ROOT, runMain, stopChild, track } from './lib/proc.ts';
-import { fmt, machine } from './lib/report.ts';
+import { fmt, machine, textTable } from './lib/report.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'express-app.mjs');
 const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -39,8 +39,10 @@ bench/apps/express-app.mjs under --import otel-audit/register, loaded at a
 fixed rate (3 GET : 1 POST). The OTLP receiver (in this process) is up for
 --before seconds, down for --outage seconds, then up again for --after
 seconds of load; then the benchmark waits for the spool to drain and stops
-the app with SIGTERM. Reports the app's RSS growth during the outage and
-whether every audit record (by emitter sequence number) arrived.
+the app with SIGTERM. A baseline run first keeps the receiver up throughout
+(an app under load grows its RSS anyway, as V8 sizes its heap). Reports the
+RSS growth the outage adds over the baseline and whether every audit record
+(by emitter sequence number) arrived.
 Uses dist/ (run \`npm run build\` first).
 
 Options:
@@ -145,10 +147,25 @@ const REQUESTS: autocannon.Request[] = [
   { method: 'GET', path: '/users/99' },
 ];
 
-async function main(): Promise<number> {
-  const opts = commandLine(parseOptions, USAGE);
-  if (typeof opts === 'number') return opts;
-  checkBuild(join(ROOT, 'dist', 'register.js'));
+interface RunResult {
+  rssBefore: number;
+  rssMax: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  distinct: number;
+  received: number;
+  missing: number;
+  drainMs: number;
+  delivery: string;
+}
+
+/**
+ * One run of the app under load. With `outage`, the receiver is down for
+ * `opts.outage` seconds; without, it stays up (the baseline: the RSS an app
+ * under load grows by anyway, as V8 sizes its heap).
+ */
+async function runOnce(opts: Options, outage: boolean): Promise<RunResult> {
   const receiver = new Receiver();
   await receiver.up();
   const spoolDir = mkdtempSync(join(os.tmpdir(), 'otel-audit-outage-'));
@@ -169,24 +186,23 @@ async function main(): Promise<number> {
   const app = spawn(process.execPath, ['--import', 'otel-audit/register', APP], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(app);
   const output = collectOutput(app);
+  const label = outage ? 'outage' : 'baseline';
   try {
     const port = Number(await awaitLine(app, { name: 'app', output, timeoutMs: 30_000, match: (l) => /^LISTENING (\d+)$/.exec(l)?.[1] }));
     const total = opts.before + opts.outage + opts.after;
-    console.log(`load: ${fmt(opts.rate)} req/s for ${total} s; receiver down from ${opts.before} s to ${opts.before + opts.outage} s`);
+    console.log(`${label}: ${fmt(opts.rate)} req/s for ${total} s; receiver ${outage ? `down from ${opts.before} s to ${opts.before + opts.outage} s` : 'up throughout'}`);
     const load = autocannon({ url: `http://127.0.0.1:${port}`, connections: 10, duration: total, overallRate: opts.rate, requests: REQUESTS });
 
     await sleep(opts.before * 1000);
     const rssBefore = rssMiB(app.pid) ?? 0;
-    receiver.down();
-    console.log(`receiver down (app RSS ${fmt(rssBefore, 1)} MiB)`);
+    if (outage) receiver.down();
     let rssMax = rssBefore;
     const outageEnd = Date.now() + opts.outage * 1000;
     while (Date.now() < outageEnd) {
       await sleep(RSS_SAMPLE_MS);
       rssMax = Math.max(rssMax, rssMiB(app.pid) ?? 0);
     }
-    await receiver.up();
-    console.log(`receiver up again (app RSS peak during the outage ${fmt(rssMax, 1)} MiB)`);
+    if (outage) await receiver.up();
     const result = await load;
     const requests = result.requests.total;
     const drainStart = Date.now();
@@ -194,24 +210,53 @@ async function main(): Promise<number> {
     while (receiver.seqs.size < requests && Date.now() - drainStart < DRAIN_TIMEOUT_MS) await sleep(100);
     const drainMs = Date.now() - drainStart;
     await stopChild(app, 15_000);
-    const delivery = /otel-audit: delivery closed: (.*)/.exec(output())?.[1] ?? '(no delivery summary printed)';
-    const maxSeq = Math.max(0, ...receiver.seqs);
-    const missing = maxSeq - receiver.seqs.size;
-    const growth = rssMax - rssBefore;
-    console.log(`\nMachine: ${machine()}`);
-    console.log(`requests answered:          ${fmt(requests)} (${fmt(result.non2xx)} non-2xx, ${fmt(result.errors)} errors)`);
-    console.log(`audit records received:     ${fmt(receiver.seqs.size)} distinct (${fmt(receiver.records)} with redeliveries), highest seq ${fmt(maxSeq)}`);
-    console.log(`records missing (gaps):     ${fmt(missing)}; ${fmt(Math.max(0, requests - receiver.seqs.size))} fewer records than requests`);
-    console.log(`drained after the outage in ${fmt(drainMs / 1000, 1)} s`);
-    console.log(`app RSS growth over the outage: ${fmt(growth, 1)} MiB (goal ≤ ${GOAL_RSS_MIB} MiB) ${growth <= GOAL_RSS_MIB ? 'ok' : 'missed'}`);
-    console.log(`SDK at exit: ${delivery}`);
     if (opts.verbose) process.stdout.write(output());
-    return missing === 0 && receiver.seqs.size >= requests ? 0 : 1;
+    const maxSeq = Math.max(0, ...receiver.seqs);
+    return {
+      rssBefore,
+      rssMax,
+      requests,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      distinct: receiver.seqs.size,
+      received: receiver.records,
+      missing: maxSeq - receiver.seqs.size,
+      drainMs,
+      delivery: /otel-audit: delivery closed: (.*)/.exec(output())?.[1] ?? '(no delivery summary printed)',
+    };
   } finally {
     await stopChild(app, 5_000);
     receiver.down();
     rmSync(spoolDir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<number> {
+  const opts = commandLine(parseOptions, USAGE);
+  if (typeof opts === 'number') return opts;
+  checkBuild(join(ROOT, 'dist', 'register.js'));
+  const baseline = await runOnce(opts, false);
+  const outage = await runOnce(opts, true);
+  console.log(`\nMachine: ${machine()}\n`);
+  const lines = ([['receiver up (baseline)', baseline], ['receiver down', outage]] as const).map(([name, r]) => [
+    name,
+    fmt(r.requests),
+    `${fmt(r.distinct)} (${fmt(r.received)})`,
+    fmt(r.missing),
+    fmt(Math.max(0, r.requests - r.distinct)),
+    fmt(r.rssBefore, 1),
+    fmt(r.rssMax - r.rssBefore, 1),
+    fmt(r.drainMs / 1000, 1),
+    r.delivery,
+  ]);
+  const header = ['run', 'requests', 'records (with redeliveries)', 'gaps', 'short of requests', 'RSS before MiB', 'RSS growth MiB', 'drain s', 'SDK at exit'];
+  for (const l of textTable(header, lines)) console.log(l);
+  const extra = outage.rssMax - outage.rssBefore - (baseline.rssMax - baseline.rssBefore);
+  console.log(`\nRSS growth the outage added over the baseline: ${fmt(extra, 1)} MiB (goal ≤ ${GOAL_RSS_MIB} MiB) ${extra <= GOAL_RSS_MIB ? 'ok' : 'missed'}`);
+  const lost = [baseline, outage].some((r) => r.missing > 0 || r.distinct < r.requests);
+  console.log(lost ? 'Records were lost.' : 'Every record arrived.');
+  if (outage.non2xx + outage.errors + baseline.non2xx + baseline.errors > 0) console.log('warning: some requests failed (see non-2xx / errors above)');
+  return lost ? 1 : 0;
 }
 
 runMain(main);
