@@ -102,17 +102,19 @@ export class Spool {
     let written = 0;
     let seg = fresh ? undefined : this.segments[this.segments.length - 1];
     let buf = '';
+    // UTF-8 bytes of `buf`, kept as it grows (measuring `buf` per record would be quadratic).
+    let bufBytes = 0;
     let pending = 0;
     let skipped = 0;
     const flush = (): void => {
       if (!seg || buf === '') return;
       appendFileSync(join(this.dir, seg.name), buf);
-      const n = Buffer.byteLength(buf);
-      seg.size += n;
-      this.total += n;
+      seg.size += bufBytes;
+      this.total += bufBytes;
       written += pending + skipped;
       skipped = 0;
       buf = '';
+      bufBytes = 0;
       pending = 0;
     };
     for (const r of records) {
@@ -129,12 +131,13 @@ export class Spool {
         continue;
       }
       const n = Buffer.byteLength(line);
-      if (this.total + Buffer.byteLength(buf) + n > this.maxBytes) break;
-      if (!seg || seg.size + Buffer.byteLength(buf) + n > this.segmentBytes) {
+      if (this.total + bufBytes + n > this.maxBytes) break;
+      if (!seg || seg.size + bufBytes + n > this.segmentBytes) {
         flush();
         seg = this.newSegment(r.observedTimeUnixNano);
       }
       buf += line;
+      bufBytes += n;
       pending++;
     }
     flush();
