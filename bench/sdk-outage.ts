@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { decodeLogsWire } from '../src/otlp/wire-logs.ts';
 import { commandLine, positive, UsageError } from './lib/args.ts';
-import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, ROOT, runMain, stopChild, track } from './lib/proc.ts';
+import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, cpuMs, ROOT, runMain, stopChild, track } from './lib/proc.ts';
 import { fmt, machine, textTable } from './lib/report.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'express-app.mjs');
@@ -150,6 +150,8 @@ const REQUESTS: autocannon.Request[] = [
 interface RunResult {
   rssBefore: number;
   rssMax: number;
+  /** App CPU over the outage window (the same window in the baseline), % of a core. */
+  cpuShare: number | undefined;
   requests: number;
   non2xx: number;
   errors: number;
@@ -195,6 +197,7 @@ async function runOnce(opts: Options, outage: boolean): Promise<RunResult> {
 
     await sleep(opts.before * 1000);
     const rssBefore = rssMiB(app.pid) ?? 0;
+    const [cpu0, t0] = [cpuMs(app.pid), Date.now()];
     if (outage) receiver.down();
     let rssMax = rssBefore;
     const outageEnd = Date.now() + opts.outage * 1000;
@@ -202,6 +205,7 @@ async function runOnce(opts: Options, outage: boolean): Promise<RunResult> {
       await sleep(RSS_SAMPLE_MS);
       rssMax = Math.max(rssMax, rssMiB(app.pid) ?? 0);
     }
+    const [cpu1, t1] = [cpuMs(app.pid), Date.now()];
     if (outage) await receiver.up();
     const result = await load;
     const requests = result.requests.total;
@@ -215,6 +219,7 @@ async function runOnce(opts: Options, outage: boolean): Promise<RunResult> {
     return {
       rssBefore,
       rssMax,
+      cpuShare: cpu0 !== undefined && cpu1 !== undefined ? (100 * (cpu1 - cpu0)) / (t1 - t0) : undefined,
       requests,
       non2xx: result.non2xx,
       errors: result.errors,
@@ -246,10 +251,11 @@ async function main(): Promise<number> {
     fmt(Math.max(0, r.requests - r.distinct)),
     fmt(r.rssBefore, 1),
     fmt(r.rssMax - r.rssBefore, 1),
+    r.cpuShare === undefined ? '-' : fmt(r.cpuShare),
     fmt(r.drainMs / 1000, 1),
     r.delivery,
   ]);
-  const header = ['run', 'requests', 'records (with redeliveries)', 'gaps', 'short of requests', 'RSS before MiB', 'RSS growth MiB', 'drain s', 'SDK at exit'];
+  const header = ['run', 'requests', 'records (with redeliveries)', 'gaps', 'short of requests', 'RSS before MiB', 'RSS growth MiB', 'app CPU % (window)', 'drain s', 'SDK at exit'];
   for (const l of textTable(header, lines)) console.log(l);
   const extra = outage.rssMax - outage.rssBefore - (baseline.rssMax - baseline.rssBefore);
   console.log(`\nRSS growth the outage added over the baseline: ${fmt(extra, 1)} MiB (goal ≤ ${GOAL_RSS_MIB} MiB) ${extra <= GOAL_RSS_MIB ? 'ok' : 'missed'}`);

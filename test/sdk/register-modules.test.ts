@@ -74,7 +74,7 @@ async function loadedByRequire(): Promise<string[]> {
   return runNode(['--require', './dist/register.cjs', script], out);
 }
 
-describe('the register hook loads the SDK and nothing of the sink, database, compliance or commands', () => {
+describe('the register hook loads the SDK and nothing of the sink, database, compliance or commands (nor what the app does not use)', () => {
   for (const [name, loadedBy, entry] of [
     ['--import', loadedByImport, 'dist/register.js'],
     ['--require', loadedByRequire, 'dist/register.cjs'],
@@ -86,6 +86,8 @@ describe('the register hook loads the SDK and nothing of the sink, database, com
       expect(loaded.some((u) => u.includes('/node_modules/@opentelemetry/sdk-node/'))).toBe(true);
       expect(loaded.filter((u) => NOT_IN_THE_SDK.test(u))).toEqual([]);
       expect(loaded.filter((u) => OTHER_ENTRIES.test(u))).toEqual([]);
+      // Loaded when the app loads fastify, not before.
+      expect(loaded.filter((u) => u.includes('/node_modules/@fastify/otel/'))).toEqual([]);
     });
   }
 
