@@ -1,27 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OtlpTransport } from '../../src/sdk/delivery/otlp-transport.js';
-import type { AuditRecord } from '../../src/sdk/record.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { numberedRecord as rec, range, seqsOf } from './delivery-records.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-const RESOURCE = { 'service.name': 'unit' };
-
-function rec(seq: number, extra: Record<string, string | number | boolean> = {}): AuditRecord {
-  const ns = (1_700_000_000_000_000_000n + BigInt(seq)).toString();
-  return {
-    traceId: seq.toString(16).padStart(32, 'a'),
-    spanId: 'b'.repeat(16),
-    traceFlags: 1,
-    timeUnixNano: ns,
-    observedTimeUnixNano: ns,
-    attributes: { 'audit.action': 'user.read', 'audit.emitter.seq': seq, ...extra },
-    resource: RESOURCE,
-  };
-}
 
 describe('OtlpTransport', () => {
   it('sends a batch bigger than a gRPC server takes (4 MiB) in parts, every record once', async () => {
@@ -33,7 +18,7 @@ describe('OtlpTransport', () => {
     const big = 'x'.repeat(200_000);
     const records = Array.from({ length: 40 }, (_, i) => rec(i + 1, { 'audit.request': big }));
     expect(await transport.send(records)).toEqual({ kind: 'success' });
-    expect(receiver.auditRecords().map((r) => r.attributes['audit.emitter.seq'])).toEqual(records.map((r) => r.attributes['audit.emitter.seq']));
+    expect(seqsOf(receiver.auditRecords())).toEqual(range(1, 40));
     expect(receiver.calls.logs).toBeGreaterThanOrEqual(3);
   });
 
@@ -45,7 +30,7 @@ describe('OtlpTransport', () => {
     const bad = rec(2);
     (bad.attributes as Record<string, unknown>)['audit.actor.id'] = 5n;
     expect(await transport.send([rec(1), bad, rec(3)])).toEqual({ kind: 'success', unencodable: 1 });
-    expect(receiver.auditRecords().map((r) => r.attributes['audit.emitter.seq'])).toEqual([1, 3]);
+    expect(seqsOf(receiver.auditRecords())).toEqual([1, 3]);
     receiver.setAvailable(false);
     const result = await transport.send([rec(4)]);
     expect(result.kind).toBe('retryable');

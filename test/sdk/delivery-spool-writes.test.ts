@@ -5,6 +5,7 @@ import { Spool } from '../../src/sdk/delivery/spool.js';
 import type { AuditRecord } from '../../src/sdk/record.js';
 import { tempDir } from '../helpers/app-process.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { numberedRecord as rec, range, seqsOf as seqs } from './delivery-records.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -12,19 +13,6 @@ afterEach(async () => {
 });
 
 const OPTS: DeliveryOptions = { queueSize: 20, batchSize: 50, exportDelayMs: 20, retryInitialMs: 30, retryMaxMs: 60 };
-
-function rec(seq: number): AuditRecord {
-  const ns = (1_700_000_000_000_000_000n + BigInt(seq) * 1000n).toString();
-  return {
-    traceId: seq.toString(16).padStart(32, 'c'),
-    spanId: 'd'.repeat(16),
-    traceFlags: 1,
-    timeUnixNano: ns,
-    observedTimeUnixNano: ns,
-    attributes: { 'audit.action': 'user.read', 'audit.emitter.id': 'e2', 'audit.emitter.seq': seq },
-    resource: { 'service.name': 'unit' },
-  };
-}
 
 async function setup(): Promise<{ delivery: AuditDelivery; spool: Spool; receiver: Awaited<ReturnType<typeof startOtlpReceiver>>; dir: string }> {
   const receiver = await startOtlpReceiver();
@@ -38,8 +26,6 @@ async function setup(): Promise<{ delivery: AuditDelivery; spool: Spool; receive
   return { delivery, spool, receiver, dir: dir.path };
 }
 
-const seqs = (rs: { attributes: Record<string, unknown> }[]): number[] => rs.map((r) => Number(r.attributes['audit.emitter.seq']));
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('records bound for the spool are written a batch at a time', () => {
   it('1,000 records during an outage take a few dozen appends, not 1,000; all arrive in order afterwards', async () => {
