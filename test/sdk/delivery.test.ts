@@ -7,6 +7,7 @@ import { Spool } from '../../src/sdk/delivery/spool.js';
 import type { AuditRecord } from '../../src/sdk/record.js';
 import { tempDir } from '../helpers/app-process.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { numberedRecord } from './delivery-records.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -16,16 +17,7 @@ afterEach(async () => {
 const OPTS: DeliveryOptions = { queueSize: 50, batchSize: 10, exportDelayMs: 5, retryInitialMs: 50, retryMaxMs: 200 };
 
 function rec(seq: number): AuditRecord {
-  const ns = (1_700_000_000_000_000_000n + BigInt(seq) * 1000n).toString();
-  return {
-    traceId: seq.toString(16).padStart(32, 'a'),
-    spanId: 'b'.repeat(16),
-    traceFlags: 1,
-    timeUnixNano: ns,
-    observedTimeUnixNano: ns,
-    attributes: { 'audit.action': 'user.read', 'audit.resource.type': 'user', 'audit.resource.id': String(seq), 'audit.emitter.id': 'e1', 'audit.emitter.seq': seq },
-    resource: { 'service.name': 'unit' },
-  };
+  return numberedRecord(seq, { 'audit.resource.type': 'user', 'audit.resource.id': String(seq) });
 }
 
 async function setup(spoolMax = 10_000_000, withSpool = true): Promise<{ receiver: OtlpReceiver; delivery: AuditDelivery }> {
@@ -54,7 +46,7 @@ describe('AuditDelivery over the official OTLP gRPC exporter', () => {
     const first = receiver.auditRecords()[0]!;
     expect(first.eventName).toBe('audit');
     expect(first.traceId).toBe(rec(1).traceId);
-    expect(first.spanId).toBe('b'.repeat(16));
+    expect(first.spanId).toBe(rec(1).spanId);
     expect(first.timeUnixNano).toBe(rec(1).timeUnixNano);
     expect(first.attributes).toMatchObject({ 'audit.action': 'user.read', 'audit.resource.type': 'user', 'audit.resource.id': '1' });
     expect(first.body).toBeNull();
