@@ -25,6 +25,18 @@ const SCENARIOS: readonly BenchScenario[] = [
     smoke: ['--duration', '1', '--warmup', '1', '--rounds', '1', '--connections', '5'],
   },
   {
+    name: 'sdk-startup',
+    script: 'sdk-startup.ts',
+    summary: 'time from node start to the first answered request: no telemetry vs plain OpenTelemetry vs otel-audit (express, fastify)',
+    smoke: ['--smoke'],
+  },
+  {
+    name: 'sdk-outage',
+    script: 'sdk-outage.ts',
+    summary: 'collector down at 1,000 records/s: RSS growth over a baseline, every record delivered via the spool',
+    smoke: ['--smoke'],
+  },
+  {
     name: 'sdk-attack',
     script: 'sdk-attack.ts',
     summary: 'hostile requests (ReDoS path, 64 KB path, huge JSON, 150k XFF hops, distinct 40 KB keys): extra ms per request, heap after GC',

@@ -1,4 +1,7 @@
 import { isUtf8 } from 'node:buffer';
+import {
+  ANY_VALUE, ANY_VALUE_MAX_DEPTH, ARRAY_VALUE, EXPORT_LOGS_REQUEST, KEY_VALUE, KEY_VALUE_LIST, LOG_RECORD, RESOURCE, RESOURCE_LOGS, SCOPE, SCOPE_LOGS, tagOf, WIRE,
+} from './logs-fields.js';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './decoded-types.js';
 
 /**
@@ -7,7 +10,8 @@ import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './decode
  * (protobufjs decode + toObject + flatten), several times faster: no
  * intermediate messages, and each resource and scope is decoded once and
  * shared by its records. The sink decodes every audit record it receives, so
- * this is its hot path. Field numbers are OTLP's (see src/proto/).
+ * this is its hot path. Field numbers come from logs-fields.ts, which the
+ * SDK's encoder shares.
  *
  * Malformed input throws (truncated fields, impossible wire types, nesting
  * deeper than {@link MAX_DEPTH}, strings that are not valid UTF-8); unknown
@@ -22,25 +26,24 @@ export function decodeLogsWire(bytes: Uint8Array): DecodedLogRecord[] {
   const out: DecodedLogRecord[] = [];
   while (r.pos < r.buf.length) {
     const tag = r.varint();
-    if (tag === RESOURCE_LOGS) r.resourceLogs(r.end(), out);
+    if (tag === T_RESOURCE_LOGS) r.resourceLogs(r.end(), out);
     else r.skip(tag);
   }
   return out;
 }
 
-/** Nesting limit of AnyValue lists and maps (protobufjs and protoc stop at 100 messages). */
-export const MAX_DEPTH = 32;
+/** Nesting limit of AnyValue lists and maps. */
+export const MAX_DEPTH = ANY_VALUE_MAX_DEPTH;
 
-// The rules of numbers.ts, restated: this file imports nothing at run time
-// (the ingest benchmark runs it from source under Node's type stripping).
+// The rules of numbers.ts, restated: this file imports only the field table
+// at run time (the ingest benchmark runs it from source under Node's type stripping).
 /** Largest `SeverityNumber` (FATAL4). */
 const SEVERITY_NUMBER_MAX = 24;
 const KIND_TEXT = { int64: 'a signed 64-bit integer', uint32: 'an unsigned 32-bit integer', severity: `an integer from 0 to ${SEVERITY_NUMBER_MAX}` };
 const numberProblem = (name: string, value: unknown, kind: keyof typeof KIND_TEXT): string => `${name} ${JSON.stringify(value)} is not ${KIND_TEXT[kind]}`;
 
-const LEN = 2;
-const tagOf = (field: number, wire: number): number => (field << 3) | wire;
-const RESOURCE_LOGS = tagOf(1, LEN);
+const { varint: VARINT, i64: I64, len: LEN, i32: I32 } = WIRE;
+const T_RESOURCE_LOGS = tagOf(EXPORT_LOGS_REQUEST.resourceLogs, LEN);
 
 class WireReader {
   pos = 0;
@@ -177,41 +180,41 @@ class WireReader {
     while (this.pos < end) {
       const tag = this.varint();
       switch (tag) {
-        case tagOf(1, LEN):
+        case tagOf(ANY_VALUE.stringValue, LEN):
           out = this.string();
           break;
-        case tagOf(2, 0):
+        case tagOf(ANY_VALUE.boolValue, VARINT):
           out = this.varint() !== 0;
           break;
-        case tagOf(3, 0):
+        case tagOf(ANY_VALUE.intValue, VARINT):
           out = this.int64(name);
           break;
-        case tagOf(4, 1):
+        case tagOf(ANY_VALUE.doubleValue, I64):
           out = this.double();
           break;
-        case tagOf(5, LEN): {
+        case tagOf(ANY_VALUE.arrayValue, LEN): {
           const e = this.end();
           const values: unknown[] = [];
           while (this.pos < e) {
             const t = this.varint();
-            if (t === tagOf(1, LEN)) values.push(this.anyValue(this.end(), depth + 1, `${name}[${values.length}]`));
+            if (t === tagOf(ARRAY_VALUE.values, LEN)) values.push(this.anyValue(this.end(), depth + 1, `${name}[${values.length}]`));
             else this.skip(t);
           }
           out = values;
           break;
         }
-        case tagOf(6, LEN): {
+        case tagOf(ANY_VALUE.kvlistValue, LEN): {
           const e = this.end();
           const map: DecodedAttributes = {};
           while (this.pos < e) {
             const t = this.varint();
-            if (t === tagOf(1, LEN)) this.keyValue(this.end(), map, depth + 1, name, '.');
+            if (t === tagOf(KEY_VALUE_LIST.values, LEN)) this.keyValue(this.end(), map, depth + 1, name, '.');
             else this.skip(t);
           }
           out = map;
           break;
         }
-        case tagOf(7, LEN): {
+        case tagOf(ANY_VALUE.bytesValue, LEN): {
           const e = this.end();
           out = this.buf.toString('base64', this.pos, e);
           this.pos = e;
@@ -231,8 +234,8 @@ class WireReader {
     let value: unknown = null;
     while (this.pos < end) {
       const tag = this.varint();
-      if (tag === tagOf(1, LEN)) key = this.string();
-      else if (tag === tagOf(2, LEN)) value = this.anyValue(this.end(), depth, `${prefix}${sep}${JSON.stringify(key)}`);
+      if (tag === tagOf(KEY_VALUE.key, LEN)) key = this.string();
+      else if (tag === tagOf(KEY_VALUE.value, LEN)) value = this.anyValue(this.end(), depth, `${prefix}${sep}${JSON.stringify(key)}`);
       else this.skip(tag);
     }
     if (this.pos !== end) throw new Error('KeyValue overran its length');
@@ -245,7 +248,7 @@ class WireReader {
     const attrs: DecodedAttributes = {};
     while (this.pos < end) {
       const tag = this.varint();
-      if (tag === tagOf(1, LEN)) this.keyValue(this.end(), attrs, 0, 'resource attribute');
+      if (tag === tagOf(RESOURCE.attributes, LEN)) this.keyValue(this.end(), attrs, 0, 'resource attribute');
       else this.skip(tag);
     }
     return attrs;
@@ -255,9 +258,9 @@ class WireReader {
     const scope: DecodedScope = { name: '', version: '', attributes: {} };
     while (this.pos < end) {
       const tag = this.varint();
-      if (tag === tagOf(1, LEN)) scope.name = this.string();
-      else if (tag === tagOf(2, LEN)) scope.version = this.string();
-      else if (tag === tagOf(3, LEN)) this.keyValue(this.end(), scope.attributes, 0, 'scope attribute');
+      if (tag === tagOf(SCOPE.name, LEN)) scope.name = this.string();
+      else if (tag === tagOf(SCOPE.version, LEN)) scope.version = this.string();
+      else if (tag === tagOf(SCOPE.attributes, LEN)) this.keyValue(this.end(), scope.attributes, 0, 'scope attribute');
       else this.skip(tag);
     }
     return scope;
@@ -269,11 +272,11 @@ class WireReader {
     const scopeLogs: [number, number][] = [];
     while (this.pos < end) {
       const tag = this.varint();
-      if (tag === tagOf(1, LEN)) {
+      if (tag === tagOf(RESOURCE_LOGS.resource, LEN)) {
         this.problem = undefined;
         resource = this.resource(this.end());
         resourceProblem = this.problem;
-      } else if (tag === tagOf(2, LEN)) {
+      } else if (tag === tagOf(RESOURCE_LOGS.scopeLogs, LEN)) {
         const e = this.end();
         scopeLogs.push([this.pos, e]);
         this.pos = e;
@@ -295,11 +298,11 @@ class WireReader {
     const records: [number, number][] = [];
     while (this.pos < end) {
       const tag = this.varint();
-      if (tag === tagOf(1, LEN)) {
+      if (tag === tagOf(SCOPE_LOGS.scope, LEN)) {
         this.problem = undefined;
         scope = this.scope(this.end());
         scopeProblem = this.problem;
-      } else if (tag === tagOf(2, LEN)) {
+      } else if (tag === tagOf(SCOPE_LOGS.logRecords, LEN)) {
         const e = this.end();
         records.push([this.pos, e]);
         this.pos = e;
@@ -337,37 +340,37 @@ class WireReader {
     while (this.pos < end) {
       const tag = this.varint();
       switch (tag) {
-        case tagOf(1, 1):
+        case tagOf(LOG_RECORD.timeUnixNano, I64):
           rec.timeUnixNano = this.fixed64();
           break;
-        case tagOf(2, 0):
+        case tagOf(LOG_RECORD.severityNumber, VARINT):
           rec.severityNumber = this.bounded('severityNumber', SEVERITY_NUMBER_MAX, 'severity');
           break;
-        case tagOf(3, LEN):
+        case tagOf(LOG_RECORD.severityText, LEN):
           rec.severityText = this.string();
           break;
-        case tagOf(5, LEN):
+        case tagOf(LOG_RECORD.body, LEN):
           rec.body = this.anyValue(this.end(), 0, 'body');
           break;
-        case tagOf(6, LEN):
+        case tagOf(LOG_RECORD.attributes, LEN):
           this.keyValue(this.end(), rec.attributes, 0, 'attribute');
           break;
-        case tagOf(7, 0):
+        case tagOf(LOG_RECORD.droppedAttributesCount, VARINT):
           rec.droppedAttributesCount = this.bounded('droppedAttributesCount', 0xffff_ffff, 'uint32');
           break;
-        case tagOf(8, 5):
+        case tagOf(LOG_RECORD.flags, I32):
           rec.flags = this.fixed32();
           break;
-        case tagOf(9, LEN):
+        case tagOf(LOG_RECORD.traceId, LEN):
           rec.traceId = this.hex();
           break;
-        case tagOf(10, LEN):
+        case tagOf(LOG_RECORD.spanId, LEN):
           rec.spanId = this.hex();
           break;
-        case tagOf(11, 1):
+        case tagOf(LOG_RECORD.observedTimeUnixNano, I64):
           rec.observedTimeUnixNano = this.fixed64();
           break;
-        case tagOf(12, LEN):
+        case tagOf(LOG_RECORD.eventName, LEN):
           rec.eventName = this.string();
           break;
         default:

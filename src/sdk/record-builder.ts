@@ -2,7 +2,7 @@ import type { Actor } from './actor.js';
 import * as A from '../contract/attributes.js';
 import { levelContents } from '../contract/values.js';
 import type { AuditFragment, HttpFacts } from './fragment.js';
-import { msToNanoString, type AuditAttributeValue, type AuditRecord, type JsonValue } from './record.js';
+import { msToNanoString, type AuditAttributeValue, type AuditRecord } from './record.js';
 import { REDACTED, sensitiveKeyTest, TRUNCATION_MARKER } from './redact.js';
 import {
   cleanErrorText, cleanName, cleanText, MAX_META_KEY_LENGTH, MAX_META_KEYS, storableJson, toText, unreservedAction,
@@ -200,47 +200,6 @@ export function buildRecord(raw: AuditFragment, ctx: RecordContext): AuditRecord
   if (incomplete) attributes[A.ATTR_AUDIT_INCOMPLETE] = true;
   if (f.aborted) attributes[A.ATTR_AUDIT_ABORTED] = true;
   if (f.manualIgnored) attributes[A.ATTR_AUDIT_MANUAL_IGNORED] = f.manualIgnored;
-  const holds = levelContents(f.level);
-  // Built key by key (this runs once per record). Request and change values
-  // stay the capped JSON text they already are, instead of being parsed back.
-  const body: { [key: string]: JsonValue } = { action: f.action, outcome: f.outcome ?? 'success' };
-  const actor: { [key: string]: JsonValue } = { type: f.actor?.type ?? 'anonymous' };
-  if (f.actor?.id !== undefined) actor['id'] = f.actor.id;
-  if (f.actor?.name !== undefined) actor['name'] = f.actor.name;
-  body['actor'] = actor;
-  if (f.tenant !== undefined) body['tenant_id'] = f.tenant;
-  if (f.resourceType !== undefined || f.resourceId !== undefined) {
-    const resource: { [key: string]: JsonValue } = {};
-    if (f.resourceType !== undefined) resource['type'] = f.resourceType;
-    if (f.resourceId !== undefined) resource['id'] = f.resourceId;
-    body['resource'] = resource;
-  }
-  if (f.module !== undefined) body['module'] = f.module;
-  if (f.level !== undefined) body['level'] = f.level;
-  const h = f.http;
-  if (h) {
-    const http: { [key: string]: JsonValue } = {};
-    if (h.method !== undefined) http['method'] = h.method;
-    if (h.route !== undefined) http['route'] = h.route;
-    if (h.path !== undefined) http['path'] = h.path;
-    if (h.statusCode !== undefined) http['status_code'] = h.statusCode;
-    if (h.clientAddress !== undefined) http['client_address'] = h.clientAddress;
-    if (holds.details && h.userAgent !== undefined) http['user_agent'] = h.userAgent;
-    body['http'] = http;
-  }
-  if (f.durationMs !== undefined) body['duration_ms'] = f.durationMs;
-  if (f.error !== undefined) body['error'] = f.error;
-  if (holds.request && f.request !== undefined) body['request'] = f.request;
-  if (holds.details) {
-    if (f.before !== undefined || f.after !== undefined) {
-      const change: { [key: string]: JsonValue } = {};
-      if (f.before !== undefined) change['before'] = f.before;
-      if (f.after !== undefined) change['after'] = f.after;
-      body['change'] = change;
-    }
-    if (f.meta && Object.keys(f.meta).length > 0) body['meta'] = { ...f.meta };
-  }
-  if (incomplete) body['incomplete'] = true;
   return {
     traceId: ctx.traceId,
     spanId: f.spanId ?? '0000000000000000',
@@ -248,7 +207,6 @@ export function buildRecord(raw: AuditFragment, ctx: RecordContext): AuditRecord
     timeUnixNano: f.startNs ?? msToNanoString(f.startMs ?? ctx.nowMs),
     observedTimeUnixNano: msToNanoString(ctx.nowMs),
     attributes,
-    body,
     resource: ctx.resource,
   };
 }

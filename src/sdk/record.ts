@@ -1,10 +1,6 @@
-import type { JsonValue } from '../contract/values.js';
-
 /** A value of a flat record attribute. */
 export type AuditAttributeValue = string | number | boolean;
 
-/** A JSON value (the body of a record is JSON-safe so that it can be spooled as it is). */
-export type { JsonValue };
 
 /**
  * One finished audit record, as it is queued, spooled and exported. Plain
@@ -21,10 +17,12 @@ export interface AuditRecord {
   timeUnixNano: string;
   /** When the record was finished, Unix nanoseconds as a decimal string. */
   observedTimeUnixNano: string;
-  /** `audit.*` keys, semantic-convention keys, emitter id and seq. */
+  /**
+   * The whole record: `audit.*` keys, semantic-convention keys, emitter id
+   * and seq. There is no body (spool lines written by 0.1 carry one; it is
+   * not read).
+   */
   attributes: Record<string, AuditAttributeValue>;
-  /** The record as a map. */
-  body: { [key: string]: JsonValue };
   /** Resource attributes of the emitting process (service.name, ...). */
   resource: Record<string, AuditAttributeValue>;
 }

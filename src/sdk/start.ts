@@ -3,7 +3,6 @@ import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apmSpanProcessors } from './apm.js';
 import { AuditSpanProcessor } from './audit-span-processor.js';
@@ -15,6 +14,7 @@ import { OtlpTransport } from './delivery/otlp-transport.js';
 import { Spool } from './delivery/spool.js';
 import type { AuditTransport } from './delivery/transport.js';
 import { registerEsmHooks } from './esm-hooks.js';
+import { LazyFastifyInstrumentation } from './lazy-fastify.js';
 import { captureFrameworkRequest, captureRequest, captureResponse } from './request-capture.js';
 import { auditSampler } from './sampler.js';
 import type { AuditOptions } from './types.js';
@@ -104,10 +104,8 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
       },
     }),
     new ExpressInstrumentation(),
-    new FastifyOtelInstrumentation({
-      registerOnInitialization: true,
-      requestHook: (_span: unknown, request: unknown) => captureFrameworkRequest(request),
-    }),
+    // @fastify/otel, loaded when the app loads fastify.
+    new LazyFastifyInstrumentation({ requestHook: (_span, request) => captureFrameworkRequest(request) }),
   ];
 
   const sdk = new NodeSDK({

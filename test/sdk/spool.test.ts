@@ -16,7 +16,6 @@ function rec(seq: number, observed = 1_700_000_000_000_000_000n + BigInt(seq)): 
     timeUnixNano: observed.toString(),
     observedTimeUnixNano: observed.toString(),
     attributes: { 'audit.action': 'x.read', 'audit.emitter.seq': seq },
-    body: { action: 'x.read' },
     resource: { 'service.name': 's' },
   };
 }

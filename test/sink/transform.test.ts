@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type AnyValue, type Attributes } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -12,6 +12,7 @@ import { buildRecord } from '../../src/sdk/record-builder.js';
 import { nanoStringToHrTime, type AuditRecord } from '../../src/sdk/record.js';
 import { LEVELS } from '../../src/contract/values.js';
 import { VERSION } from '../../src/contract/version.js';
+import { legacyBody } from '../otlp/legacy-body.js';
 import type { AuditRow } from '../../src/sink/row.js';
 import { nanosToIso } from '../../src/sink/row-checks.js';
 import { DEFAULT_LIMITS, type TransformLimits } from '../../src/sink/transform-limits.js';
@@ -26,7 +27,7 @@ const START_ISO = '2023-11-14T22:13:20.123456Z';
 // Helpers
 // ---------------------------------------------------------------------------
 
-/** The mapping of OtlpTransport.toLogRecord (src/sdk/delivery/otlp-transport.ts). */
+/** An SDK record as the official serializer takes it (it writes the bytes the SDK's LogsEncoder writes: test/otlp/logs-encoder.test.ts). */
 function toLogRecord(r: AuditRecord): ReadableLogRecord {
   return {
     hrTime: nanoStringToHrTime(r.timeUnixNano),
@@ -35,7 +36,6 @@ function toLogRecord(r: AuditRecord): ReadableLogRecord {
     severityNumber: 9,
     severityText: 'INFO',
     eventName: AUDIT_EVENT_NAME,
-    body: r.body as AnyValue,
     resource: resourceFromAttributes(r.resource),
     instrumentationScope: { name: AUDIT_SCOPE_NAME, version: VERSION },
     attributes: r.attributes as Attributes,
@@ -281,8 +281,7 @@ describe('logRecordToRow: records from the SDK over OTLP', () => {
       startNs: START_NS,
       durationMs: 3,
     };
-    const record = buildRecord(fragment, { traceId: TRACE_ID, emitterId: 'e', emitterSeq: 1, resource: {}, nowMs: 0 });
-    const rec = logRec({}, { eventName: '', body: { ...record.body, extra: { k: 1 } } });
+    const rec = logRec({}, { eventName: '', body: { ...legacyBody(fragment), extra: { k: 1 } } });
     rec.attributes = { 'event.name': 'audit', 'audit.meta.via': 'attribute wins' };
 
     expect(rowOf(logRecordToRow(rec))).toEqual({

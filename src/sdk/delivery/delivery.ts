@@ -11,7 +11,7 @@ export interface DeliveryOptions {
   queueSize: number;
   /** Records per send. */
   batchSize: number;
-  /** Delay before a partial batch is sent, ms. */
+  /** Delay before a partial batch is sent (and before records waiting for the spool are written), ms. */
   exportDelayMs: number;
   /** First retry delay, ms. */
   retryInitialMs: number;
@@ -38,16 +38,38 @@ const DROP_REPORT_INTERVAL_MS = 10_000;
  * - only a full (or unusable) spool drops records, and every drop is counted
  *   and reported.
  *
+ * Records bound for the spool are written a batch at a time (when
+ * `batchSize` have gathered or `exportDelayMs` has passed, and before the
+ * spool is read, flushed or closed), not one write per record: in memory
+ * they are no less safe than the memory queue, and SIGTERM, `beforeExit`
+ * and `process.exit()` write them out like the queue.
+ *
  * `enqueue` is synchronous and never throws.
  */
 export class AuditDelivery {
   private readonly queue: AuditRecord[] = [];
+  /** Records bound for the spool, newer than everything in it, written a batch at a time. */
+  private readonly toWrite: AuditRecord[] = [];
   private spoolMode = false;
   private sending: Promise<void> | undefined;
   /** The batch being sent from memory, if any (not yet acknowledged). */
   private inFlight: AuditRecord[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
+  // Timer callbacks made once: nothing is allocated per record.
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.pump();
+  };
+  private readonly onRetryTimer = (): void => {
+    this.retryTimer = undefined;
+    this.pump();
+  };
+  private readonly onWriteTimer = (): void => {
+    this.writeTimer = undefined;
+    this.writePending();
+  };
   private backoffMs: number;
   private closed = false;
   private readonly stats: DeliveryStats = emptyStats();
@@ -75,11 +97,16 @@ export class AuditDelivery {
         this.countUnencodable(1);
         return;
       }
-      if (this.spoolMode || this.closed) {
+      if (this.closed) {
         this.toSpool([record], false);
-      } else if (this.queue.length >= this.options.queueSize) {
+      } else if (this.spoolMode || this.queue.length >= this.options.queueSize) {
         this.spoolMode = true;
-        this.toSpool([record], false);
+        this.toWrite.push(record);
+        if (this.toWrite.length >= this.options.batchSize) this.writePending();
+        else if (!this.writeTimer) {
+          this.writeTimer = setTimeout(this.onWriteTimer, this.options.exportDelayMs);
+          this.writeTimer.unref();
+        }
       } else {
         this.queue.push(record);
       }
@@ -94,12 +121,12 @@ export class AuditDelivery {
 
   /** Counters, with the current queue depth and spool size. */
   getStats(): DeliveryStats {
-    return { ...this.stats, queued: this.queue.length, spoolBytes: this.spool?.bytes ?? 0 };
+    return { ...this.stats, queued: this.queue.length + this.toWrite.length, spoolBytes: this.spool?.bytes ?? 0 };
   }
 
   /** True when nothing is waiting in memory or in the spool. */
   get idle(): boolean {
-    return this.queue.length === 0 && (this.spool?.isEmpty ?? true) && this.sending === undefined;
+    return this.queue.length === 0 && this.toWrite.length === 0 && (this.spool?.isEmpty ?? true) && this.sending === undefined;
   }
 
   /**
@@ -129,6 +156,7 @@ export class AuditDelivery {
       clearTimeout(this.timer);
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
+      this.writePending();
       if (this.queue.length > 0) this.toSpool(this.queue.splice(0), true);
       this.spool?.close();
       await this.transport.shutdown();
@@ -149,6 +177,8 @@ export class AuditDelivery {
   spoolNow(): void {
     if (this.closed) return;
     this.closed = true;
+    // The newest first, at the end of the spool; the older ones as a fresh segment that sorts before it.
+    this.writePending();
     const pending = [...(this.inFlight ?? []), ...this.queue.splice(0)];
     this.inFlight = undefined;
     if (pending.length > 0) this.toSpool(pending, true);
@@ -159,10 +189,7 @@ export class AuditDelivery {
     if (this.sending || this.retryTimer) return;
     if (this.timer && delayMs > 0) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.pump();
-    }, delayMs);
+    this.timer = setTimeout(this.onTimer, delayMs);
     this.timer.unref();
   }
 
@@ -170,7 +197,7 @@ export class AuditDelivery {
     if (this.sending) return;
     const next = this.nextBatch();
     if (!next) {
-      if (this.spoolMode && this.queue.length === 0 && (this.spool?.isEmpty ?? true)) this.spoolMode = false;
+      if (this.spoolMode && this.queue.length === 0 && this.toWrite.length === 0 && (this.spool?.isEmpty ?? true)) this.spoolMode = false;
       return;
     }
     this.inFlight = next.fromSpool ? undefined : next.records;
@@ -183,6 +210,8 @@ export class AuditDelivery {
 
   private nextBatch(): { records: AuditRecord[]; fromSpool?: SpoolBatch } | undefined {
     if (this.queue.length > 0) return { records: this.queue.splice(0, this.options.batchSize) };
+    // What waits for the spool follows what is in it.
+    this.writePending();
     if (!this.spool) return undefined;
     try {
       const batch = this.spool.peek(this.options.batchSize);
@@ -230,10 +259,7 @@ export class AuditDelivery {
       diag.warn(`otel-audit: audit export failed (${result.error.message}); retrying in ${Math.round(delay)} ms`);
     }
     if (this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.pump();
-    }, delay);
+    this.retryTimer = setTimeout(this.onRetryTimer, delay);
     this.retryTimer.unref();
   }
 
@@ -252,6 +278,13 @@ export class AuditDelivery {
     const base = Math.min(this.backoffMs, this.options.retryMaxMs);
     this.backoffMs = Math.min(this.backoffMs * BACKOFF_MULTIPLIER, this.options.retryMaxMs);
     return Math.max(1, base * (1 + (Math.random() * 2 - 1) * JITTER));
+  }
+
+  /** Write the records waiting for the spool, in one append. */
+  private writePending(): void {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    if (this.toWrite.length > 0) this.toSpool(this.toWrite.splice(0), false);
   }
 
   private toSpool(records: AuditRecord[], fresh: boolean): void {

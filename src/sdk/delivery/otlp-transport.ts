@@ -1,11 +1,10 @@
-import { diag, type Attributes, type AnyValue } from '@opentelemetry/api';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { diag } from '@opentelemetry/api';
+import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
+import { ProtobufLogsSerializer, type IExportLogsServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../contract/attributes.js';
-import { nanoStringToHrTime, type AuditRecord } from '../record.js';
 import { VERSION } from '../../contract/version.js';
-import { isEncodable } from './encodable.js';
+import { LogsEncoder, type EncodedLogs } from '../../otlp/logs-encoder.js';
+import type { AuditRecord } from '../record.js';
 import type { AuditTransport, TransportResult } from './transport.js';
 
 /** SeverityNumber.INFO: an audit record is a normal event, not a problem. */
@@ -19,6 +18,27 @@ const SEVERITY_INFO = 9;
  */
 const FINAL_GRPC_CODES = new Set([3 /* INVALID_ARGUMENT */]);
 
+/**
+ * Largest request sent, bytes: a batch that encodes to more is sent in
+ * parts. Under the 4 MiB that gRPC servers (the OpenTelemetry Collector
+ * among them) accept by default.
+ */
+const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+
+/**
+ * Exports the delegate lets run at once. Delivery sends one request at a
+ * time, but the delegate forgets a finished export only after its callback
+ * has run: the next part of a batch, sent from that callback, would find a
+ * limit of 1 still reached.
+ */
+const CONCURRENCY_LIMIT = 2;
+
+/** The LogsService method, as the OpenTelemetry log exporter calls it. */
+const LOGS_SERVICE = 'LogsExportService';
+const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+/** `otel.component.type` of the exporter's own metrics. */
+const COMPONENT_TYPE = 'otlp_grpc_log_exporter';
+
 export interface OtlpTransportOptions {
   /** OTLP/gRPC endpoint, e.g. `http://localhost:4317`. */
   url: string;
@@ -26,33 +46,77 @@ export interface OtlpTransportOptions {
   timeoutMs: number;
 }
 
+/** The bytes are already the request: nothing to serialise again. */
+const BYTES_AS_THEY_ARE: ISerializer<EncodedLogs, IExportLogsServiceResponse> = {
+  serializeRequest: (batch) => batch.bytes,
+  deserializeResponse: (data) => ProtobufLogsSerializer.deserializeResponse(data),
+};
+
 /**
- * Sends audit records as OTLP log records (event name `audit`) with the
- * official OpenTelemetry gRPC log exporter.
+ * Sends audit records as OTLP log records (event name `audit`) over gRPC.
+ * Records are encoded straight to protobuf by {@link LogsEncoder}; the
+ * bytes go through the OpenTelemetry gRPC export delegate, the one the
+ * official log exporter is made of, so that the endpoint, TLS, headers,
+ * compression (`OTEL_EXPORTER_OTLP_LOGS_*`, `OTEL_EXPORTER_OTLP_*`),
+ * timeouts, its retries and partial-success reporting are exactly those of
+ * the OpenTelemetry exporter, and a trace exporter with the same endpoint
+ * and options shares the HTTP/2 connection (grpc-js pools subchannels).
  */
 export class OtlpTransport implements AuditTransport {
-  private readonly exporter: OTLPLogExporter;
-  private readonly resources = new Map<string, Resource>();
-  private readonly byIdentity = new WeakMap<object, Resource>();
+  private readonly delegate: ReturnType<typeof createOtlpGrpcExportDelegate<EncodedLogs, IExportLogsServiceResponse>>;
+  private readonly encoder = new LogsEncoder({
+    scopeName: AUDIT_SCOPE_NAME,
+    scopeVersion: VERSION,
+    eventName: AUDIT_EVENT_NAME,
+    severityNumber: SEVERITY_INFO,
+    severityText: 'INFO',
+  });
 
   constructor(options: OtlpTransportOptions) {
-    this.exporter = new OTLPLogExporter({ url: options.url, timeoutMillis: options.timeoutMs, concurrencyLimit: 1 });
+    this.delegate = createOtlpGrpcExportDelegate(
+      convertLegacyOtlpGrpcOptions({ url: options.url, timeoutMillis: options.timeoutMs, concurrencyLimit: CONCURRENCY_LIMIT }, 'LOGS'),
+      BYTES_AS_THEY_ARE,
+      COMPONENT_TYPE,
+      { name: 'log', countItems: (batch) => batch.count },
+      undefined,
+      LOGS_SERVICE,
+      LOGS_EXPORT_PATH,
+    );
   }
 
-  send(records: readonly AuditRecord[]): Promise<TransportResult> {
-    // A record the exporter cannot encode (it would drop its values silently) is left out and counted.
-    const logs: ReadableLogRecord[] = [];
-    let skipped = 0;
-    for (const r of records) {
-      if (isEncodable(r)) logs.push(this.toLogRecord(r));
-      else skipped++;
+  async send(records: readonly AuditRecord[]): Promise<TransportResult> {
+    let requests: EncodedLogs[];
+    try {
+      requests = this.encode(records);
+    } catch (err) {
+      return { kind: 'retryable', error: err instanceof Error ? err : new Error(String(err)) };
     }
+    // A record that cannot be encoded is left out and counted; the others go.
+    let skipped = 0;
+    for (const r of requests) skipped += r.unencodable;
     if (skipped > 0) diag.error(`otel-audit: ${skipped} audit records could not be encoded for OTLP and were left out`);
-    if (logs.length === 0) return Promise.resolve({ kind: 'success', unencodable: skipped });
+    for (const request of requests) {
+      if (request.count === 0) continue;
+      // A failure sends the whole batch again later; a part that did arrive is stored once (receivers deduplicate).
+      const result = await this.export(request);
+      if (result.kind !== 'success') return result;
+    }
+    return skipped > 0 ? { kind: 'success', unencodable: skipped } : { kind: 'success' };
+  }
+
+  /** The batch as requests of at most {@link MAX_REQUEST_BYTES} (halved until they fit; one record always makes a request). */
+  private encode(records: readonly AuditRecord[]): EncodedLogs[] {
+    const whole = this.encoder.encode(records);
+    if (whole.bytes.length <= MAX_REQUEST_BYTES || records.length === 1) return [whole];
+    const half = Math.ceil(records.length / 2);
+    return [...this.encode(records.slice(0, half)), ...this.encode(records.slice(half))];
+  }
+
+  private export(request: EncodedLogs): Promise<TransportResult> {
     return new Promise<TransportResult>((resolve) => {
       try {
-        this.exporter.export(logs, (result) => {
-          if (result.code === 0) return resolve(skipped > 0 ? { kind: 'success', unencodable: skipped } : { kind: 'success' });
+        this.delegate.export(request, (result) => {
+          if (result.code === 0) return resolve({ kind: 'success' });
           const error = result.error ?? new Error('OTLP export failed');
           const code = (error as { code?: unknown }).code;
           if (typeof code === 'number' && FINAL_GRPC_CODES.has(code)) return resolve({ kind: 'failure', error });
@@ -66,43 +130,9 @@ export class OtlpTransport implements AuditTransport {
 
   async shutdown(): Promise<void> {
     try {
-      await this.exporter.shutdown();
+      await this.delegate.shutdown();
     } catch (err) {
       diag.debug('otel-audit: exporter shutdown failed', err);
     }
-  }
-
-  private resourceFor(attrs: Record<string, string | number | boolean>): Resource {
-    // Records of one process share one attributes object (found by identity,
-    // without serialising it per record) and so one Resource object, which
-    // the serializer groups under one ResourceLogs. Spooled records come back
-    // as copies: those are found by content.
-    const same = this.byIdentity.get(attrs);
-    if (same) return same;
-    const key = JSON.stringify(attrs);
-    let res = this.resources.get(key);
-    if (!res) {
-      if (this.resources.size > 64) this.resources.clear();
-      res = resourceFromAttributes(attrs);
-      this.resources.set(key, res);
-    }
-    this.byIdentity.set(attrs, res);
-    return res;
-  }
-
-  private toLogRecord(r: AuditRecord): ReadableLogRecord {
-    return {
-      hrTime: nanoStringToHrTime(r.timeUnixNano),
-      hrTimeObserved: nanoStringToHrTime(r.observedTimeUnixNano),
-      spanContext: { traceId: r.traceId, spanId: r.spanId, traceFlags: r.traceFlags },
-      severityNumber: SEVERITY_INFO,
-      severityText: 'INFO',
-      eventName: AUDIT_EVENT_NAME,
-      body: r.body as AnyValue,
-      resource: this.resourceFor(r.resource),
-      instrumentationScope: { name: AUDIT_SCOPE_NAME, version: VERSION },
-      attributes: r.attributes as Attributes,
-      droppedAttributesCount: 0,
-    };
   }
 }

@@ -5,6 +5,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRecord } from '../record.js';
+import { processAlive } from '../../util/process.js';
 
 export interface SpoolOptions {
   /** Directory of the spool; created when missing. */
@@ -32,15 +33,6 @@ interface Segment {
   name: string;
   size: number;
   offset: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -102,17 +94,19 @@ export class Spool {
     let written = 0;
     let seg = fresh ? undefined : this.segments[this.segments.length - 1];
     let buf = '';
+    // UTF-8 bytes of `buf`, kept as it grows (measuring `buf` per record would be quadratic).
+    let bufBytes = 0;
     let pending = 0;
     let skipped = 0;
     const flush = (): void => {
       if (!seg || buf === '') return;
       appendFileSync(join(this.dir, seg.name), buf);
-      const n = Buffer.byteLength(buf);
-      seg.size += n;
-      this.total += n;
+      seg.size += bufBytes;
+      this.total += bufBytes;
       written += pending + skipped;
       skipped = 0;
       buf = '';
+      bufBytes = 0;
       pending = 0;
     };
     for (const r of records) {
@@ -129,12 +123,13 @@ export class Spool {
         continue;
       }
       const n = Buffer.byteLength(line);
-      if (this.total + Buffer.byteLength(buf) + n > this.maxBytes) break;
-      if (!seg || seg.size + Buffer.byteLength(buf) + n > this.segmentBytes) {
+      if (this.total + bufBytes + n > this.maxBytes) break;
+      if (!seg || seg.size + bufBytes + n > this.segmentBytes) {
         flush();
         seg = this.newSegment(r.observedTimeUnixNano);
       }
       buf += line;
+      bufBytes += n;
       pending++;
     }
     flush();
@@ -254,7 +249,7 @@ export class Spool {
         let alive = live.get(owner);
         if (alive === undefined) {
           const lock = join(this.dir, `${owner}.lock`);
-          alive = existsSync(lock) && isAlive(Number(readFileSync(lock, 'utf8').trim()));
+          alive = existsSync(lock) && processAlive(Number(readFileSync(lock, 'utf8').trim()));
           live.set(owner, alive);
         }
         if (alive) continue;
