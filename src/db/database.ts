@@ -40,6 +40,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { copyIn } from './copy-in.js';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -56,6 +57,12 @@ export interface Queryable {
 export interface Transaction extends Queryable {
   /** Run a multi-statement SQL script (no parameters) inside the transaction. */
   exec(sql: string): Promise<void>;
+  /**
+   * Run `sql`, a `COPY … FROM STDIN`, with `data` as its input (in the
+   * format the statement names); resolves with the rows copied. Postgres
+   * only: PGlite's transactions leave it undefined.
+   */
+  copyIn?(sql: string, data: Buffer): Promise<number>;
 }
 
 export interface Database extends Queryable {
@@ -235,6 +242,10 @@ function openPostgres(config: pg.PoolConfig, description: string, options: Datab
           async exec(sql: string): Promise<void> {
             ensureOpen();
             await client.query(sql);
+          },
+          async copyIn(sql: string, data: Buffer): Promise<number> {
+            ensureOpen();
+            return copyIn(client, sql, data);
           },
         };
         await client.query('BEGIN');

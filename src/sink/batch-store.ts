@@ -4,11 +4,12 @@
  * audit.rejected; a submission the database refuses set aside there.
  */
 import type { Database } from '../db/database.js';
-import { conflictParams, emitterParams, recordParams, rejectedParams, type HashedRow } from './batch-params.js';
-import { FIND_CONFLICTS, INSERT_REJECTED, WRITE_BATCH } from './batch-sql.js';
+import { INSERT_BATCH } from './batch-insert.js';
+import { conflictParams, rejectedParams, type HashedRow } from './batch-params.js';
+import { FIND_CONFLICTS, INSERT_REJECTED } from './batch-sql.js';
 import { contentHashOrPlain, identityOf } from './content-hash.js';
 import type { AuditRow } from './row.js';
-import type { RejectedInput, SubmitResult, SubmitSource } from './writer-types.js';
+import type { RejectedInput, SubmitResult, SubmitSource, WriteMethod } from './writer-types.js';
 
 /** `reason` of a record kept in audit.rejected because its key exists with other content. */
 export const CONFLICT_REASON = 'conflict';
@@ -70,12 +71,13 @@ export async function keepRejected(db: Database, rejects: RejectedInput[]): Prom
 }
 
 /**
- * Records, emitters and rejected input in one statement; then, only when
- * some records inserted nothing, which of those are conflicts (one query)
- * and those kept in audit.rejected (one insert). A failure after the first
- * statement leaves the client retrying: the retry finds the same conflicts.
+ * Records, emitters and rejected input atomically (`method`: batch-insert.ts);
+ * then, only when some records inserted nothing, which of those are
+ * conflicts (one query) and those kept in audit.rejected (one insert). A
+ * failure after the first step leaves the client retrying: the retry finds
+ * the same conflicts.
  */
-export async function writeBatch(db: Database, batch: Pending[]): Promise<WriteTotals> {
+export async function writeBatch(db: Database, batch: Pending[], method: WriteMethod): Promise<WriteTotals> {
   const unique: Keyed[] = [];
   const conflicts: Keyed[] = [];
   let duplicates = 0;
@@ -97,9 +99,7 @@ export async function writeBatch(db: Database, batch: Pending[]): Promise<WriteT
   }
   const rows = batch.flatMap((p) => p.rows);
   const rejects = batch.flatMap((p) => p.rejects);
-  const params = [...recordParams(unique), ...emitterParams(rows), ...rejectedParams(rejects)];
-  const res = await db.query<{ skipped: number[] | null }>(WRITE_BATCH, params);
-  const skipped = (res.rows[0]?.skipped ?? []).map((i) => unique[i - 1] as Keyed);
+  const skipped = (await INSERT_BATCH[method](db, unique, rows, rejects)).map((i) => unique[i - 1] as Keyed);
   if (skipped.length > 0) {
     const found = await db.query<{ i: number }>(FIND_CONFLICTS, conflictParams(skipped));
     for (const { i } of found.rows) conflicts.push(skipped[i - 1] as Keyed);

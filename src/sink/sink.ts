@@ -58,7 +58,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const metrics: SinkMetrics = createSinkMetrics(() => writer.depth);
     const writer: Writer = new Writer(
       db,
-      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers },
+      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers, method: config.writeMethod },
       (b) => {
         metrics.written.inc(b.inserted);
         metrics.duplicates.inc(b.duplicates);

@@ -3,16 +3,17 @@ import { isDataError, setAside, writeBatch, type Pending, type WriteTotals } fro
 import { SINK_DEFAULTS } from './config.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
-import type { BatchReport, RejectedInput, SubmitResult, SubmitSource, WriterOptions } from './writer-types.js';
+import type { BatchReport, RejectedInput, SubmitResult, SubmitSource, WriteMethod, WriterOptions } from './writer-types.js';
 
 /** How often {@link Writer.close} looks whether the queue has drained, ms. */
 const CLOSE_POLL_MS = 5;
 
 /**
  * Batches rows of many concurrent exports into few transactions (group
- * commit): one `unnest` insert per batch with `ON CONFLICT DO NOTHING` on the
- * identity key, the emitters' sequence bookkeeping and the rejected input in
- * the same statement. A row whose key exists inserts nothing: with the same
+ * commit): per batch one insert with `ON CONFLICT DO NOTHING` on the
+ * identity key (from a binary COPY into a staging table, or from `unnest`
+ * arrays: batch-insert.ts), the emitters' sequence bookkeeping and the
+ * rejected input in the same statement. A row whose key exists inserts nothing: with the same
  * content hash it is a redelivery (counted as a duplicate), with another it
  * is a conflict, kept in audit.rejected (reason `conflict`) and reported
  * rejected to its submission. A submission resolves only after its rows are
@@ -31,6 +32,7 @@ export class Writer {
   private readonly maxDelayMs: number;
   private readonly maxQueueRows: number;
   private readonly concurrency: number;
+  private readonly method: WriteMethod;
 
   constructor(
     private readonly db: Database,
@@ -41,6 +43,8 @@ export class Writer {
     this.maxDelayMs = options.maxDelayMs ?? SINK_DEFAULTS.batchDelayMs;
     this.maxQueueRows = options.maxQueueRows ?? SINK_DEFAULTS.maxQueueRows;
     this.concurrency = options.concurrency ?? SINK_DEFAULTS.writers;
+    // PGlite has no COPY from a client's buffer.
+    this.method = db.kind === 'postgres' ? (options.method ?? SINK_DEFAULTS.writeMethod) : 'unnest';
   }
 
   /** Rows (and rejected inputs) waiting for a transaction. */
@@ -145,7 +149,7 @@ export class Writer {
         : new RetryableError(isConnectionError(err) ? `database unavailable: ${(err as Error).message}` : `database error: ${(err as Error).message}`);
     const settled: Pending[] = [];
     try {
-      add(await writeBatch(this.db, batch));
+      add(await writeBatch(this.db, batch, this.method));
       settled.push(...batch);
     } catch (err) {
       if (!isDataError(err)) {
@@ -155,7 +159,7 @@ export class Writer {
       }
       for (const p of batch) {
         try {
-          add(batch.length > 1 ? await writeBatch(this.db, [p]) : await setAside(this.db, p, err as Error));
+          add(batch.length > 1 ? await writeBatch(this.db, [p], this.method) : await setAside(this.db, p, err as Error));
           settled.push(p);
         } catch (err2) {
           if (!isDataError(err2)) {
