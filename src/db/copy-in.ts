@@ -49,12 +49,12 @@ class CopyFromBuffer implements pg.Submittable {
   }
 
   /**
-   * An error the server reported is followed by ReadyForQuery, which settles;
-   * an error of the connection itself (lost, closed) is not: it settles now.
+   * Settles at once: pg stops treating this as the active query on an error
+   * (the server's, or the connection's), so ReadyForQuery never reaches it.
    */
   handleError(err: Error): void {
     this.error ??= err;
-    if (!(err instanceof pg.DatabaseError)) this.settle();
+    this.settle();
   }
 
   handleReadyForQuery(): void {
