@@ -16,6 +16,9 @@ interface CopyConnection {
 const COPY_TAG = /^COPY (\d+)$/;
 
 class CopyFromBuffer implements pg.Submittable {
+  // Plain fields, not parameter properties: the benchmark loads this file with Node's type stripping.
+  private readonly text: string;
+  private readonly data: Buffer;
   private error: Error | undefined;
   private rows = 0;
   private settled = false;
@@ -23,10 +26,9 @@ class CopyFromBuffer implements pg.Submittable {
   private resolve!: (rows: number) => void;
   private reject!: (err: Error) => void;
 
-  constructor(
-    private readonly text: string,
-    private readonly data: Buffer,
-  ) {
+  constructor(text: string, data: Buffer) {
+    this.text = text;
+    this.data = data;
     this.done = new Promise<number>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
