@@ -21,6 +21,8 @@ const SHORT_REASON_LENGTH = 200;
 /** A submission waiting for (or in) a batch. */
 export interface Pending {
   rows: AuditRow[];
+  /** Per row, in order: its content hash and its identity within a batch ({@link keysOf}). */
+  keys: RowKey[];
   rejects: RejectedInput[];
   source: SubmitSource;
   result: SubmitResult;
@@ -35,6 +37,21 @@ export interface WriteTotals {
   conflicts: number;
   /** Rows set aside because the database refused their export. */
   refused: number;
+}
+
+/** What a batch needs of each row before it is written. */
+export interface RowKey {
+  hash: Buffer;
+  id: string;
+}
+
+/**
+ * The rows' keys, computed when a submission arrives rather than when its
+ * batch is written: hashing is most of the writer's own CPU, and this way it
+ * runs while the previous batch is in the database.
+ */
+export function keysOf(rows: readonly AuditRow[]): RowKey[] {
+  return rows.map((row) => ({ hash: contentHashOrPlain(row), id: identityOf(row) }));
 }
 
 /** A row with its content hash and the submission it came from. */
@@ -83,9 +100,9 @@ export async function writeBatch(db: Database, batch: Pending[], method: WriteMe
   let duplicates = 0;
   const seen = new Map<string, Buffer>();
   for (const p of batch) {
-    for (const row of p.rows) {
-      const keyed: Keyed = { row, hash: contentHashOrPlain(row), owner: p };
-      const id = identityOf(row);
+    for (let i = 0; i < p.rows.length; i++) {
+      const { hash, id } = p.keys[i] as RowKey;
+      const keyed: Keyed = { row: p.rows[i] as AuditRow, hash, owner: p };
       const first = seen.get(id);
       if (first === undefined) {
         seen.set(id, keyed.hash);

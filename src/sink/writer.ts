@@ -1,5 +1,5 @@
 import { isConnectionError, type Database } from '../db/database.js';
-import { isDataError, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
+import { isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
 import { SINK_DEFAULTS } from './config.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
@@ -63,8 +63,9 @@ export class Writer {
     if (this.queuedRows > 0 && this.queuedRows + rows.length > this.maxQueueRows) {
       return Promise.reject(new RetryableError(`write queue full (${this.queuedRows} rows waiting)`, 'exhausted', 1));
     }
+    const keys = keysOf(rows);
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ rows, rejects, source, result: { rejected: 0, conflicts: 0, reasons: [] }, resolve, reject });
+      this.queue.push({ rows, keys, rejects, source, result: { rejected: 0, conflicts: 0, reasons: [] }, resolve, reject });
       this.queuedRows += rows.length + rejects.length;
       this.kick();
     });
