@@ -40,3 +40,18 @@ const insertCopy: InsertBatch = async (db, unique, rows, rejects) => {
 };
 
 export const INSERT_BATCH: Readonly<Record<WriteMethod, InsertBatch>> = { unnest: insertUnnest, copy: insertCopy };
+
+/**
+ * The method the writer can use on `db`: `copy` needs a Postgres server and
+ * the right to create temporary tables in the database (PUBLIC has it
+ * unless an administrator revoked it); without them, `unnest`, which needs
+ * neither. Checked once, at start, so that a missing privilege never turns
+ * every batch into an error the clients retry forever.
+ */
+export async function usableWriteMethod(db: Database, wanted: WriteMethod): Promise<{ method: WriteMethod; reason?: string }> {
+  if (wanted === 'unnest') return { method: wanted };
+  if (db.kind !== 'postgres') return { method: 'unnest', reason: 'the embedded database has no COPY from a client' };
+  const res = await db.query<{ temp: boolean }>("SELECT has_database_privilege(current_database(), 'TEMPORARY') AS temp");
+  if (res.rows[0]?.temp !== true) return { method: 'unnest', reason: 'the database user may not create temporary tables (GRANT TEMPORARY ON DATABASE …)' };
+  return { method: wanted };
+}

@@ -43,7 +43,7 @@ export class Writer {
     this.maxDelayMs = options.maxDelayMs ?? SINK_DEFAULTS.batchDelayMs;
     this.maxQueueRows = options.maxQueueRows ?? SINK_DEFAULTS.maxQueueRows;
     this.concurrency = options.concurrency ?? SINK_DEFAULTS.writers;
-    // PGlite has no COPY from a client's buffer.
+    // PGlite has no COPY from a client's buffer (startSink also checks the privilege: usableWriteMethod).
     this.method = db.kind === 'postgres' ? (options.method ?? SINK_DEFAULTS.writeMethod) : 'unnest';
   }
 

@@ -4,23 +4,29 @@
  * harmless within a batch and across concurrent batches, conflicts and
  * rejected input kept, emitters accounted, refused data set aside.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
+import { usableWriteMethod } from '../../src/sink/batch-insert.js';
 import { CONFLICT_REASON } from '../../src/sink/batch-store.js';
 import { resolveSinkConfig } from '../../src/sink/config.js';
 import type { AuditRow } from '../../src/sink/row.js';
 import { Writer } from '../../src/sink/writer.js';
 import { WRITE_METHODS, type BatchReport, type RejectedInput, type SubmitSource } from '../../src/sink/writer-types.js';
-import { createTestDatabase } from '../helpers/pg.js';
+import { adminQuery, createTestDatabase } from '../helpers/pg.js';
 
 const SOURCE: SubmitSource = { signal: 'logs', wireFormat: 'grpc', peer: 'ipv4:127.0.0.1:1' };
 
 let drop: () => Promise<void>;
 let db: Database;
+let dbName: string;
+let dbUrl: string;
 beforeAll(async () => {
   const t = await createTestDatabase();
   drop = t.drop;
+  dbName = t.name;
+  dbUrl = t.url;
   db = await openDatabase({ url: t.url, poolSize: 4 });
   await migrate(db);
 });
@@ -185,6 +191,29 @@ describe.each(WRITE_METHODS)('the writer with --write-method %s', (method) => {
     const kept = await rejectedWith('the database refused the export');
     expect(kept.filter((k) => k.raw?.toString().includes(nul.traceId))).toHaveLength(1);
     expect(kept.filter((k) => k.raw?.toString().includes(big.traceId))).toHaveLength(1);
+  });
+});
+
+describe('the method the writer can use', () => {
+  it('copy on Postgres for a user who may create temporary tables; unnest when asked', async () => {
+    expect(await usableWriteMethod(db, 'copy')).toEqual({ method: 'copy' });
+    expect(await usableWriteMethod(db, 'unnest')).toEqual({ method: 'unnest' });
+  });
+
+  it('unnest, with the reason, for a user who may not create temporary tables', async () => {
+    const role = `t_notemp_${randomBytes(4).toString('hex')}`;
+    await adminQuery(`CREATE ROLE ${role} LOGIN; REVOKE TEMPORARY ON DATABASE ${dbName} FROM PUBLIC;`);
+    const url = new URL(dbUrl);
+    url.username = role;
+    const limited = await openDatabase({ url: url.toString(), poolSize: 1 });
+    try {
+      const got = await usableWriteMethod(limited, 'copy');
+      expect(got.method).toBe('unnest');
+      expect(got.reason).toContain('may not create temporary tables');
+    } finally {
+      await limited.close();
+      await adminQuery(`GRANT TEMPORARY ON DATABASE ${dbName} TO PUBLIC; DROP ROLE ${role};`);
+    }
   });
 });
 
