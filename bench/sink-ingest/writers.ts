@@ -5,54 +5,9 @@
  * and plain COPY (the bound).
  */
 import pg from 'pg';
+import { copyIn } from '../../src/db/copy-in.ts';
 import { cpuSnapshot, cpuUse } from '../lib/cpu.ts';
 import { COLUMN_LIST, COLUMN_TYPES, COLUMNS, ON_CONFLICT, storeRun, type StoreRun, type TextRow } from './db.ts';
-
-/** COPY … FROM STDIN over a pg client (what pg-copy-streams does, for one buffer). */
-interface CopyConnection {
-  query(text: string): void;
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
-}
-
-class CopyFromBuffer implements pg.Submittable {
-  private error: Error | undefined;
-  private readonly text: string;
-  private readonly data: Buffer;
-  private readonly done: Promise<void>;
-  private settle!: (err?: Error) => void;
-
-  constructor(text: string, data: Buffer) {
-    this.text = text;
-    this.data = data;
-    this.done = new Promise<void>((res, rej) => {
-      this.settle = (err) => (err ? rej(err) : res());
-    });
-  }
-
-  submit(connection: pg.Connection): void {
-    (connection as unknown as CopyConnection).query(this.text);
-  }
-
-  handleCopyInResponse(connection: CopyConnection): void {
-    connection.sendCopyFromChunk(this.data);
-    connection.endCopyFrom();
-  }
-
-  handleCommandComplete(): void {}
-
-  handleError(err: Error): void {
-    this.error = err;
-  }
-
-  handleReadyForQuery(): void {
-    this.settle(this.error);
-  }
-
-  wait(): Promise<void> {
-    return this.done;
-  }
-}
 
 /** COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
 function copyText(rows: TextRow[]): Buffer {
@@ -113,9 +68,7 @@ export const WRITER_STRATEGIES: readonly WriterStrategy[] = [
     transaction: true,
     setup: `CREATE TEMP TABLE IF NOT EXISTS ${STAGING} (${COLUMNS.map((c, i) => `${c} ${COLUMN_TYPES[i] as string}`).join(', ')}) ON COMMIT DELETE ROWS`,
     async write(client, rows) {
-      const copy = new CopyFromBuffer(`COPY ${STAGING} (${COLUMN_LIST}) FROM STDIN`, copyText(rows));
-      client.query(copy);
-      await copy.wait();
+      await copyIn(client, `COPY ${STAGING} (${COLUMN_LIST}) FROM STDIN`, copyText(rows));
       await client.query(`INSERT INTO audit.records (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${STAGING} ${ON_CONFLICT}`);
     },
   },
@@ -123,9 +76,7 @@ export const WRITER_STRATEGIES: readonly WriterStrategy[] = [
     id: 'copy',
     label: 'COPY straight into audit.records (no idempotency: the bound)',
     async write(client, rows) {
-      const copy = new CopyFromBuffer(`COPY audit.records (${COLUMN_LIST}) FROM STDIN`, copyText(rows));
-      client.query(copy);
-      await copy.wait();
+      await copyIn(client, `COPY audit.records (${COLUMN_LIST}) FROM STDIN`, copyText(rows));
     },
   },
 ];

@@ -22,6 +22,7 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'max-queue-rows', env: env('MAX_QUEUE_ROWS'), type: 'number', help: 'rows waiting at most before exports are answered retryable', default: String(SINK_DEFAULTS.maxQueueRows) },
   { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: 'database connections', default: String(SINK_DEFAULTS.poolSize) },
   { flag: 'writers', env: env('WRITERS'), type: 'number', help: 'batches written at once (at most --pool-size)', default: String(SINK_DEFAULTS.writers) },
+  { flag: 'write-method', env: env('WRITE_METHOD'), type: 'string', help: 'copy (binary COPY into a staging table) or unnest (array parameters); the embedded database always uses unnest', default: SINK_DEFAULTS.writeMethod },
   { flag: 'gap-window-ms', env: env('GAP_WINDOW_MS'), type: 'number', help: 'a sequence gap open longer than this counts as missing records', default: String(SINK_DEFAULTS.gapWindowMs) },
   { flag: 'gap-check-interval-ms', env: env('GAP_CHECK_INTERVAL_MS'), type: 'number', help: 'least time between two gap checks (/metrics shows the last figures)', default: `half the gap window, ${GAP_CHECK_MIN_INTERVAL_MS} to ${GAP_CHECK_MAX_INTERVAL_MS}` },
   { flag: 'metrics-token', env: env('METRICS_TOKEN'), type: 'string', help: 'require "Authorization: Bearer <token>" on /metrics (/healthz, /readyz stay open); may equal --token' },

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { asUnavailable, DatabaseUnavailableError, isConnectionError, UNAVAILABLE } from './connection-error.js';
 import type { Database, DatabaseOptions, QueryResult, Transaction } from './types.js';
 import { pgTypeParser } from './value-parsers.js';
+import { copyIn } from './copy-in.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -110,6 +111,10 @@ export function openPostgres(config: pg.PoolConfig, description: string, options
           async exec(sql: string): Promise<void> {
             ensureOpen();
             await client.query(sql);
+          },
+          async copyIn(sql: string, data: Buffer): Promise<number> {
+            ensureOpen();
+            return copyIn(client, sql, data);
           },
         };
         await client.query('BEGIN');

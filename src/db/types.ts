@@ -52,6 +52,12 @@ export interface Queryable {
 export interface Transaction extends Queryable {
   /** Run a multi-statement SQL script (no parameters) inside the transaction. */
   exec(sql: string): Promise<void>;
+  /**
+   * Run `sql`, a `COPY … FROM STDIN`, with `data` as its input (in the
+   * format the statement names); resolves with the rows copied. Postgres
+   * only: PGlite's transactions leave it undefined.
+   */
+  copyIn?(sql: string, data: Buffer): Promise<number>;
 }
 
 export interface Database extends Queryable {

@@ -7,6 +7,7 @@ import * as A from '../contract/attributes.js';
 import type { DecodedAttributes, DecodedScope } from '../otlp/decoded-types.js';
 import { childName, displayKey, isMap, own, quote, setOwn } from './decoded-values.js';
 import type { Sanitizer } from './sanitizer.js';
+import { share } from './shared-values.js';
 
 /**
  * Key of the attributes column listing the columns a sanitised row had
@@ -64,7 +65,8 @@ function cleanResource(resource: DecodedAttributes, s: Sanitizer): Record<string
     const key = s.storable(k, `resource attribute key ${quote(k)}`, COLUMN);
     setOwn(res, key, s.clean(v, `resource attribute ${displayKey(k)}`, COLUMN));
   }
-  CLEAN_RESOURCES.set(resource, { limits: s.limitsKey, value: res, notes: s.notesSince(notesBefore) });
+  // Shared by every row of the request: frozen, and hashed once (shared-values.ts).
+  CLEAN_RESOURCES.set(resource, { limits: s.limitsKey, value: share(res), notes: s.notesSince(notesBefore) });
   return res;
 }
 

@@ -46,8 +46,8 @@ function pgText(s: string | null): string | null {
   return s === null ? null : s.split(String.fromCharCode(0)).join('\\u0000');
 }
 
-/** How each written column's parameter value is read from a hashed row, in parameter order. */
-const RECORD_VALUES: readonly ((k: HashedRow) => unknown)[] = WRITTEN_COLUMNS.map((c): ((k: HashedRow) => unknown) => {
+/** How each written column's parameter value is read from a hashed row, in parameter order (jsonb as JSON text). */
+export const RECORD_VALUES: readonly ((k: HashedRow) => unknown)[] = WRITTEN_COLUMNS.map((c): ((k: HashedRow) => unknown) => {
   if (c.source === 'content-hash') return (k) => k.hash;
   const column: RowColumn = c;
   const field = column.field as keyof AuditRow;

@@ -4,11 +4,12 @@
  * audit.rejected; a submission the database refuses set aside there.
  */
 import type { Database } from '../db/database.js';
-import { conflictParams, emitterParams, recordParams, rejectedParams, type HashedRow } from './batch-params.js';
-import { FIND_CONFLICTS, INSERT_REJECTED, WRITE_BATCH } from './batch-sql.js';
+import { INSERT_BATCH } from './batch-insert.js';
+import { conflictParams, rejectedParams, type HashedRow } from './batch-params.js';
+import { FIND_CONFLICTS, INSERT_REJECTED } from './batch-sql.js';
 import { contentHashOrPlain, identityOf } from './content-hash.js';
 import type { AuditRow } from './row.js';
-import type { RejectedInput, SubmitResult, SubmitSource } from './writer-types.js';
+import type { RejectedInput, SubmitResult, SubmitSource, WriteMethod } from './writer-types.js';
 
 /** `reason` of a record kept in audit.rejected because its key exists with other content. */
 export const CONFLICT_REASON = 'conflict';
@@ -20,6 +21,8 @@ const SHORT_REASON_LENGTH = 200;
 /** A submission waiting for (or in) a batch. */
 export interface Pending {
   rows: AuditRow[];
+  /** Per row, in order: its content hash and its identity within a batch ({@link keysOf}). */
+  keys: RowKey[];
   rejects: RejectedInput[];
   source: SubmitSource;
   result: SubmitResult;
@@ -34,6 +37,21 @@ export interface WriteTotals {
   conflicts: number;
   /** Rows set aside because the database refused their export. */
   refused: number;
+}
+
+/** What a batch needs of each row before it is written. */
+export interface RowKey {
+  hash: Buffer;
+  id: string;
+}
+
+/**
+ * The rows' keys, computed when a submission arrives rather than when its
+ * batch is written: hashing is most of the writer's own CPU, and this way it
+ * runs while the previous batch is in the database.
+ */
+export function keysOf(rows: readonly AuditRow[]): RowKey[] {
+  return rows.map((row) => ({ hash: contentHashOrPlain(row), id: identityOf(row) }));
 }
 
 /** A row with its content hash and the submission it came from. */
@@ -70,20 +88,21 @@ export async function keepRejected(db: Database, rejects: RejectedInput[]): Prom
 }
 
 /**
- * Records, emitters and rejected input in one statement; then, only when
- * some records inserted nothing, which of those are conflicts (one query)
- * and those kept in audit.rejected (one insert). A failure after the first
- * statement leaves the client retrying: the retry finds the same conflicts.
+ * Records, emitters and rejected input atomically (`method`: batch-insert.ts);
+ * then, only when some records inserted nothing, which of those are
+ * conflicts (one query) and those kept in audit.rejected (one insert). A
+ * failure after the first step leaves the client retrying: the retry finds
+ * the same conflicts.
  */
-export async function writeBatch(db: Database, batch: Pending[]): Promise<WriteTotals> {
+export async function writeBatch(db: Database, batch: Pending[], method: WriteMethod): Promise<WriteTotals> {
   const unique: Keyed[] = [];
   const conflicts: Keyed[] = [];
   let duplicates = 0;
   const seen = new Map<string, Buffer>();
   for (const p of batch) {
-    for (const row of p.rows) {
-      const keyed: Keyed = { row, hash: contentHashOrPlain(row), owner: p };
-      const id = identityOf(row);
+    for (let i = 0; i < p.rows.length; i++) {
+      const { hash, id } = p.keys[i] as RowKey;
+      const keyed: Keyed = { row: p.rows[i] as AuditRow, hash, owner: p };
       const first = seen.get(id);
       if (first === undefined) {
         seen.set(id, keyed.hash);
@@ -97,9 +116,7 @@ export async function writeBatch(db: Database, batch: Pending[]): Promise<WriteT
   }
   const rows = batch.flatMap((p) => p.rows);
   const rejects = batch.flatMap((p) => p.rejects);
-  const params = [...recordParams(unique), ...emitterParams(rows), ...rejectedParams(rejects)];
-  const res = await db.query<{ skipped: number[] | null }>(WRITE_BATCH, params);
-  const skipped = (res.rows[0]?.skipped ?? []).map((i) => unique[i - 1] as Keyed);
+  const skipped = (await INSERT_BATCH[method](db, unique, rows, rejects)).map((i) => unique[i - 1] as Keyed);
   if (skipped.length > 0) {
     const found = await db.query<{ i: number }>(FIND_CONFLICTS, conflictParams(skipped));
     for (const { i } of found.rows) conflicts.push(skipped[i - 1] as Keyed);

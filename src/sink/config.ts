@@ -1,4 +1,5 @@
 import type { SinkOptions } from './types.js';
+import { WRITE_METHODS } from './writer-types.js';
 
 /** Gap checks run at least this far apart when the interval is derived from the window, ms. */
 export const GAP_CHECK_MIN_INTERVAL_MS = 250;
@@ -36,6 +37,8 @@ export const SINK_DEFAULTS = Object.freeze({
   poolSize: 10,
   /** Batches written at once (at most `poolSize`). */
   writers: 2,
+  /** How batches reach Postgres: binary COPY into a staging table (`copy`) or array parameters (`unnest`). */
+  writeMethod: 'copy',
   /** A sequence gap open longer than this counts as missing records, ms. */
   gapWindowMs: 300_000,
   /** pino level. */
@@ -64,6 +67,9 @@ export type SinkConfig = Omit<SinkOptions, Filled> & Required<Pick<SinkOptions, 
  */
 export function resolveSinkConfig(options: SinkOptions = {}): SinkConfig {
   const filled = withDefaults(options, SINK_DEFAULTS);
+  if (!WRITE_METHODS.includes(filled.writeMethod)) {
+    throw new Error(`write method ${JSON.stringify(filled.writeMethod)} is not one of ${WRITE_METHODS.join(', ')}`);
+  }
   return {
     ...filled,
     writers: Math.max(1, Math.min(filled.writers, filled.poolSize)),

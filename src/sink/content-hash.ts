@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../contract/canonical.js';
 import type { AuditRow } from './row.js';
+import { sharedForm } from './shared-values.js';
+
+/** Canonical forms of values shared between rows (shared-values.ts), each computed once. */
+const knownForms = (value: object): string | undefined => sharedForm(value, (v) => canonicalJson(v));
 
 /**
  * SHA-256 of the RFC 8785 canonical JSON of a row's fields (every field the
@@ -9,7 +13,7 @@ import type { AuditRow } from './row.js';
  * another hash is a conflict.
  */
 export function contentHash(row: AuditRow): Buffer {
-  return createHash('sha256').update(canonicalJson(row), 'utf8').digest();
+  return createHash('sha256').update(canonicalJson(row, knownForms), 'utf8').digest();
 }
 
 /**

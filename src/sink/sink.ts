@@ -5,6 +5,7 @@ import { resolveSinkConfig } from './config.js';
 import { startGrpcServer } from './grpc-server.js';
 import { startHealthServer } from './health-server.js';
 import { startHttpServer } from './http-server.js';
+import { usableWriteMethod } from './batch-insert.js';
 import { ingest, type IngestContext } from './ingest.js';
 import { prepareJobs } from './jobs.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
@@ -53,12 +54,14 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       log.info({ applied, current }, 'schema ready');
     }
     await ensurePartitions(db);
+    const { method: writeMethod, reason } = await usableWriteMethod(db, config.writeMethod);
+    if (reason !== undefined && db.kind === 'postgres') log.warn({ wanted: config.writeMethod, using: writeMethod }, `write method ${writeMethod}: ${reason}`);
 
     // The writer reports each batch to the metrics; the metrics read the writer's queue depth.
     const metrics: SinkMetrics = createSinkMetrics(() => writer.depth);
     const writer: Writer = new Writer(
       db,
-      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers },
+      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers, method: writeMethod },
       (b) => {
         metrics.written.inc(b.inserted);
         metrics.duplicates.inc(b.duplicates);

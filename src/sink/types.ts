@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { WriteMethod } from './writer-types.js';
 
 /**
  * Options of {@link startSink}; each is also a CLI flag and an
@@ -37,6 +38,8 @@ export interface SinkOptions {
   poolSize?: number;
   /** Batches written at once (at most poolSize). Default `SINK_DEFAULTS.writers`. */
   writers?: number;
+  /** How batches reach Postgres: `copy` (binary COPY into a staging table, then one INSERT … SELECT) or `unnest` (one INSERT of array parameters); the embedded database always uses `unnest`. Default `SINK_DEFAULTS.writeMethod`. */
+  writeMethod?: WriteMethod;
   /** A sequence gap open longer than this is counted as missing records, ms. Default `SINK_DEFAULTS.gapWindowMs`. */
   gapWindowMs?: number;
   /** Least time between two gap checks, ms (scrapes of `/metrics` read the last figures). Default `defaultGapCheckIntervalMs`: half the gap window, within `GAP_CHECK_MIN_INTERVAL_MS` and `GAP_CHECK_MAX_INTERVAL_MS`. */

@@ -18,6 +18,10 @@ export interface RejectedInput {
   peer: string | null;
 }
 
+/** How a batch's rows reach audit.records (batch-insert.ts): binary COPY through a staging table, or one statement of array parameters. */
+export type WriteMethod = 'copy' | 'unnest';
+export const WRITE_METHODS: readonly WriteMethod[] = ['copy', 'unnest'];
+
 export interface WriterOptions {
   /** Rows per database round trip at most. Default `SINK_DEFAULTS.batchRows`. */
   maxBatchRows?: number;
@@ -27,6 +31,8 @@ export interface WriterOptions {
   maxQueueRows?: number;
   /** Batches written at once (connections used). Default `SINK_DEFAULTS.writers`. */
   concurrency?: number;
+  /** How rows are written on Postgres. Default `SINK_DEFAULTS.writeMethod`; the embedded database always takes `unnest`. */
+  method?: WriteMethod;
 }
 
 /** What the writer reports after each batch (for metrics). */

@@ -1,18 +1,19 @@
 import { isConnectionError, type Database } from '../db/database.js';
-import { isDataError, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
+import { isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
 import { SINK_DEFAULTS } from './config.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
-import type { BatchReport, RejectedInput, SubmitResult, SubmitSource, WriterOptions } from './writer-types.js';
+import type { BatchReport, RejectedInput, SubmitResult, SubmitSource, WriteMethod, WriterOptions } from './writer-types.js';
 
 /** How often {@link Writer.close} looks whether the queue has drained, ms. */
 const CLOSE_POLL_MS = 5;
 
 /**
  * Batches rows of many concurrent exports into few transactions (group
- * commit): one `unnest` insert per batch with `ON CONFLICT DO NOTHING` on the
- * identity key, the emitters' sequence bookkeeping and the rejected input in
- * the same statement. A row whose key exists inserts nothing: with the same
+ * commit): per batch one insert with `ON CONFLICT DO NOTHING` on the
+ * identity key (from a binary COPY into a staging table, or from `unnest`
+ * arrays: batch-insert.ts), the emitters' sequence bookkeeping and the
+ * rejected input in the same statement. A row whose key exists inserts nothing: with the same
  * content hash it is a redelivery (counted as a duplicate), with another it
  * is a conflict, kept in audit.rejected (reason `conflict`) and reported
  * rejected to its submission. A submission resolves only after its rows are
@@ -31,6 +32,7 @@ export class Writer {
   private readonly maxDelayMs: number;
   private readonly maxQueueRows: number;
   private readonly concurrency: number;
+  private readonly method: WriteMethod;
 
   constructor(
     private readonly db: Database,
@@ -41,6 +43,8 @@ export class Writer {
     this.maxDelayMs = options.maxDelayMs ?? SINK_DEFAULTS.batchDelayMs;
     this.maxQueueRows = options.maxQueueRows ?? SINK_DEFAULTS.maxQueueRows;
     this.concurrency = options.concurrency ?? SINK_DEFAULTS.writers;
+    // PGlite has no COPY from a client's buffer (startSink also checks the privilege: usableWriteMethod).
+    this.method = db.kind === 'postgres' ? (options.method ?? SINK_DEFAULTS.writeMethod) : 'unnest';
   }
 
   /** Rows (and rejected inputs) waiting for a transaction. */
@@ -59,8 +63,9 @@ export class Writer {
     if (this.queuedRows > 0 && this.queuedRows + rows.length > this.maxQueueRows) {
       return Promise.reject(new RetryableError(`write queue full (${this.queuedRows} rows waiting)`, 'exhausted', 1));
     }
+    const keys = keysOf(rows);
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ rows, rejects, source, result: { rejected: 0, conflicts: 0, reasons: [] }, resolve, reject });
+      this.queue.push({ rows, keys, rejects, source, result: { rejected: 0, conflicts: 0, reasons: [] }, resolve, reject });
       this.queuedRows += rows.length + rejects.length;
       this.kick();
     });
@@ -145,7 +150,7 @@ export class Writer {
         : new RetryableError(isConnectionError(err) ? `database unavailable: ${(err as Error).message}` : `database error: ${(err as Error).message}`);
     const settled: Pending[] = [];
     try {
-      add(await writeBatch(this.db, batch));
+      add(await writeBatch(this.db, batch, this.method));
       settled.push(...batch);
     } catch (err) {
       if (!isDataError(err)) {
@@ -155,7 +160,7 @@ export class Writer {
       }
       for (const p of batch) {
         try {
-          add(batch.length > 1 ? await writeBatch(this.db, [p]) : await setAside(this.db, p, err as Error));
+          add(batch.length > 1 ? await writeBatch(this.db, [p], this.method) : await setAside(this.db, p, err as Error));
           settled.push(p);
         } catch (err2) {
           if (!isDataError(err2)) {
