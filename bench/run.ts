@@ -48,7 +48,7 @@ const SCENARIOS: readonly BenchScenario[] = [
     summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
     smoke: [
       '--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100', '--insert-rows', '200',
-      '--latency-duration', '2', '--rate', '200', '--copy-procs', '1', '--writer-rows', '400',
+      '--latency-duration', '2', '--rate', '200', '--copy-procs', '1',
     ],
   },
   {

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { decodeLogsWire } from '../src/otlp/wire-logs.ts';
+import protobuf from 'protobufjs';
 import { commandLine, positive, UsageError } from './lib/args.ts';
 import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, ROOT, runMain, stopChild, track } from './lib/proc.ts';
 import { fmt, machine, textTable } from './lib/report.ts';
@@ -25,6 +25,13 @@ import { cpuMs } from './lib/cpu.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'express-app.mjs');
 const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+/** The .proto files the package ships; they import one another by paths relative to this directory. */
+const PROTO_DIR = join(ROOT, 'dist', 'proto');
+const LOGS_SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
+const EXPORT_LOGS_REQUEST = 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest';
+/** The event name of audit records, and the attribute numbering them per emitter. */
+const AUDIT_EVENT = 'audit';
+const SEQ_ATTRIBUTE = 'audit.emitter.seq';
 /** Most RSS the outage may add, MiB. */
 const GOAL_RSS_MIB = 64;
 /** How often RSS is sampled, ms. */
@@ -92,12 +99,44 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
+/** The parts of a decoded ExportLogsServiceRequest the receiver reads (protobufjs `toObject`, int64 as numbers). */
+interface LogsRequest {
+  resourceLogs?: {
+    scopeLogs?: {
+      logRecords?: { eventName?: string; attributes?: { key?: string; value?: { intValue?: number } }[] }[];
+    }[];
+  }[];
+}
+
+/** ExportLogsServiceRequest, from the package's shipped dist/proto. */
+function loadLogsRequestType(): protobuf.Type {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
+  root.loadSync(LOGS_SERVICE_PROTO);
+  return root.lookupType(EXPORT_LOGS_REQUEST);
+}
+
 /** An OTLP/gRPC logs receiver that can be taken down and brought back on the same port. */
 class Receiver {
   readonly seqs = new Set<number>();
   records = 0;
   private server: grpc.Server | undefined;
+  private readonly requestType = loadLogsRequestType();
   port = 0;
+
+  /** Counts the audit records of one request and notes their sequence numbers. */
+  private count(bytes: Buffer): void {
+    const request = this.requestType.toObject(this.requestType.decode(bytes), { longs: Number }) as LogsRequest;
+    for (const resource of request.resourceLogs ?? []) {
+      for (const scope of resource.scopeLogs ?? []) {
+        for (const record of scope.logRecords ?? []) {
+          if (record.eventName !== AUDIT_EVENT) continue;
+          this.records++;
+          this.seqs.add(Number(record.attributes?.find((a) => a.key === SEQ_ATTRIBUTE)?.value?.intValue));
+        }
+      }
+    }
+  }
 
   async up(): Promise<void> {
     const identity = (b: Buffer): Buffer => b;
@@ -107,11 +146,7 @@ class Receiver {
       {
         Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
           try {
-            for (const r of decodeLogsWire(call.request)) {
-              if (r.eventName !== 'audit') continue;
-              this.records++;
-              this.seqs.add(Number(r.attributes['audit.emitter.seq']));
-            }
+            this.count(call.request);
             callback(null, Buffer.alloc(0));
           } catch (err) {
             callback({ code: grpc.status.INVALID_ARGUMENT, details: String(err) }, null);

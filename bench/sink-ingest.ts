@@ -2,6 +2,8 @@
  * Sink ingest: how fast the otel-audit sink stores audit records in
  * Postgres, against the physical limit (COPY) and what a home-grown design
  * does (one INSERT per row), plus the latency of an export at a steady rate.
+ * Its write methods compare side by side as sink configurations
+ * (`--sink-args="--write-method copy" --sink-args="--write-method unnest"`).
  * See bench/README.md.
  *
  *   node bench/sink-ingest.ts [--exports 200] [--records-per-export 500] [--clients 4] ...
@@ -15,9 +17,6 @@
  *   insert   the same rows, one autocommitted INSERT per row over a pg.Pool
  *            (both bench/sink-ingest/baselines.ts)
  *   latency  a steady rate through the sink; time from call to OK per export
- *   writers  in-process batch writers on the same rows (the sink's unnest
- *            statement and two variants, COPY into a staging table, plain COPY;
- *            bench/sink-ingest/writers.ts)
  * With --cpu-prof, the sink's profile says where its time went, its decoder
  * included.
  */
@@ -38,7 +37,6 @@ import { parseOptions, USAGE, type Options } from './sink-ingest/options.ts';
 import { makeBatches, makeEmitters, serialize, type Payload } from './sink-ingest/records.ts';
 import { markdown, perRecord, printReport, share, type ConfigResult, type Results } from './sink-ingest/report.ts';
 import { exporterWarmup, sinkLatency, sinkThroughput, type SinkRun } from './sink-ingest/through-sink.ts';
-import { WRITER_STRATEGIES, writerRun } from './sink-ingest/writers.ts';
 
 /** Postgres settings the report names: what the figures depend on. */
 const PG_SETTINGS = ['shared_buffers', 'synchronous_commit', 'wal_level', 'max_wal_size', 'fsync'];
@@ -65,7 +63,6 @@ function printSinkProfile(file: string, top: number, records: number): void {
 interface StoredRows {
   csvFiles: Map<number, string[]> | undefined;
   insertRows: TextRow[];
-  writerRows: TextRow[];
 }
 
 interface Run {
@@ -92,7 +89,6 @@ async function measureConfig(run: Run, sink: AuditSink, config: ConfigResult, fi
       if (first && round === 1) {
         if (opts.phases.has('copy')) stored.csvFiles = await exportCsv(run.dbUrl, run.tmp, opts.copyProcs, sinkRecords);
         if (opts.phases.has('insert')) stored.insertRows = await fetchRows(admin, opts.insertRows);
-        if (opts.phases.has('writers')) stored.writerRows = await fetchRows(admin, opts.writerRows);
       }
       await resetTable(admin);
       // COPY runs interleave with the sink's rounds: both see the machine at the same times.
@@ -154,7 +150,7 @@ async function throughSink(run: Run, onSink: (sink: AuditSink | undefined) => vo
   }
 }
 
-/** The per-row INSERT baseline and the writers experiment, on the rows the sink stored. */
+/** The per-row INSERT baseline, on the rows the sink stored. */
 async function afterSink(run: Run): Promise<void> {
   const { opts, admin, results, stored } = run;
   if (opts.phases.has('insert') && stored.insertRows.length) {
@@ -164,20 +160,6 @@ async function afterSink(run: Run): Promise<void> {
     console.log(`per-row INSERT, ${i.clients} connections: ${fmt(i.stored)} rows in ${fmt(i.wallMs)} ms, ${fmt(i.rate)} records/s; ` +
       `CPU µs/record Postgres ${perRecord(i.cpu.pgMs, i.records)}, client ${perRecord(i.cpu.clientMs, i.records)}`);
     await resetTable(admin);
-  }
-  if (opts.phases.has('writers') && stored.writerRows.length) {
-    for (let round = 1; round <= opts.rounds; round++) {
-      // A rotating order: no strategy always runs first.
-      const shift = (round - 1) % WRITER_STRATEGIES.length;
-      for (const s of [...WRITER_STRATEGIES.slice(shift), ...WRITER_STRATEGIES.slice(0, shift)]) {
-        const w = await writerRun(run.dbUrl, admin, s, stored.writerRows, opts.writerBatch, opts.writerConcurrency);
-        checkStored(w.stored, stored.writerRows.length, s.id);
-        results.writers.push(w);
-        console.log(`round ${round}/${opts.rounds}  writer ${s.id}: ${fmt(w.stored)} rows in ${fmt(w.wallMs)} ms, ${fmt(w.rate)} rows/s; ` +
-          `CPU µs/row writer ${perRecord(w.cpu.clientMs, w.records)}, Postgres ${perRecord(w.cpu.pgMs, w.records)}`);
-        await resetTable(admin);
-      }
-    }
   }
 }
 
@@ -214,7 +196,6 @@ async function main(): Promise<number> {
     configs: [],
     copy: new Map(),
     insert: undefined,
-    writers: [],
     settings: server.settings,
     serverVersion: server.version,
     clientsNote: `${opts.clients} in-process gRPC clients`,
@@ -222,7 +203,7 @@ async function main(): Promise<number> {
   let sink: AuditSink | undefined;
   let failed = false;
   try {
-    const run: Run = { opts, dbUrl, tmp, admin, results, ...payloads(opts), stored: { csvFiles: undefined, insertRows: [], writerRows: [] } };
+    const run: Run = { opts, dbUrl, tmp, admin, results, ...payloads(opts), stored: { csvFiles: undefined, insertRows: [] } };
     if (opts.phases.has('sink') || opts.phases.has('latency')) await throughSink(run, (s) => (sink = s));
     await afterSink(run);
     printReport(opts, results);

@@ -10,7 +10,6 @@ import { fmt } from '../lib/report.ts';
 
 /** The columns the sink's writer inserts from a record's fields (src/contract/columns.ts), in its order. */
 export const COLUMNS = ROW_FIELD_COLUMNS.map((c) => c.name);
-export const COLUMN_TYPES = ROW_FIELD_COLUMNS.map((c) => c.type);
 export const COLUMN_LIST = COLUMNS.join(', ');
 /** What makes a record a duplicate (the unique key of audit.records). */
 export const ON_CONFLICT = 'ON CONFLICT (identity_key, occurred_at) DO NOTHING';

@@ -12,11 +12,12 @@ Measures how fast the otel-audit sink (dist/cli.js sink) stores audit records
 in Postgres, on a fresh database that the sink migrates, against:
   copy      the same rows loaded with psql \\copy (CSV): the physical limit
   insert    the same rows, one autocommitted INSERT per row (pg.Pool)
-and the latency of an export at a steady rate through the sink. An
-experiment runs in this process: batch writers on the same rows (the sink's
-unnest statement, COPY into a staging table, plain COPY). Prints a table, the ratios
-sink ÷ COPY and sink ÷ per-row INSERT, and the CPU split between the sink,
-Postgres and the client. Uses dist/ (run \`npm run build\`
+and the latency of an export at a steady rate through the sink. Prints a
+table, the ratios sink ÷ COPY and sink ÷ per-row INSERT, and the CPU split
+between the sink, Postgres and the client. The sink's write methods compare
+side by side in one run as two sink configurations:
+  --sink-args="--write-method copy" --sink-args="--write-method unnest"
+(a row each in the table, each against the same COPY). Uses dist/ (run \`npm run build\`
 first), psql, and Postgres at --pg-url (a database named --database is
 created, and dropped at the end).
 
@@ -24,9 +25,9 @@ Options:
   --pg-url URL              server to use (default ${DEFAULT_PG_URL})
   --database NAME           database to create and drop (default otel_audit_bench)
   --keep-database           do not drop it at the end
-  --phases LIST             comma-separated subset of sink,copy,insert,latency,
-                            writers (default all; copy, insert and writers use
-                            the rows the sink phase stored)
+  --phases LIST             comma-separated subset of sink,copy,insert,latency
+                            (default all; copy and insert use the rows the
+                            sink phase stored)
   --exports N               ExportLogsServiceRequests per sink run (default 200)
   --records-per-export N    log records per request (default 500)
   --clients N               concurrent gRPC clients, one call in flight each (default 4)
@@ -40,10 +41,6 @@ Options:
   --rate N                  records/s of the latency phase (default 5000)
   --rate-batch N            records per export in the latency phase (default 50)
   --latency-duration S      seconds of the latency phase (default 20)
-  --writer-rows N           rows for the writers experiment (default: all stored)
-  --writer-batch N          rows per transaction there (default 2000)
-  --writer-concurrency N    concurrent transactions there (default 2); the
-                            strategies run --rounds times, in a rotating order
   --sink-args=FLAGS         extra flags for the sink, e.g. --sink-args="--batch-rows
                             5000" (with the =); repeatable: each set is measured
                             in turn (sink and latency phases), a tuning sweep;
@@ -62,8 +59,8 @@ Options:
   --help                    print this text
 `;
 
-export type Phase = 'sink' | 'copy' | 'insert' | 'latency' | 'writers';
-const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency', 'writers'];
+export type Phase = 'sink' | 'copy' | 'insert' | 'latency';
+const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency'];
 
 export interface Options extends CommonOptions, DatabaseOptions {
   phases: Set<Phase>;
@@ -78,9 +75,6 @@ export interface Options extends CommonOptions, DatabaseOptions {
   rate: number;
   rateBatch: number;
   latencyDuration: number;
-  writerRows: number | undefined;
-  writerBatch: number;
-  writerConcurrency: number;
   sinkConfigs: string[][];
   withoutIndex: string[];
 }
@@ -102,9 +96,6 @@ export function parseOptions(argv: string[]): Options | undefined {
       rate: { type: 'string' },
       'rate-batch': { type: 'string' },
       'latency-duration': { type: 'string' },
-      'writer-rows': { type: 'string' },
-      'writer-batch': { type: 'string' },
-      'writer-concurrency': { type: 'string' },
       'sink-args': { type: 'string', multiple: true },
       'without-index': { type: 'string', multiple: true },
       ...COMMON_OPTIONS,
@@ -118,7 +109,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     phases.add(p as Phase);
   }
   if (phases.size === 0) throw new UsageError('--phases: none given');
-  for (const p of ['copy', 'insert', 'writers'] as const) {
+  for (const p of ['copy', 'insert'] as const) {
     if (phases.has(p) && !phases.has('sink')) throw new UsageError(`--phases: ${p} needs the sink phase (it loads the rows the sink stored)`);
   }
   const copyProcs = (values['copy-procs'] ?? '1,2').split(',').map((s) => positive('copy-procs', s.trim(), 1));
@@ -136,9 +127,6 @@ export function parseOptions(argv: string[]): Options | undefined {
     rate: positive('rate', values.rate, 5_000),
     rateBatch: positive('rate-batch', values['rate-batch'], 50),
     latencyDuration: positive('latency-duration', values['latency-duration'], 20, false),
-    writerRows: values['writer-rows'] === undefined ? undefined : positive('writer-rows', values['writer-rows'], 0),
-    writerBatch: positive('writer-batch', values['writer-batch'], 2_000),
-    writerConcurrency: positive('writer-concurrency', values['writer-concurrency'], 2),
     sinkConfigs: (values['sink-args'] ?? ['']).map((s) => s.split(/\s+/).filter(Boolean)),
     withoutIndex: (values['without-index'] ?? []).map((name) => {
       if (!SQL_NAME.test(name)) throw new UsageError(`--without-index ${name}: not an index name`);

@@ -1,14 +1,12 @@
 /**
  * The report of bench/sink-ingest.ts: the table of ways to store the records
- * (sink, COPY, per-row INSERT), goals, sink batches, latency, the writers
- * experiment, noise, as text and as the Markdown of bench/README.md.
+ * (sink, COPY, per-row INSERT), goals, sink batches, latency, noise, as text and as the Markdown of bench/README.md.
  */
 import { machineShare, type CpuUse } from '../lib/cpu.ts';
 import { fmt, machine, mdTable, medianBy, textTable } from '../lib/report.ts';
 import type { CopyRun, InsertRun } from './baselines.ts';
 import type { Options } from './options.ts';
 import type { LatencyRun, SinkRun, WarmupRun } from './through-sink.ts';
-import { WRITER_STRATEGIES, type WriterRun } from './writers.ts';
 
 /** Goals on this benchmark's 2-core machine. */
 const GOAL_RECORDS_PER_S = 50_000;
@@ -45,7 +43,6 @@ export interface Results {
   configs: ConfigResult[];
   copy: Map<number, CopyRun[]>;
   insert: InsertRun | undefined;
-  writers: WriterRun[];
   settings: Record<string, string>;
   serverVersion: string;
   clientsNote: string;
@@ -162,28 +159,6 @@ function batchLines(r: Results): string[] {
     });
 }
 
-/** Per strategy, the run with the median rate, and all rates. */
-function writerMedians(r: Results): { run: WriterRun; rates: number[] }[] {
-  return WRITER_STRATEGIES.map((s) => r.writers.filter((w) => w.strategy === s))
-    .filter((runs) => runs.length > 0)
-    .map((runs) => ({ run: medianRun(runs), rates: runs.map((w) => w.rate) }));
-}
-
-function writerRows(r: Results): string[][] {
-  const medians = writerMedians(r);
-  const first = medians[0]?.run;
-  return medians.map(({ run: w, rates }) => [
-    w.strategy.label,
-    fmt(w.records),
-    fmt(w.rate),
-    first ? (w.rate / first.rate).toFixed(2) : '-',
-    perRecord(w.cpu.clientMs, w.records),
-    perRecord(w.cpu.pgMs, w.records),
-    rates.map((x) => fmt(x)).join(' / '),
-  ]);
-}
-const WRITER_HEADER = ['Batch writer (in-process, same rows)', 'rows', 'rows/s', 'vs first', 'writer µs/row', 'Postgres µs/row', 'rows/s per round'];
-
 /** Runs during which other processes used more than 5 % of the machine. */
 function noiseLines(r: Results): string[] {
   const out: string[] = [];
@@ -198,7 +173,6 @@ function noiseLines(r: Results): string[] {
   }
   for (const [procs, runs] of r.copy) runs.forEach((x, i) => add(`COPY ${procs} psql round ${i + 1}`, x.cpu));
   if (r.insert) add('per-row INSERT', r.insert.cpu);
-  for (const w of r.writers) add(`writer ${w.strategy.id}`, w.cpu);
   return out;
 }
 
@@ -242,10 +216,6 @@ export function printReport(opts: Options, r: Results): void {
     console.log('\nLatency at a steady rate (call to OK, i.e. committed):');
     for (const l of lat) console.log(`  ${l}`);
   }
-  if (r.writers.length) {
-    console.log(`\nBatch writers, ${opts.writerBatch} rows per transaction, ${opts.writerConcurrency} at a time, medians:`);
-    for (const l of textTable(WRITER_HEADER, writerRows(r))) console.log(`  ${l}`);
-  }
   const g = goals(r);
   if (g.length) {
     console.log('\nGoals:');
@@ -266,10 +236,6 @@ export function markdown(opts: Options, r: Results): string {
   if (b.length) out.push('', 'Sink batches (from `/metrics`), throughput runs:', '', ...b.map((l) => `- ${l}`));
   const lat = latencyLines(r);
   if (lat.length) out.push('', 'Latency at a steady rate (call to OK, i.e. committed):', '', ...lat.map((l) => `- ${l}`));
-  if (r.writers.length) {
-    out.push('', `Batch writers on the same rows, in the benchmark's process, ${opts.writerBatch} rows per transaction, ${opts.writerConcurrency} at a time, medians:`, '');
-    out.push(...mdTable(WRITER_HEADER, writerRows(r)));
-  }
   // A sweep compares settings; the goals are judged on the full run.
   const g = opts.sinkConfigs.length > 1 ? [] : goals(r);
   if (g.length) out.push('', 'Goals:', '', ...g.map((x) => `- ${x.met ? 'met' : '**missed**'}: ${x.text}`));
