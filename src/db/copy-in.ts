@@ -16,7 +16,6 @@ interface CopyConnection {
 const COPY_TAG = /^COPY (\d+)$/;
 
 class CopyFromBuffer implements pg.Submittable {
-  // Plain fields, not parameter properties: the benchmark loads this file with Node's type stripping.
   private readonly text: string;
   private readonly data: Buffer;
   private error: Error | undefined;

@@ -4,9 +4,6 @@
  * logs/v1/logs.proto, common/v1/common.proto, resource/v1/resource.proto).
  * The one table that the sink's decoder (wire-logs.ts) and the SDK's
  * encoder (logs-encoder.ts) both read, so the two directions cannot drift.
- *
- * This file has no imports: the ingest benchmark runs the decoder from
- * source under Node's type stripping.
  */
 
 /** Deepest nesting of AnyValue arrays and maps that is read or written (protobufjs and protoc stop at 100 messages). */

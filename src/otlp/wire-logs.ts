@@ -3,6 +3,7 @@ import {
   ANY_VALUE, ANY_VALUE_MAX_DEPTH, ARRAY_VALUE, EXPORT_LOGS_REQUEST, KEY_VALUE, KEY_VALUE_LIST, LOG_RECORD, RESOURCE, RESOURCE_LOGS, SCOPE, SCOPE_LOGS, tagOf, WIRE,
 } from './logs-fields.js';
 import type { DecodedAttributes, DecodedLogRecord, DecodedScope } from './decoded-types.js';
+import { numberProblem, SEVERITY_NUMBER_MAX, type NumberKind } from './numbers.js';
 
 /**
  * Decodes an ExportLogsServiceRequest straight from the protobuf wire format
@@ -35,12 +36,6 @@ export function decodeLogsWire(bytes: Uint8Array): DecodedLogRecord[] {
 /** Nesting limit of AnyValue lists and maps. */
 export const MAX_DEPTH = ANY_VALUE_MAX_DEPTH;
 
-// The rules of numbers.ts, restated: this file imports only the field table
-// at run time (the ingest benchmark runs it from source under Node's type stripping).
-/** Largest `SeverityNumber` (FATAL4). */
-const SEVERITY_NUMBER_MAX = 24;
-const KIND_TEXT = { int64: 'a signed 64-bit integer', uint32: 'an unsigned 32-bit integer', severity: `an integer from 0 to ${SEVERITY_NUMBER_MAX}` };
-const numberProblem = (name: string, value: unknown, kind: keyof typeof KIND_TEXT): string => `${name} ${JSON.stringify(value)} is not ${KIND_TEXT[kind]}`;
 
 const { varint: VARINT, i64: I64, len: LEN, i32: I32 } = WIRE;
 const T_RESOURCE_LOGS = tagOf(EXPORT_LOGS_REQUEST.resourceLogs, LEN);
@@ -50,8 +45,6 @@ class WireReader {
   readonly buf: Buffer;
   /** The first out-of-range value met since it was last reset. */
   problem: string | undefined;
-  // A plain field, not a parameter property: this file also runs from source
-  // under Node's type stripping (the ingest benchmark imports it).
   constructor(buf: Buffer) {
     this.buf = buf;
   }
@@ -167,7 +160,7 @@ class WireReader {
   }
 
   /** A varint of a field with values up to `max`; 0 (and a problem noted) beyond. */
-  bounded(name: string, max: number, kind: keyof typeof KIND_TEXT): number {
+  bounded(name: string, max: number, kind: NumberKind): number {
     const v = this.varint();
     if (v <= max) return v;
     this.problem ??= numberProblem(name, v, kind);
@@ -344,7 +337,7 @@ class WireReader {
           rec.timeUnixNano = this.fixed64();
           break;
         case tagOf(LOG_RECORD.severityNumber, VARINT):
-          rec.severityNumber = this.bounded('severityNumber', SEVERITY_NUMBER_MAX, 'severity');
+          rec.severityNumber = this.bounded('severityNumber', SEVERITY_NUMBER_MAX, { enumMax: SEVERITY_NUMBER_MAX });
           break;
         case tagOf(LOG_RECORD.severityText, LEN):
           rec.severityText = this.string();
