@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { declaresRecordedBody, watchBody, type BodySnapshot, type BodyWatchOptions } from './body-snapshot.js';
-import { MAX_RECORDED_BODY_BYTES, recordedBodyBytes } from './input-limits.js';
+import { recordedBodyBytes } from './input-limits.js';
 import { redactText, type RedactTextOptions } from './redact-text.js';
 
 /** Response bodies are kept for resource ids only up to this size. */
@@ -125,7 +125,7 @@ export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptio
 
 /**
  * The request body as it goes into a record. A body declared larger than
- * {@link MAX_RECORDED_BODY_BYTES} (or 16 × the value cap, if more) becomes
+ * {@link recordedBodyBytes} of the value cap becomes
  * `[body: N bytes, not recorded]` without being looked at. A body the
  * framework left as a string (text, XML, an unparsed form) is recorded only
  * when `captureText` says so, then cut and redacted by {@link redactText};
