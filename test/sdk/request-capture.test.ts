@@ -54,7 +54,8 @@ describe('captureRequest with a body watch', () => {
   });
 
   it('leaves requests without a body, or with one too large to record, untouched', () => {
-    for (const headers of [{}, { 'content-length': '1001' }]) {
+    const cases: Record<string, string>[] = [{}, { 'content-length': '1001' }];
+    for (const headers of cases) {
       const span = {};
       const req = fakeReq(headers);
       captureRequest(span, req, watch);
