@@ -15,6 +15,7 @@ import { Spool } from './delivery/spool.js';
 import type { AuditTransport } from './delivery/transport.js';
 import { registerEsmHooks } from './esm-hooks.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
+import { optionalProviders } from './optional-providers.js';
 import type { BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
 import { captureFrameworkRequest, captureRequest, captureResponse } from './request-capture.js';
@@ -116,6 +117,7 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     sampler: auditSampler(),
     spanProcessors: [processor, ...apmSpanProcessors(), ...(options.spanProcessors ?? [])],
     instrumentations,
+    ...optionalProviders(),
   });
   sdk.start();
 
