@@ -9,15 +9,18 @@ const run = promisify(execFile);
 const spool = tempDir('register-quiet');
 afterAll(() => spool.remove());
 
-/** Serves one request to itself, then exits: one audit record, one trace. */
+/** Serves one request to itself, then exits: one audit record, one trace. Prints how long the exit took. */
 const APP = `
 import { createServer } from 'node:http';
+let closedAt;
+process.on('exit', () => console.log('EXIT AFTER ' + (Date.now() - closedAt) + ' MS'));
 const server = createServer((req, res) => res.end('ok'));
 server.listen(0, '127.0.0.1', async () => {
   const res = await fetch('http://127.0.0.1:' + server.address().port + '/things/7', { method: 'PUT' });
   await res.text();
   server.close();
   server.closeAllConnections();
+  closedAt = Date.now();
 });
 `;
 
@@ -44,6 +47,9 @@ describe('register hook with no collector, audit records on the console', () => 
     const { stdout, stderr } = await runQuiet({ OTEL_TRACES_EXPORTER: 'none' });
     expect(stdout).toContain('"audit.action":"thing.update"');
     expect(stderr).toBe('');
+    // Delivery is done at once: nothing holds the process open until the shutdown timeout (5 s).
+    const exitMs = Number(/EXIT AFTER (\d+) MS/.exec(stdout)?.[1]);
+    expect(exitMs).toBeLessThan(3000);
   });
 
   it('metrics and logs turned off explicitly: no "will not be initialized" lines at the default log level', async () => {
