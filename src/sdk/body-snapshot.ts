@@ -24,7 +24,7 @@ export interface BodySnapshot {
   taken: boolean;
   /** Set once a body other than a placeholder was assigned: later assignments are the app's. */
   final: boolean;
-  /** The copy (or the value itself when it cannot change). */
+  /** The copy (the value itself when it is a placeholder or cannot change). */
   value: unknown;
 }
 
@@ -97,9 +97,12 @@ function isPlaceholder(value: unknown): boolean {
 
 /**
  * Watches `target.body` (express: the `IncomingMessage`; fastify: its
- * request object): each value assigned is copied into `snapshot` until one
- * that is not a placeholder was; later assignments (a handler replacing the
- * body) change the property as before but not the snapshot. The property keeps
+ * request object): the first value assigned that is not a placeholder is
+ * copied into `snapshot`; later assignments (a handler replacing the body)
+ * change the property as before but not the snapshot. A placeholder (an
+ * empty object, which body-parser 1 assigns before parsing and multer fills
+ * field by field) is kept by reference until a body replaces it, so a body
+ * filled in place is recorded as it was before this copy existed. The property keeps
  * behaving as a plain writable, enumerable data property for the app.
  * Returns false (and leaves the object alone) when the property cannot be
  * redefined.
@@ -113,7 +116,8 @@ export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: numb
       if (snapshot.final || value === undefined) return;
       snapshot.taken = true;
       snapshot.final = !isPlaceholder(value);
-      snapshot.value = copyBody(value, { nodes: maxNodes });
+      // A placeholder is kept as it is: parsers such as multer fill it in place.
+      snapshot.value = snapshot.final ? copyBody(value, { nodes: maxNodes }) : value;
     };
     take(current);
     Object.defineProperty(target, 'body', {

@@ -64,7 +64,7 @@ describe('watchBody', () => {
     expect(snap).toEqual({ taken: true, final: true, value: { title: 'new' } });
   });
 
-  it('an empty placeholder body is replaced by the parsed one; an empty body sent stays empty', () => {
+  it('an empty placeholder body is replaced by the parsed one, or kept by reference while a parser fills it in place', () => {
     const req: Record<string, unknown> = {};
     const snap = fresh();
     watchBody(req, snap, 100);
@@ -73,12 +73,13 @@ describe('watchBody', () => {
     req['body'] = { parsed: 1 };
     req['body'] = { handler: 2 };
     expect(snap.value).toEqual({ parsed: 1 });
-    const empty = fresh();
+    const filled = fresh();
     const other: Record<string, unknown> = {};
-    watchBody(other, empty, 100);
-    other['body'] = {};
-    (other['body'] as Record<string, unknown>)['id'] = 3;
-    expect(empty.value).toEqual({});
+    watchBody(other, filled, 100);
+    other['body'] = Object.create(null);
+    (other['body'] as Record<string, unknown>)['field'] = 'v';
+    expect(filled.value).toBe(other['body']);
+    expect(filled.final).toBe(false);
   });
 
   it('takes a body already present, and leaves a property it cannot redefine alone', () => {
