@@ -21,7 +21,9 @@ function logLevel(): DiagLogLevel {
     case 'DEBUG': return DiagLogLevel.DEBUG;
     case 'VERBOSE': return DiagLogLevel.VERBOSE;
     case 'ALL': return DiagLogLevel.ALL;
-    default: return DiagLogLevel.INFO;
+    case 'INFO': return DiagLogLevel.INFO;
+    // Warnings and errors only: a healthy start prints nothing.
+    default: return DiagLogLevel.WARN;
   }
 }
 

@@ -27,6 +27,11 @@ export const MAX_FORWARDED_HOPS = 32;
  */
 export const MAX_RECORDED_BODY_BYTES = 64 * 1024;
 
+/** Largest declared body recorded under a value cap of `maxValueBytes` (see {@link MAX_RECORDED_BODY_BYTES}). */
+export function recordedBodyBytes(maxValueBytes: number): number {
+  return Math.max(MAX_RECORDED_BODY_BYTES, 16 * maxValueBytes);
+}
+
 /** Longest object key whose redaction decision is cached. */
 export const MAX_CACHED_KEY_LENGTH = 128;
 

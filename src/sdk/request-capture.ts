@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_RECORDED_BODY_BYTES } from './input-limits.js';
+import { declaresRecordedBody, watchBody, type BodySnapshot, type BodyWatchOptions } from './body-snapshot.js';
+import { recordedBodyBytes } from './input-limits.js';
 import { redactText, type RedactTextOptions } from './redact-text.js';
 
 /** Response bodies are kept for resource ids only up to this size. */
@@ -15,6 +16,8 @@ export interface CapturedRequest {
   /** Response body chunks, kept only for routes whose resource id comes from the response. */
   responseChunks?: Buffer[];
   responseBytes?: number;
+  /** The body as the client sent it, copied when it was parsed (before any handler ran). */
+  sent?: BodySnapshot;
 }
 
 const REGISTRY = Symbol.for('otel-audit.captured-requests');
@@ -38,12 +41,31 @@ export function takeCapturedRequest(span: object): CapturedRequest | undefined {
   return entry;
 }
 
-/** `requestHook` of the HTTP instrumentation: remember the request of a server span. */
-export function captureRequest(span: object, req: IncomingMessage): void {
+/**
+ * Starts watching `target.body` for `entry` when the request declares a
+ * body that can be recorded (see {@link watchBody}); requests without one
+ * cost nothing more.
+ */
+function watchSentBody(entry: CapturedRequest, target: object, watch: BodyWatchOptions | undefined): void {
+  if (!watch || !declaresRecordedBody(entry.req.headers, watch.maxDeclaredBytes)) return;
+  entry.sent ??= { taken: false, final: false, value: undefined };
+  watchBody(target, entry.sent, watch.maxNodes);
+}
+
+/**
+ * `requestHook` of the HTTP instrumentation: remember the request of a
+ * server span and, with `watch`, the body a parser assigns to `req.body`.
+ */
+export function captureRequest(span: object, req: IncomingMessage, watch?: BodyWatchOptions): void {
   const map = capturedRequests();
-  const entry = map.get(span);
-  if (entry) entry.req = req;
-  else map.set(span, { req });
+  const existing = map.get(span);
+  if (existing) {
+    existing.req = req;
+    return;
+  }
+  const entry: CapturedRequest = { req };
+  map.set(span, entry);
+  watchSentBody(entry, req, watch);
 }
 
 function toBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
@@ -87,19 +109,23 @@ export function captureResponse(span: object, res: ServerResponse, keepBody: boo
 
 /**
  * `requestHook` of the fastify instrumentation: attach fastify's request
- * (parsed body, params, user) to the HTTP server span active at that moment.
+ * (parsed body, params, user) to the HTTP server span active at that
+ * moment and, with `watch`, watch the body fastify assigns to it (the hook
+ * runs at `onRequest`, before the body is parsed).
  */
-export function captureFrameworkRequest(request: unknown): void {
+export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptions): void {
   if (request === null || typeof request !== 'object') return;
   const span = trace.getActiveSpan();
   if (!span) return;
   const entry = capturedRequests().get(span);
-  if (entry) entry.framework = request as Record<string, unknown>;
+  if (!entry) return;
+  entry.framework = request as Record<string, unknown>;
+  watchSentBody(entry, request, watch);
 }
 
 /**
  * The request body as it goes into a record. A body declared larger than
- * {@link MAX_RECORDED_BODY_BYTES} (or 16 × the value cap, if more) becomes
+ * {@link recordedBodyBytes} of the value cap becomes
  * `[body: N bytes, not recorded]` without being looked at. A body the
  * framework left as a string (text, XML, an unparsed form) is recorded only
  * when `captureText` says so, then cut and redacted by {@link redactText};
@@ -114,7 +140,7 @@ export function bodyForRecord(
 ): unknown {
   if (body === undefined || body === null) return body;
   const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
-  if (Number.isFinite(declared) && declared > Math.max(MAX_RECORDED_BODY_BYTES, 16 * (text.maxLength ?? 0))) {
+  if (Number.isFinite(declared) && declared > recordedBodyBytes(text.maxLength ?? 0)) {
     return `[body: ${declared} bytes, not recorded]`;
   }
   if (typeof body !== 'string' || body.length === 0) return body;

@@ -15,6 +15,9 @@ import { Spool } from './delivery/spool.js';
 import type { AuditTransport } from './delivery/transport.js';
 import { registerEsmHooks } from './esm-hooks.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
+import { optionalProviders } from './optional-providers.js';
+import type { BodyWatchOptions } from './body-snapshot.js';
+import { recordedBodyBytes } from './input-limits.js';
 import { captureFrameworkRequest, captureRequest, captureResponse } from './request-capture.js';
 import { auditSampler } from './sampler.js';
 import type { AuditOptions } from './types.js';
@@ -90,10 +93,12 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
   const delivery = new AuditDelivery(transport, spool, config);
 
   const tagger = processor.requestTagger;
+  // The redactor reads at most `maxValueBytes` values of a body; twice that are copied (see body-snapshot.ts).
+  const watch: BodyWatchOptions = { maxNodes: 2 * config.maxValueBytes, maxDeclaredBytes: recordedBodyBytes(config.maxValueBytes) };
   const instrumentations = [
     new HttpInstrumentation({
       requestHook: (span, request) => {
-        if ('headers' in request && !('setHeader' in request)) captureRequest(span, request as IncomingMessage);
+        if ('headers' in request && !('setHeader' in request)) captureRequest(span, request as IncomingMessage, watch);
       },
       responseHook: (span, response) => {
         if ('setHeader' in response && 'req' in response) {
@@ -105,13 +110,14 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     }),
     new ExpressInstrumentation(),
     // @fastify/otel, loaded when the app loads fastify.
-    new LazyFastifyInstrumentation({ requestHook: (_span, request) => captureFrameworkRequest(request) }),
+    new LazyFastifyInstrumentation({ requestHook: (_span, request) => captureFrameworkRequest(request, watch) }),
   ];
 
   const sdk = new NodeSDK({
     sampler: auditSampler(),
     spanProcessors: [processor, ...apmSpanProcessors(), ...(options.spanProcessors ?? [])],
     instrumentations,
+    ...optionalProviders(),
   });
   sdk.start();
 

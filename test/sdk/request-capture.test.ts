@@ -39,3 +39,28 @@ describe('takeCapturedRequest', () => {
     expect(takeCapturedRequest(span)).toBeUndefined();
   });
 });
+
+describe('captureRequest with a body watch', () => {
+  const watch = { maxNodes: 100, maxDeclaredBytes: 1000 };
+  const fakeReq = (headers: Record<string, string>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
+
+  it('copies the body a parser assigns to a request that declares one', () => {
+    const span = {};
+    const req = fakeReq({ 'content-length': '20' });
+    captureRequest(span, req, watch);
+    (req as unknown as Record<string, unknown>)['body'] = { title: 'new' };
+    ((req as unknown as Record<string, Record<string, unknown>>)['body']!)['id'] = 3;
+    expect(takeCapturedRequest(span)?.sent).toEqual({ taken: true, final: true, value: { title: 'new' } });
+  });
+
+  it('leaves requests without a body, or with one too large to record, untouched', () => {
+    const cases: Record<string, string>[] = [{}, { 'content-length': '1001' }];
+    for (const headers of cases) {
+      const span = {};
+      const req = fakeReq(headers);
+      captureRequest(span, req, watch);
+      expect(Object.getOwnPropertyDescriptor(req, 'body')).toBeUndefined();
+      expect(takeCapturedRequest(span)?.sent).toBeUndefined();
+    }
+  });
+});

@@ -138,7 +138,10 @@ export class AuditDelivery {
     while (!this.idle && Date.now() < deadline) {
       if (!this.sending && !this.retryTimer) this.pump();
       const wait = this.sending ?? new Promise<void>((r) => setTimeout(r, 25));
-      await Promise.race([wait, new Promise<void>((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
+      // Cleared once the race is decided: left pending, it would hold the process open until the deadline.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([wait, new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, deadline - Date.now()))))]);
+      clearTimeout(timer);
     }
     return this.idle;
   }
