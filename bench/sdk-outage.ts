@@ -218,6 +218,8 @@ async function runOnce(opts: Options, outage: boolean): Promise<RunResult> {
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
     OTEL_AUDIT_SPOOL_DIR: spoolDir,
+    // Its lifecycle lines (the delivery summary at exit) are part of the report.
+    OTEL_LOG_LEVEL: 'info',
     // Retries no slower than every 2 s, so that the drain starts soon after the receiver is back.
     OTEL_AUDIT_RETRY_MAX_MS: '2000',
   });
