@@ -22,6 +22,7 @@ import { commandLine, positive, UsageError } from './lib/args.ts';
 import { awaitLine, BENCH_DIR, checkBuild, childEnv, collectOutput, ROOT, runMain, stopChild, track } from './lib/proc.ts';
 import { fmt, machine, textTable } from './lib/report.ts';
 import { cpuMs } from './lib/cpu.ts';
+import { EXPRESS_APP_REQUESTS } from './lib/app.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'express-app.mjs');
 const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -175,13 +176,6 @@ function rssMiB(pid: number | undefined): number | undefined {
   }
 }
 
-const POST_BODY = JSON.stringify({ name: 'bench user', role: 'user' });
-const REQUESTS: autocannon.Request[] = [
-  { method: 'GET', path: '/users/7' },
-  { method: 'GET', path: '/users/42' },
-  { method: 'POST', path: '/users', headers: { 'content-type': 'application/json' }, body: POST_BODY },
-  { method: 'GET', path: '/users/99' },
-];
 
 interface RunResult {
   rssBefore: number;
@@ -231,7 +225,7 @@ async function runOnce(opts: Options, outage: boolean): Promise<RunResult> {
     const port = Number(await awaitLine(app, { name: 'app', output, timeoutMs: 30_000, match: (l) => /^LISTENING (\d+)$/.exec(l)?.[1] }));
     const total = opts.before + opts.outage + opts.after;
     console.log(`${label}: ${fmt(opts.rate)} req/s for ${total} s; receiver ${outage ? `down from ${opts.before} s to ${opts.before + opts.outage} s` : 'up throughout'}`);
-    const load = autocannon({ url: `http://127.0.0.1:${port}`, connections: 10, duration: total, overallRate: opts.rate, requests: REQUESTS });
+    const load = autocannon({ url: `http://127.0.0.1:${port}`, connections: 10, duration: total, overallRate: opts.rate, requests: EXPRESS_APP_REQUESTS });
 
     await sleep(opts.before * 1000);
     const rssBefore = rssMiB(app.pid) ?? 0;

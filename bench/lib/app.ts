@@ -3,7 +3,16 @@
  * of a scenario (what it preloads with --import), on the port it announces.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type autocannon from 'autocannon';
 import { collectOutput, cpuProfArgs, listeningPort, ROOT, track } from './proc.ts';
+
+/** What the load sends to bench/apps/express-app.mjs, each connection in turn: 3 GET : 1 POST. */
+export const EXPRESS_APP_REQUESTS: autocannon.Request[] = [
+  { method: 'GET', path: '/users/7' },
+  { method: 'GET', path: '/users/42' },
+  { method: 'POST', path: '/users', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench user', role: 'user' }) },
+  { method: 'GET', path: '/users/99' },
+];
 
 export interface AppProcess {
   child: ChildProcess;

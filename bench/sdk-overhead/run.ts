@@ -6,13 +6,13 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import type autocannon from 'autocannon';
 import { startApp, type AppProcess } from '../lib/app.ts';
 import { cpuMs, machineBusyMs, machineShare, selfCpuMs } from '../lib/cpu.ts';
 import { load, type LoadOptions } from '../lib/load.ts';
 import { settle, startReceiver, type SinkStats } from '../lib/otlp-receiver.ts';
 import { BENCH_DIR, childEnv, stopChild } from '../lib/proc.ts';
 import type { Options, Scenario, ScenarioId } from './options.ts';
+import { EXPRESS_APP_REQUESTS } from '../lib/app.ts';
 
 const APP = join(BENCH_DIR, 'apps', 'express-app.mjs');
 /** Share of completed requests that must arrive as audit records. */
@@ -22,14 +22,6 @@ const EXIT_GRACE_MS = 15_000;
 const EXIT_GRACE_PROFILING_MS = 60_000;
 const KILL_GRACE_MS = 5_000;
 
-const POST_BODY = JSON.stringify({ name: 'bench user', role: 'user' });
-/** Each connection cycles through these: 3 GET : 1 POST. */
-const REQUESTS: autocannon.Request[] = [
-  { method: 'GET', path: '/users/7' },
-  { method: 'GET', path: '/users/42' },
-  { method: 'POST', path: '/users', headers: { 'content-type': 'application/json' }, body: POST_BODY },
-  { method: 'GET', path: '/users/99' },
-];
 
 export interface RunResult {
   scenario: ScenarioId;
@@ -86,7 +78,7 @@ function appEnv(scenario: Scenario, sinkPort: number, spoolDir: string, opts: Op
 export async function runOnce(scenario: Scenario, round: number, opts: Options): Promise<RunResult> {
   const spoolDir = mkdtempSync(join(os.tmpdir(), 'otel-audit-bench-spool-'));
   const profile = opts.cpuProfDir ? join(opts.cpuProfDir, `${scenario.id}-round${round}.cpuprofile`) : undefined;
-  const loadOpts: LoadOptions = { connections: opts.connections, rate: opts.rate, requests: REQUESTS };
+  const loadOpts: LoadOptions = { connections: opts.connections, rate: opts.rate, requests: EXPRESS_APP_REQUESTS };
   const sink = await startReceiver(opts.sinkWindow);
   let app: AppProcess | undefined;
   try {
