@@ -5,6 +5,7 @@ import { LEVEL_RULES } from '../contract/values.js';
 import type { ActorResolver, AuditLevel, AuditOptions } from './types.js';
 import { envText, type Env } from './env.js';
 import type { RouteRule } from './route.js';
+import { DEFAULT_STATIC_EXTENSIONS, normalizeExtensions } from './quiet-requests.js';
 
 /** Paths never recorded unless the user's ignore list replaces them. */
 export const DEFAULT_IGNORE = ['/healthz', '/readyz', '/metrics', '/favicon.ico'];
@@ -17,6 +18,8 @@ export interface ResolvedAuditConfig {
   levels: Record<string, AuditLevel>;
   defaultLevel: AuditLevel;
   ignore: string[];
+  auditPreflight: boolean;
+  staticExtensions: string[];
   modules: Record<string, string>;
   defaultModule: string;
   actorHeader: string | undefined;
@@ -138,6 +141,8 @@ export function resolveConfig(options: AuditOptions = {}, env: Env = process.env
   const exporter = exporterRaw === 'console' || exporterRaw === 'none' ? exporterRaw : 'otlp';
   if (exporterRaw !== exporter) diag.warn(`otel-audit: unknown OTEL_AUDIT_EXPORTER "${exporterRaw}", using otlp`);
   const envIgnore = envText(env, 'OTEL_AUDIT_IGNORE');
+  // Unlike other variables, set but blank means something: no extension is static.
+  const envStatic = env['OTEL_AUDIT_STATIC_EXTENSIONS'];
   return {
     actor: options.actor,
     routes: options.routes ?? [],
@@ -145,6 +150,8 @@ export function resolveConfig(options: AuditOptions = {}, env: Env = process.env
     levels: { ...parseLevels(envText(env, 'OTEL_AUDIT_LEVELS')), ...(options.levels ?? {}) },
     defaultLevel: options.defaultLevel ?? parseLevel(envText(env, 'OTEL_AUDIT_LEVEL'), 'OTEL_AUDIT_LEVEL') ?? 'full',
     ignore: options.ignore ?? (envIgnore !== undefined ? parseList(envIgnore) : DEFAULT_IGNORE),
+    auditPreflight: options.auditPreflight ?? bool(env, 'OTEL_AUDIT_AUDIT_PREFLIGHT', false),
+    staticExtensions: normalizeExtensions(options.staticExtensions ?? (envStatic !== undefined ? parseList(envStatic) : DEFAULT_STATIC_EXTENSIONS)),
     modules: { ...parseMap(envText(env, 'OTEL_AUDIT_MODULES'), 'OTEL_AUDIT_MODULES'), ...(options.modules ?? {}) },
     defaultModule: options.defaultModule ?? envText(env, 'OTEL_AUDIT_DEFAULT_MODULE') ?? 'core',
     actorHeader: (options.actorHeader ?? envText(env, 'OTEL_AUDIT_ACTOR_HEADER'))?.toLowerCase(),

@@ -9,6 +9,7 @@ import type { AuditFragment } from './fragment.js';
 import { compileKeyedRules, compileSubtreeRules, type KeyedRule, type PathRule, type RuleTable } from './path-rules.js';
 import { BoundedCache } from './bounded-cache.js';
 import { parseQuery } from './query.js';
+import { createStaticTest, isPreflight } from './quiet-requests.js';
 import { capJson } from './cap-json.js';
 import { createRedactor } from './redactor.js';
 import { bodyForRecord, type CapturedRequest } from './request-capture.js';
@@ -45,6 +46,7 @@ export class Tagger {
   private readonly levels: RuleTable<KeyedRule<AuditLevel>>;
   private readonly modules: RuleTable<KeyedRule<string>>;
   private readonly responseRules: boolean;
+  private readonly isStatic: (path: string) => boolean;
   private readonly redact: (value: unknown) => unknown;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
@@ -56,6 +58,7 @@ export class Tagger {
     this.ignored = compileSubtreeRules(config.ignore);
     this.levels = compileKeyedRules(config.levels);
     this.modules = compileKeyedRules(config.modules);
+    this.isStatic = createStaticTest(config.staticExtensions);
     this.responseRules = config.routes.some((r) => typeof r?.resourceId === 'string' && r.resourceId.startsWith('response:'));
     this.redact = createRedactor(config.redactKeys, { maxBytes: config.maxValueBytes });
     this.trusted = parseTrustedProxies(config.trustedProxies);
@@ -97,6 +100,8 @@ export class Tagger {
     const match = this.table.match(method, httpRoute === undefined ? path : [httpRoute, path]);
     const route = httpRoute ?? match?.template ?? templatePath(path);
     const rule: RouteRule | undefined = match?.rule;
+    // A route rule matching the request names it: it is audited even when it is a preflight or a file.
+    if (rule === undefined && this.quiet(method, path, req)) return undefined;
     const level = this.levelOf(method, rule, path, route);
     if (level === 'ignore') return undefined;
 
@@ -188,6 +193,11 @@ export class Tagger {
       resourceId += i % 2 === 1 ? (params[part] ?? '') : part;
     });
     return { action: cached.action, resourceType: cached.resourceType, resourceId };
+  }
+
+  /** A CORS preflight or a static file that the configuration leaves unaudited. */
+  private quiet(method: string, path: string, req: IncomingMessage | undefined): boolean {
+    return (!this.config.auditPreflight && isPreflight(method, req?.headers)) || this.isStatic(path);
   }
 
   /** The route rule's level, else `ignore` for an ignored path, else the level of `levels`, else the default. */

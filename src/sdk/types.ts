@@ -54,6 +54,16 @@ export interface AuditOptions {
   defaultLevel?: AuditLevel;
   /** Paths or prefixes never recorded. Env `OTEL_AUDIT_IGNORE`. Default: /healthz, /readyz, /metrics, /favicon.ico. */
   ignore?: string[];
+  /** Record CORS preflights (`OPTIONS` with `Access-Control-Request-Method`). Env `OTEL_AUDIT_AUDIT_PREFLIGHT`. Default: false. */
+  auditPreflight?: boolean;
+  /**
+   * Extensions of static files whose requests are not recorded, by the last
+   * path segment (`/app.js`). Empty = static files are recorded. A route rule
+   * matching the path wins. Env `OTEL_AUDIT_STATIC_EXTENSIONS` (set but blank =
+   * empty). Default: `DEFAULT_STATIC_EXTENSIONS` (scripts, styles, source
+   * maps, images, fonts, media; not json, xml, csv, html, txt, pdf).
+   */
+  staticExtensions?: string[];
   /** Module per route prefix (`/api/jenkins/*` → `jenkins`). Env `OTEL_AUDIT_MODULES`. Default: {}. */
   modules?: Record<string, string>;
   /** Module of routes with no rule. Env `OTEL_AUDIT_DEFAULT_MODULE`. Default: `core`. */

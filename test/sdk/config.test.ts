@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IGNORE, defaultAuditEndpoint, loadConfigModule, parseMap, resolveConfig } from '../../src/sdk/config.js';
+import { DEFAULT_STATIC_EXTENSIONS } from '../../src/sdk/quiet-requests.js';
 import { FIXTURES } from '../helpers/app-process.js';
 
 describe('resolveConfig', () => {
@@ -25,6 +26,22 @@ describe('resolveConfig', () => {
     expect(resolveConfig({}, { OTEL_AUDIT_CAPTURE_TEXT_BODIES: 'maybe' }).captureTextBodies).toBe(false);
     expect(resolveConfig({ captureTextBodies: false }, { OTEL_AUDIT_CAPTURE_TEXT_BODIES: '1' }).captureTextBodies).toBe(false);
     expect(resolveConfig({ captureTextBodies: true }, {}).captureTextBodies).toBe(true);
+  });
+
+  it('preflights are not audited unless asked for (option, or OTEL_AUDIT_AUDIT_PREFLIGHT)', () => {
+    expect(resolveConfig({}, {}).auditPreflight).toBe(false);
+    expect(resolveConfig({}, { OTEL_AUDIT_AUDIT_PREFLIGHT: 'true' }).auditPreflight).toBe(true);
+    expect(resolveConfig({ auditPreflight: false }, { OTEL_AUDIT_AUDIT_PREFLIGHT: 'true' }).auditPreflight).toBe(false);
+  });
+
+  it('static extensions: the default list, OTEL_AUDIT_STATIC_EXTENSIONS replacing it (blank = none), the option winning', () => {
+    expect(resolveConfig({}, {}).staticExtensions).toEqual(DEFAULT_STATIC_EXTENSIONS);
+    expect(DEFAULT_STATIC_EXTENSIONS).toEqual(expect.arrayContaining(['js', 'css', 'png', 'woff2']));
+    expect(DEFAULT_STATIC_EXTENSIONS).not.toEqual(expect.arrayContaining(['json']));
+    expect(resolveConfig({}, { OTEL_AUDIT_STATIC_EXTENSIONS: '.PDF, zip' }).staticExtensions).toEqual(['pdf', 'zip']);
+    expect(resolveConfig({}, { OTEL_AUDIT_STATIC_EXTENSIONS: '' }).staticExtensions).toEqual([]);
+    expect(resolveConfig({}, { OTEL_AUDIT_STATIC_EXTENSIONS: '  ' }).staticExtensions).toEqual([]);
+    expect(resolveConfig({ staticExtensions: ['.Js'] }, { OTEL_AUDIT_STATIC_EXTENSIONS: '' }).staticExtensions).toEqual(['js']);
   });
 
   it('reads OTEL_AUDIT_* and the standard endpoint variables; options win', () => {

@@ -57,6 +57,19 @@ describe('level, ignore and module of a request', () => {
     expect(records.map((r) => r.attributes['audit.level'])).toEqual(['minimal', 'full']);
   });
 
+  it('static files give no record by default; a route rule naming the path wins; an empty list records them', () => {
+    const paths = [{ path: '/app.js' }, { path: '/img/logo.PNG' }, { path: '/download/report.pdf' }, { path: '/assets/app.css' }, { path: '/users/1' }, { path: '/report.json' }];
+    const routes = [{ route: '/assets/app.css', action: 'asset.read' }];
+    expect(recordsOf({ routes, staticExtensions: ['js', 'png', 'css'] }, paths).map((r) => r.attributes['url.path'])).toEqual([
+      '/download/report.pdf',
+      '/assets/app.css',
+      '/users/1',
+      '/report.json',
+    ]);
+    expect(recordsOf({}, paths).map((r) => r.attributes['url.path'])).toEqual(['/download/report.pdf', '/users/1', '/report.json']);
+    expect(recordsOf({ staticExtensions: [] }, paths)).toHaveLength(paths.length);
+  });
+
   it('modules follow the same precedence; the route rule module wins', () => {
     const records = recordsOf(
       { routes: [{ route: '/api/jenkins/admin', module: 'ops' }], modules: { '/api/*': 'api', '/api/jenkins/*': 'jenkins' } },
