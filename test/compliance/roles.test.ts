@@ -16,7 +16,7 @@ import { verify } from '../../src/compliance/verify.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { startSink } from '../../src/sink/sink.js';
-import { adminQuery, createTestDatabase } from '../helpers/pg.js';
+import { adminQuery, createTestDatabase, roleConnections } from '../helpers/pg.js';
 import { waitFor } from '../helpers/processes.js';
 import { seedRecords } from '../helpers/records.js';
 
@@ -25,18 +25,8 @@ const LOGINS = { writer: `t_writer_${suffix}`, reader: `t_reader_${suffix}`, aud
 
 let database: { url: string; name: string; drop(): Promise<void> };
 let owner: Database;
-const clients: pg.Client[] = [];
+const { urlAs, connectAs, endAll: endClients } = roleConnections(() => database.name);
 
-function urlAs(user: string): string {
-  return `postgres://${user}@127.0.0.1:5432/${database.name}`;
-}
-
-async function connectAs(user: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: urlAs(user) });
-  await c.connect();
-  clients.push(c);
-  return c;
-}
 
 async function sqlError(c: pg.Client, sql: string): Promise<{ code?: string; message: string } | undefined> {
   try {
@@ -62,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) await c.end().catch(() => undefined);
+  await endClients();
   await owner?.close();
   await database?.drop();
   await adminQuery(Object.values(LOGINS).map((u) => `DROP ROLE IF EXISTS ${u};`).join('\n'));

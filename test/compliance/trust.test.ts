@@ -25,7 +25,7 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { loadMigrations, migrate } from '../../src/db/migrate.js';
 import { startSink } from '../../src/sink/sink.js';
 import { REPO } from '../helpers/app-process.js';
-import { adminQuery, createTestDatabase } from '../helpers/pg.js';
+import { adminQuery, createTestDatabase, roleConnections } from '../helpers/pg.js';
 import { seedRecords } from '../helpers/records.js';
 
 const suffix = randomBytes(4).toString('hex');
@@ -43,19 +43,9 @@ const JAN = { from: '2024-01-01T00:00:00Z', to: '2024-02-01T00:00:00Z' };
 let database: { url: string; name: string; drop(): Promise<void> };
 let owner: Database;
 let dir: string;
-const clients: pg.Client[] = [];
+const { urlAs, connectAs, endAll: endClients } = roleConnections(() => database.name);
 const dbs: Database[] = [];
 
-function urlAs(user: string): string {
-  return `postgres://${user}@127.0.0.1:5432/${database.name}`;
-}
-
-async function connectAs(user: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: urlAs(user) });
-  await c.connect();
-  clients.push(c);
-  return c;
-}
 
 async function dbAs(user: string): Promise<Database> {
   const db = await openDatabase({ url: urlAs(user), env: {}, poolSize: 1 });
@@ -124,7 +114,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) await c.end().catch(() => undefined);
+  await endClients();
   for (const d of dbs) await d.close().catch(() => undefined);
   await owner?.close();
   await database?.drop();

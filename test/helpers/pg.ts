@@ -27,6 +27,32 @@ export async function adminQuery(sql: string): Promise<void> {
   await admin((c) => c.query(sql));
 }
 
+/**
+ * Connections to one test database under other login roles; `endAll()`
+ * closes every client it opened. `databaseName` is read at each call (the
+ * database is made in `beforeAll`).
+ */
+export function roleConnections(databaseName: () => string): {
+  urlAs(user: string): string;
+  connectAs(user: string): Promise<pg.Client>;
+  endAll(): Promise<void>;
+} {
+  const clients: pg.Client[] = [];
+  const urlAs = (user: string): string => `postgres://${user}@127.0.0.1:5432/${databaseName()}`;
+  return {
+    urlAs,
+    async connectAs(user: string): Promise<pg.Client> {
+      const c = new pg.Client({ connectionString: urlAs(user) });
+      await c.connect();
+      clients.push(c);
+      return c;
+    },
+    async endAll(): Promise<void> {
+      for (const c of clients.splice(0)) await c.end().catch(() => undefined);
+    },
+  };
+}
+
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `otel_audit_t_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
