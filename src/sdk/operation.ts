@@ -19,6 +19,8 @@ export interface Operation {
 const ROOT_TYPE = 'root';
 const VERSION_SEGMENT = /^v\d+(?:\.\d+)*$/i;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** `by-slug`, `by_email`, `byName`: how an item is looked up, not what it is. */
+const LOOKUP_SEGMENT = /^[Bb]y(?:[-_][A-Za-z0-9]|[A-Z])/;
 
 interface RouteSegment {
   text: string;
@@ -135,8 +137,9 @@ function namedAction(segs: readonly RouteSegment[], last: number, method: string
  * template (a concrete path works too: id-like segments count as parameters).
  *
  * Leading `api` and version (`v1`) segments are ignored. The resource type is
- * the singular of the last static segment; when parameters follow it, their
- * values form the resource id. The verb is `create` (POST), `update`
+ * the singular of the last static segment (the one before it when it says
+ * how an item is looked up: `/notes/by-slug/:slug` → `note`); when
+ * parameters follow it, their values form the resource id. The verb is `create` (POST), `update`
  * (PUT/PATCH), `delete` (DELETE), `read` (GET/HEAD on an item), `list`
  * (GET/HEAD on a collection) or the lowercased method. A mutating request
  * to a singular static segment right after a parameter is a named action on
@@ -153,8 +156,10 @@ export function deriveOperation(method: string, route: string, params: Readonly<
   if (last === -1) {
     return segs.length > 0 ? operation(ROOT_TYPE, verbs.item, idFrom(segs)) : operation(ROOT_TYPE, verbs.collection, undefined);
   }
-  const type = resourceTypeOf((segs[last] as RouteSegment).text);
   const trailing = segs.slice(last + 1);
+  // `/notes/by-slug/:slug`: the item is a note, found by its slug.
+  const lookup = trailing.length > 0 && LOOKUP_SEGMENT.test((segs[last] as RouteSegment).text) && segs[last - 1]?.isParam === false;
+  const type = resourceTypeOf((segs[lookup ? last - 1 : last] as RouteSegment).text);
   if (trailing.length > 0) return operation(type, verbs.item, idFrom(trailing));
   return namedAction(segs, last, verbMethod) ?? operation(type, verbs.collection, undefined);
 }

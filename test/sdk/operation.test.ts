@@ -29,6 +29,12 @@ describe('deriveOperation', () => {
     ['GET', '/api/v1', {}, { action: 'root.list', resourceType: 'root' }],
     ['GET', '/:slug', { slug: 'about' }, { action: 'root.read', resourceType: 'root', resourceId: 'about' }],
     ['GET', '/policies/:id', { id: 'p' }, { action: 'policy.read', resourceType: 'policy', resourceId: 'p' }],
+    ['GET', '/notes/by-slug/:slug', { slug: 'hello-world' }, { action: 'note.read', resourceType: 'note', resourceId: 'hello-world' }],
+    ['PUT', '/api/users/by_email/:email', { email: 'a@b.c' }, { action: 'user.update', resourceType: 'user', resourceId: 'a@b.c' }],
+    ['DELETE', '/tags/byName/:name', { name: 'x' }, { action: 'tag.delete', resourceType: 'tag', resourceId: 'x' }],
+    ['GET', '/bylaws/:id', { id: '3' }, { action: 'bylaw.read', resourceType: 'bylaw', resourceId: '3' }],
+    ['GET', '/by-slug/:slug', { slug: 's' }, { action: 'by_slug.read', resourceType: 'by_slug', resourceId: 's' }],
+    ['GET', '/notes/by-slug', {}, { action: 'by_slug.list', resourceType: 'by_slug' }],
   ] as const)('%s %s', (method, route, params, expected) => {
     expect(deriveOperation(method, route, params)).toEqual(expected);
   });
