@@ -18,6 +18,8 @@ export interface CapturedRequest {
   responseBytes?: number;
   /** The body as the client sent it, copied when it was parsed (before any handler ran). */
   sent?: BodySnapshot;
+  /** Message of the first error a framework saw thrown (Koa middleware, Hono handlers), for a failed request. */
+  error?: string;
 }
 
 const REGISTRY = Symbol.for('otel-audit.captured-requests');
@@ -108,19 +110,21 @@ export function captureResponse(span: object, res: ServerResponse, keepBody: boo
 }
 
 /**
- * `requestHook` of the fastify instrumentation: attach fastify's request
- * (parsed body, params, user) to the HTTP server span active at that
- * moment and, with `watch`, watch the body fastify assigns to it (the hook
- * runs at `onRequest`, before the body is parsed).
+ * `requestHook` of the fastify instrumentation (and Koa's context): attach
+ * the framework's request (parsed body, params, user) to the HTTP server
+ * span active at that moment and, with `watch`, watch the body the
+ * framework assigns to it (the hook runs before the body is parsed).
+ * Returns the span's entry, if there is one.
  */
-export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptions): void {
-  if (request === null || typeof request !== 'object') return;
+export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptions): CapturedRequest | undefined {
+  if (request === null || typeof request !== 'object') return undefined;
   const span = trace.getActiveSpan();
-  if (!span) return;
+  if (!span) return undefined;
   const entry = capturedRequests().get(span);
-  if (!entry) return;
+  if (!entry) return undefined;
   entry.framework = request as Record<string, unknown>;
   watchSentBody(entry, request, watch);
+  return entry;
 }
 
 /**

@@ -17,6 +17,7 @@ import { deriveOperation, type Operation } from './operation.js';
 import { templatePath } from './path-segments.js';
 import { compileRouteTable, type RouteRule, type RouteTable } from './route.js';
 import { matchRoute } from './route-template.js';
+import { customReasonPhrase } from './reason-phrase.js';
 import { getPath, parseSource } from './value-source.js';
 import type { AuditLevel, AuditOutcome, AuditRequestInfo } from './types.js';
 
@@ -132,7 +133,8 @@ export class Tagger {
     const { actor, tenant, attempted } = this.actorOf(rule, info);
     const judged = this.outcomeOf(span, statusCode);
     const outcome: AuditOutcome = unfinished && judged.outcome === 'success' ? 'failure' : judged.outcome;
-    const error = judged.error;
+    // Frameworks that answer errors themselves (Koa, Hono) leave no exception on the server span.
+    const error = judged.error ?? (outcome === 'failure' ? (captured?.error ?? customReasonPhrase(res)) : undefined);
 
     const holds = levelContents(level);
     let request: string | undefined;
