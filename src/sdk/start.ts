@@ -14,7 +14,9 @@ import { OtlpTransport } from './delivery/otlp-transport.js';
 import { Spool } from './delivery/spool.js';
 import type { AuditTransport } from './delivery/transport.js';
 import { registerEsmHooks } from './esm-hooks.js';
+import { HonoInstrumentation } from './hono-instrumentation.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
+import { LazyKoaInstrumentation } from './lazy-koa.js';
 import { optionalProviders } from './optional-providers.js';
 import type { BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
@@ -61,8 +63,8 @@ function transportFor(config: ResolvedAuditConfig): AuditTransport {
 }
 
 /**
- * Start OpenTelemetry with audit: the Node SDK with HTTP, express and fastify
- * instrumentation, the audit span processor, the APM span processors from
+ * Start OpenTelemetry with audit: the Node SDK with HTTP, express, fastify,
+ * Koa and Hono instrumentation, the audit span processor, the APM span processors from
  * the standard `OTEL_*` variables, and reliable delivery of audit records.
  */
 export function startAudit(options: StartAuditOptions = {}): AuditHandle {
@@ -111,6 +113,9 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     new ExpressInstrumentation(),
     // @fastify/otel, loaded when the app loads fastify.
     new LazyFastifyInstrumentation({ requestHook: (_span, request) => captureFrameworkRequest(request, watch) }),
+    // @opentelemetry/instrumentation-koa and the audit hooks, loaded when the app loads koa.
+    new LazyKoaInstrumentation(watch),
+    new HonoInstrumentation(watch),
   ];
 
   const sdk = new NodeSDK({
