@@ -86,8 +86,9 @@ describe('the register hook loads the SDK and nothing of the sink, database, com
       expect(loaded.some((u) => u.includes('/node_modules/@opentelemetry/sdk-node/'))).toBe(true);
       expect(loaded.filter((u) => NOT_IN_THE_SDK.test(u))).toEqual([]);
       expect(loaded.filter((u) => OTHER_ENTRIES.test(u))).toEqual([]);
-      // Loaded when the app loads fastify, not before.
+      // Loaded when the app loads fastify (koa), not before.
       expect(loaded.filter((u) => u.includes('/node_modules/@fastify/otel/'))).toEqual([]);
+      expect(loaded.filter((u) => u.includes('/node_modules/@opentelemetry/instrumentation-koa/'))).toEqual([]);
     });
   }
 
