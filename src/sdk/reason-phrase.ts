@@ -9,6 +9,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 export function customReasonPhrase(res: ServerResponse | undefined): string | undefined {
   const phrase = res?.statusMessage;
   if (typeof phrase !== 'string' || phrase.trim() === '') return undefined;
-  const standard = STATUS_CODES[res?.statusCode ?? 0];
-  return standard !== undefined && standard.toLowerCase() === phrase.trim().toLowerCase() ? undefined : phrase;
+  // Node's own phrase for a status it has no name for is `unknown`.
+  const standard = STATUS_CODES[res?.statusCode ?? 0] ?? 'unknown';
+  return standard.toLowerCase() === phrase.trim().toLowerCase() ? undefined : phrase;
 }
