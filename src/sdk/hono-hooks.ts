@@ -18,7 +18,8 @@ import { capturedRequests, type CapturedRequest } from './request-capture.js';
  * - on the first call of a request, attaches the request to the server
  *   span (active then) and watches its body reads (hono-body.ts);
  * - notes an error the handler throws before Hono gives it to
- *   `app.onError` (or its default handler).
+ *   `app.onError` (or its default handler), or one answered inside it
+ *   (`c.error`: a sub-app's own `onError`).
  * What the app sees (return values, errors, `app.routes`) is unchanged.
  */
 
@@ -58,6 +59,22 @@ function handlerRoute(routes: unknown): string | undefined {
     if (typeof r?.path === 'string' && !r.path.endsWith('*')) return r.path;
   }
   return undefined;
+}
+
+/**
+ * An error answered inside the handler: Hono's `compose` puts the error it
+ * gives to an error handler in `c.error` (a sub-app's own `onError` runs
+ * inside the handler Hono registers for each of its routes, which never
+ * throws).
+ */
+function noteHandledError(state: RequestState | undefined, c: unknown): void {
+  if (state?.entry === undefined || state.entry.error !== undefined) return;
+  try {
+    const error = (c as { error?: unknown }).error;
+    if (error !== undefined) noteFrameworkError(state.entry, error);
+  } catch {
+    // A context whose `error` cannot be read: the record goes without a message.
+  }
 }
 
 /** The hooks of one start of the SDK. */
@@ -121,11 +138,20 @@ export class HonoHooks {
       try {
         const result = handler.call(this, c, next);
         // Hono itself tells promises by `instanceof Promise`: the same test keeps its paths.
-        if (!(result instanceof Promise)) return result;
-        return result.then(undefined, (err: unknown) => {
-          noteFrameworkError(state?.entry, err);
-          throw err;
-        });
+        if (!(result instanceof Promise)) {
+          noteHandledError(state, c);
+          return result;
+        }
+        return result.then(
+          (value: unknown) => {
+            noteHandledError(state, c);
+            return value;
+          },
+          (err: unknown) => {
+            noteFrameworkError(state?.entry, err);
+            throw err;
+          },
+        );
       } catch (err) {
         noteFrameworkError(state?.entry, err);
         throw err;

@@ -98,7 +98,7 @@ describe('Hono 4 on @hono/node-server (ESM) under --import otel-audit/register',
     expect(JSON.parse(String(record.attributes['audit.request']))).toEqual({ body: { tag: ['a', 'b'], password: '[REDACTED]' } });
   });
 
-  it('a 500 handled by app.onError carries the error message, with or without middleware in the chain', async () => {
+  it('a 500 handled by app.onError (or a sub-app\'s) carries the error message, with or without middleware in the chain', async () => {
     const alone = await send('GET', '/boom');
     expect(alone.status).toBe(500);
     expect(alone.body).toEqual({ error: 'something went wrong' });
@@ -108,6 +108,17 @@ describe('Hono 4 on @hono/node-server (ESM) under --import otel-audit/register',
     const composed = await send('POST', '/admin/boom', { headers: { 'x-role': 'admin' } });
     expect(composed.status).toBe(500);
     expect(composed.records[0]!.attributes).toMatchObject({ 'audit.outcome': 'failure', 'audit.error.message': 'index corrupted', 'http.route': '/admin/boom' });
+
+    // A sub-app's own onError answers inside the handler Hono mounted for it.
+    const sub = await send('PUT', '/notes/n-1', { body: { text: 'x' } });
+    expect(sub.status).toBe(503);
+    expect(sub.records[0]!.attributes).toMatchObject({
+      'audit.action': 'note.update',
+      'audit.resource.id': 'n-1',
+      'audit.outcome': 'failure',
+      'audit.error.message': 'note store offline',
+      'http.route': '/notes/:id',
+    });
   });
 
   it('401 and 403 are denied: the attempted principal of a failed login, the route a middleware refused', async () => {
