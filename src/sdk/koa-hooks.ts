@@ -43,6 +43,34 @@ function noteErrors(fn: Middleware): Middleware {
   };
 }
 
+const NOTES_ERRORS = Symbol.for('otel-audit.koa-notes-errors');
+
+/** The layers of a router (`@koa/router`, `koa-router`): each route's middleware stack. */
+interface RouterLike {
+  stack?: unknown;
+}
+
+/**
+ * Wraps the middleware of each route of `router` (see {@link noteErrors}),
+ * so that an error a router-level error middleware answers still has its
+ * message noted: it never leaves the router. Routes are read when the
+ * router is mounted, as `@opentelemetry/instrumentation-koa` reads them.
+ */
+function noteRouterErrors(router: RouterLike): void {
+  if (!Array.isArray(router.stack)) return;
+  for (const layer of router.stack as { stack?: unknown }[]) {
+    const stack = layer?.stack;
+    if (!Array.isArray(stack)) continue;
+    for (let i = 0; i < stack.length; i++) {
+      const fn: unknown = stack[i];
+      if (typeof fn !== 'function' || (fn as { [NOTES_ERRORS]?: boolean })[NOTES_ERRORS] === true) continue;
+      const wrapped = noteErrors(fn as Middleware);
+      Object.defineProperty(wrapped, NOTES_ERRORS, { value: true });
+      stack[i] = wrapped;
+    }
+  }
+}
+
 /** Koa's `Application` of a module's exports (CommonJS, or the ES module namespace). */
 export function koaApplication(exports: unknown): { prototype: KoaPrototype } | undefined {
   if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return undefined;
@@ -60,7 +88,8 @@ export function koaApplication(exports: unknown): { prototype: KoaPrototype } | 
  *   a body parser such as `@koa/bodyparser` or `koa-body` assigns, copied
  *   as the client sent it) is attached to the HTTP server span, which is
  *   active then;
- * - `use`: every middleware notes the error it throws (see {@link noteErrors}).
+ * - `use`: every middleware notes the error it throws (see {@link noteErrors}),
+ *   and so does every route's middleware of a router mounted with it.
  * Koa's own behaviour is unchanged: the same values are returned and thrown.
  */
 export function patchKoa(app: { prototype: KoaPrototype }, watch: BodyWatchOptions): void {
@@ -79,6 +108,8 @@ export function patchKoa(app: { prototype: KoaPrototype }, watch: BodyWatchOptio
   proto.use = function (this: unknown, fn: unknown): unknown {
     // Koa 2 converts generator middleware itself: it must see them as they are.
     const wrap = typeof fn === 'function' && fn.constructor?.name !== 'GeneratorFunction';
+    const router = wrap ? (fn as { router?: unknown }).router : undefined;
+    if (router !== null && typeof router === 'object') noteRouterErrors(router);
     return use.call(this, wrap ? noteErrors(fn as Middleware) : fn);
   };
 }

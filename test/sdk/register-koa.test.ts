@@ -84,7 +84,7 @@ describe('Koa 3 + @koa/router + @koa/bodyparser (ESM) under --import otel-audit/
     expect(JSON.parse(String(replaced.records[0]!.attributes['audit.request']))).toEqual({ body: { keep: 'this' } });
   });
 
-  it('a 500 carries the error message: from an error middleware, from Koa\'s own handling, from ctx.message', async () => {
+  it('a 500 carries the error message: from an error middleware (the app\'s or a router\'s), from Koa\'s own handling, from ctx.message', async () => {
     const caught = await send('GET', '/boom');
     expect(caught.status).toBe(500);
     expect(caught.body).toEqual({ error: 'something went wrong' });
@@ -95,6 +95,16 @@ describe('Koa 3 + @koa/router + @koa/bodyparser (ESM) under --import otel-audit/
     expect(uncaught.status).toBe(500);
     expect(uncaught.body).toBe('Internal Server Error');
     expect(uncaught.records[0]!.attributes).toMatchObject({ 'audit.outcome': 'failure', 'audit.error.message': 'disk full' });
+
+    const inRouter = await send('GET', '/reports/r-1');
+    expect(inRouter.status).toBe(500);
+    expect(inRouter.records[0]!.attributes).toMatchObject({
+      'audit.action': 'report.read',
+      'audit.resource.id': 'r-1',
+      'audit.outcome': 'failure',
+      'audit.error.message': 'report engine down',
+      'http.route': '/reports/:id',
+    });
 
     const phrase = await send('GET', '/status-message');
     expect(phrase.status).toBe(503);
