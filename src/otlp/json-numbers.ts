@@ -1,21 +1,19 @@
+import { OTLP_ENUM_NAMES } from './enums.js';
 import { jsonNumberOk, numberProblem, SEVERITY_NUMBER_MAX, SPAN_KIND_MAX, STATUS_CODE_MAX, type NumberKind } from './numbers.js';
-import { loadOtlpSchema } from './schema-loader.js';
 
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Enum values by name (protobuf JSON also allows names), per enum type. */
-const enumNames = new Map<string, Readonly<Record<string, number>>>();
-function enumValues(type: string): Readonly<Record<string, number>> {
-  let values = enumNames.get(type);
-  if (!values) enumNames.set(type, (values = loadOtlpSchema().root.lookupEnum(type).values));
-  return values;
+/** An enum field: its largest value and its names (protobuf JSON also allows names). */
+interface EnumKind {
+  enumMax: number;
+  names: Readonly<Record<string, number>>;
 }
 
-const SEVERITY = { enumMax: SEVERITY_NUMBER_MAX, type: 'opentelemetry.proto.logs.v1.SeverityNumber' };
-const SPAN_KIND = { enumMax: SPAN_KIND_MAX, type: 'opentelemetry.proto.trace.v1.Span.SpanKind' };
-const STATUS_CODE = { enumMax: STATUS_CODE_MAX, type: 'opentelemetry.proto.trace.v1.Status.StatusCode' };
+const SEVERITY: EnumKind = { enumMax: SEVERITY_NUMBER_MAX, names: OTLP_ENUM_NAMES.severityNumber };
+const SPAN_KIND: EnumKind = { enumMax: SPAN_KIND_MAX, names: OTLP_ENUM_NAMES.spanKind };
+const STATUS_CODE: EnumKind = { enumMax: STATUS_CODE_MAX, names: OTLP_ENUM_NAMES.statusCode };
 
 /** The longest nesting of AnyValues looked into (deeper input is refused by the transform). */
 const MAX_DEPTH = 64;
@@ -32,12 +30,12 @@ export class JsonNumberCheck {
   constructor(private readonly fix: boolean) {}
 
   /** A scalar field of `obj`. */
-  field(obj: Json, key: string, kind: NumberKind | { enumMax: number; type: string }, name = key): void {
+  field(obj: Json, key: string, kind: NumberKind | EnumKind, name = key): void {
     const value = obj[key];
-    if (typeof kind === 'object' && 'type' in kind && typeof value === 'string' && Object.hasOwn(enumValues(kind.type), value)) return;
+    if (typeof kind === 'object' && 'names' in kind && typeof value === 'string' && Object.hasOwn(kind.names, value)) return;
     const k: NumberKind = typeof kind === 'object' ? { enumMax: kind.enumMax } : kind;
     if (jsonNumberOk(value, k)) {
-      // protobufjs reads an enum given as a decimal string as no value at all: hand it the number.
+      // An enum given as a decimal string: the number from here on.
       if (typeof kind === 'object' && typeof value === 'string') obj[key] = Number(value);
       return;
     }
