@@ -45,10 +45,10 @@ const SCENARIOS: readonly BenchScenario[] = [
   {
     name: 'sink-ingest',
     script: 'sink-ingest.ts',
-    summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
+    summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at half the maximum, two sinks behind the collector against one, CPU split',
     smoke: [
       '--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100', '--insert-rows', '200',
-      '--latency-duration', '2', '--rate', '200', '--copy-procs', '1',
+      '--latency-duration', '2', '--copy-procs', '1', '--scaled-records', '1000',
     ],
   },
   {
