@@ -52,6 +52,12 @@ const SCENARIOS: readonly BenchScenario[] = [
     ],
   },
   {
+    name: 'otlp-decode',
+    script: 'otlp-decode.ts',
+    summary: "the sink's OTLP decoders (logs, traces; protobuf, JSON): µs per record against the protobufjs schema path",
+    smoke: ['--records-per-export', '50', '--rounds', '1', '--ms', '50'],
+  },
+  {
     name: 'export',
     script: 'export.ts',
     summary: 'otel-audit export of a large range: rows/s and peak memory against psql \\copy',
