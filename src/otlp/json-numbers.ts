@@ -18,6 +18,10 @@ const STATUS_CODE: EnumKind = { enumMax: STATUS_CODE_MAX, names: OTLP_ENUM_NAMES
 /** The longest nesting of AnyValues looked into (deeper input is refused by the transform). */
 const MAX_DEPTH = 64;
 
+/** A field's name in reasons, or how to make it: names are built only for a problem (most requests have none). */
+type Name = string | (() => string);
+const nameOf = (name: Name): string => (typeof name === 'string' ? name : name());
+
 /**
  * Checks the numeric fields of one part of an OTLP/JSON request. In `fix`
  * mode it also removes every offending value, so that the rest of the
@@ -30,7 +34,7 @@ export class JsonNumberCheck {
   constructor(private readonly fix: boolean) {}
 
   /** A scalar field of `obj`. */
-  field(obj: Json, key: string, kind: NumberKind | EnumKind, name = key): void {
+  field(obj: Json, key: string, kind: NumberKind | EnumKind, name: Name = key): void {
     const value = obj[key];
     if (typeof kind === 'object' && 'names' in kind && typeof value === 'string' && Object.hasOwn(kind.names, value)) return;
     const k: NumberKind = typeof kind === 'object' ? { enumMax: kind.enumMax } : kind;
@@ -39,25 +43,26 @@ export class JsonNumberCheck {
       if (typeof kind === 'object' && typeof value === 'string') obj[key] = Number(value);
       return;
     }
-    this.problem ??= numberProblem(name, value, k);
+    this.problem ??= numberProblem(nameOf(name), value, k);
     if (this.fix) delete obj[key];
   }
 
-  anyValue(v: unknown, name: string, depth = 0): void {
+  anyValue(v: unknown, name: Name, depth = 0): void {
     if (!isObject(v) || depth > MAX_DEPTH) return;
-    this.field(v, 'intValue', 'int64', `${name} intValue`);
-    this.field(v, 'doubleValue', 'double', `${name} doubleValue`);
+    // An absent member is in range: only the members present are looked at.
+    if (v['intValue'] !== undefined) this.field(v, 'intValue', 'int64', () => `${nameOf(name)} intValue`);
+    if (v['doubleValue'] !== undefined) this.field(v, 'doubleValue', 'double', () => `${nameOf(name)} doubleValue`);
     const arr = v['arrayValue'];
-    if (isObject(arr) && Array.isArray(arr['values'])) arr['values'].forEach((x, i) => this.anyValue(x, `${name}[${i}]`, depth + 1));
+    if (isObject(arr) && Array.isArray(arr['values'])) arr['values'].forEach((x, i) => this.anyValue(x, () => `${nameOf(name)}[${i}]`, depth + 1));
     const kv = v['kvlistValue'];
     if (isObject(kv)) this.attributes(kv['values'], name, depth + 1, '.');
   }
 
-  attributes(list: unknown, prefix: string, depth = 0, sep = ' '): void {
+  attributes(list: unknown, prefix: Name, depth = 0, sep = ' '): void {
     if (!Array.isArray(list)) return;
     for (const kv of list) {
       if (!isObject(kv)) continue;
-      this.anyValue(kv['value'], `${prefix}${sep}${JSON.stringify(String(kv['key'] ?? ''))}`, depth);
+      this.anyValue(kv['value'], () => `${nameOf(prefix)}${sep}${JSON.stringify(String(kv['key'] ?? ''))}`, depth);
     }
   }
 
