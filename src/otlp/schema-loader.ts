@@ -26,10 +26,7 @@ export const OTLP_PROTO_FILES: readonly string[] = [
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',
 ];
 
-/** gRPC method path of LogsService/Export. */
-export const OTLP_LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
-/** gRPC method path of TraceService/Export. */
-export const OTLP_TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export { OTLP_LOGS_EXPORT_PATH, OTLP_TRACE_EXPORT_PATH } from './export-paths.js';
 
 /** The loaded schema: protobufjs types of the export requests and responses. */
 export interface OtlpSchema {

@@ -42,3 +42,7 @@ export const SPAN_LINK = { traceId: 1, spanId: 2, traceState: 3, attributes: 4, 
 
 /** Status (field 1 is reserved). */
 export const STATUS = { message: 2, code: 3 } as const;
+
+/** ExportTraceServiceResponse and its ExportTracePartialSuccess. */
+export const EXPORT_TRACE_RESPONSE = { partialSuccess: 1 } as const;
+export const TRACE_PARTIAL_SUCCESS = { rejectedSpans: 1, errorMessage: 2 } as const;

@@ -18,6 +18,8 @@ describe('the trace field table agrees with the OTLP .proto files', () => {
     ['Span.Event', `${TRACE}.Span.Event`, F.SPAN_EVENT],
     ['Span.Link', `${TRACE}.Span.Link`, F.SPAN_LINK],
     ['Status', `${TRACE}.Status`, F.STATUS],
+    ['ExportTraceServiceResponse', 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse', F.EXPORT_TRACE_RESPONSE],
+    ['ExportTracePartialSuccess', 'opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess', F.TRACE_PARTIAL_SUCCESS],
   ])('%s', (_name, type, table) => {
     expect({ ...table }).toEqual(protoFields(type));
   });
