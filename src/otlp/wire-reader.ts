@@ -224,6 +224,7 @@ export class WireReader {
       else if (tag === tagOf(RESOURCE.droppedAttributesCount, VARINT)) this.bounded('resource droppedAttributesCount', U32_MAX, 'uint32');
       else this.skip(tag);
     }
+    if (this.pos !== end) throw new Error('Resource overran its length');
     return attrs;
   }
 
@@ -238,6 +239,7 @@ export class WireReader {
       else if (tag === tagOf(SCOPE.droppedAttributesCount, VARINT)) this.bounded('scope droppedAttributesCount', U32_MAX, 'uint32');
       else this.skip(tag);
     }
+    if (this.pos !== end) throw new Error('InstrumentationScope overran its length');
     return scope;
   }
 }

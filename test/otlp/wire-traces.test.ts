@@ -154,6 +154,9 @@ describe('decodeTracesWire', () => {
     // One ResourceSpans: every cut inside it leaves a length that runs past the end.
     for (let cut = 1; cut < bytes.length; cut++) expect(() => decodeTracesWire(bytes.subarray(0, cut)), `cut at ${cut}`).toThrow();
     expect(() => decodeTracesWire(Buffer.from([0x0f, 0x01]))).toThrow(/wire type/);
+    // A resource whose attribute runs past the resource's own length (into its neighbour's bytes).
+    expect(() => decodeTracesWire(Buffer.from([0x0a, 0x06, 0x0a, 0x02, 0x0a, 0x02, 0x12, 0x00]))).toThrow(/Resource overran/);
+    expect(() => decodeTracesWire(Buffer.from([0x0a, 0x08, 0x12, 0x06, 0x0a, 0x02, 0x1a, 0x02, 0x12, 0x00]))).toThrow(/InstrumentationScope overran/);
     let deep: Record<string, unknown> = { stringValue: 'x' };
     for (let i = 0; i < 40; i++) deep = { arrayValue: { values: [deep] } };
     const tooDeep = encodeMessage(loadOtlpSchema().exportTraceServiceRequest, { resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'd', value: deep }] }] }] }] });
