@@ -112,8 +112,7 @@ interface Goal {
 function goals(r: Results): Goal[] {
   const out: Goal[] = [];
   const main = r.configs[0];
-  if (!main) return out;
-  const sink = main.runs.length ? medianRun(main.runs) : undefined;
+  const sink = main?.runs.length ? medianRun(main.runs) : undefined;
   const copy = bestCopy(r);
   if (sink && copy) {
     const ratio = sink.rate / copy.rate;
@@ -123,7 +122,7 @@ function goals(r: Results): Goal[] {
     const us = (1000 * sink.cpu.serverMs) / Math.max(1, sink.records);
     out.push({ met: us <= GOAL_SINK_US_PER_RECORD, text: `sink CPU ≤ ${GOAL_SINK_US_PER_RECORD} µs/record: ${fmt(us, 1)} µs/record` });
   }
-  if (main.latency) {
+  if (main?.latency) {
     const l = main.latency;
     const load = l.maxRate === undefined ? `a fixed ${fmt(l.targetRate)} records/s` : `${fmt((100 * l.targetRate) / l.maxRate)} % of the maximum (${fmt(l.targetRate)} of ${fmt(l.maxRate)} records/s)`;
     out.push({ met: l.p99 <= GOAL_P99_MS, text: `p99 ≤ ${fmt(GOAL_P99_MS)} ms at ${load}: ${fmt(l.p99, 1)} ms` });
