@@ -1,7 +1,10 @@
 /**
  * The OTLP protobuf schema, loaded at runtime from the .proto files shipped
  * with the package (src/proto when running from source, dist/proto when
- * bundled).
+ * bundled). The sink does not use it (its decoders and responses work on the
+ * wire format directly, wire-*.ts, json.ts, responses.ts): it is the
+ * reference those are tested against, and what tests and benchmarks encode
+ * arbitrary messages with.
  *
  * Field presence: every singular field is configured with explicit presence.
  * A decoded message therefore remembers exactly which fields were on the wire
