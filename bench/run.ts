@@ -45,11 +45,17 @@ const SCENARIOS: readonly BenchScenario[] = [
   {
     name: 'sink-ingest',
     script: 'sink-ingest.ts',
-    summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at a steady rate, CPU split',
+    summary: 'sink into Postgres: records/s against COPY and per-row INSERT, latency at half the maximum, two sinks behind the collector against one, CPU split',
     smoke: [
       '--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100', '--insert-rows', '200',
-      '--latency-duration', '2', '--rate', '200', '--copy-procs', '1',
+      '--latency-duration', '2', '--copy-procs', '1', '--scaled-records', '1000',
     ],
+  },
+  {
+    name: 'otlp-decode',
+    script: 'otlp-decode.ts',
+    summary: "the sink's OTLP decoders (logs, traces; protobuf, JSON): µs per record against the protobufjs schema path",
+    smoke: ['--records-per-export', '50', '--rounds', '1', '--ms', '50'],
   },
   {
     name: 'export',

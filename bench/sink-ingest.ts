@@ -16,7 +16,11 @@
  *   copy     the same rows, exported as CSV, loaded with psql's \copy
  *   insert   the same rows, one autocommitted INSERT per row over a pg.Pool
  *            (both bench/sink-ingest/baselines.ts)
- *   latency  a steady rate through the sink; time from call to OK per export
+ *   latency  a steady rate through the sink (half of what it reached above);
+ *            time from call to OK (committed) per export
+ *   scaled   the real collector (otelcol-scaled.yaml) in front of two sinks
+ *            against one: records/s into Postgres of each, and the ratio
+ *            (bench/sink-ingest/scaled.ts)
  * With --cpu-prof, the sink's profile says where its time went, its decoder
  * included.
  */
@@ -35,8 +39,10 @@ import { copyLoad, exportCsv, perRowInsert } from './sink-ingest/baselines.ts';
 import { checkStored, fetchRows, resetTable, type TextRow } from './sink-ingest/db.ts';
 import { parseOptions, USAGE, type Options } from './sink-ingest/options.ts';
 import { makeBatches, makeEmitters, serialize, type Payload } from './sink-ingest/records.ts';
-import { markdown, perRecord, printReport, share, type ConfigResult, type Results } from './sink-ingest/report.ts';
+import { markdown, medianRun, perRecord, printReport, share, type ConfigResult, type Results } from './sink-ingest/report.ts';
+import { scaledRuns } from './sink-ingest/scaled.ts';
 import { exporterWarmup, sinkLatency, sinkThroughput, type SinkRun } from './sink-ingest/through-sink.ts';
+
 
 /** Postgres settings the report names: what the figures depend on. */
 const PG_SETTINGS = ['shared_buffers', 'synchronous_commit', 'wal_level', 'max_wal_size', 'fsync'];
@@ -70,9 +76,10 @@ interface Run {
   dbUrl: string;
   tmp: string;
   admin: pg.Client;
+  /** Connects `admin` the first time (once a sink has migrated the database). */
+  connectAdmin: () => Promise<void>;
   results: Results;
   sinkPayloads: Payload[];
-  latencyPayloads: Payload[];
   stored: StoredRows;
 }
 
@@ -106,13 +113,39 @@ async function measureConfig(run: Run, sink: AuditSink, config: ConfigResult, fi
     }
   }
   if (opts.phases.has('latency')) {
-    const l = await sinkLatency(sink, admin, run.latencyPayloads, opts);
+    let maxRate: number | undefined;
+    if (opts.rate === undefined) {
+      // The maximum of this run: the throughput rounds' median, or one throughput run now.
+      if (config.runs.length === 0) {
+        const s = await sinkThroughput(sink, admin, run.sinkPayloads, opts);
+        checkStored(s.stored, sinkRecords, 'sink (maximum for the latency phase)');
+        console.log(sinkRunLine(`${config.label}, maximum for the latency phase`, 1, 1, s));
+        config.maxProbe = s;
+        await resetTable(admin);
+      }
+      maxRate = medianRun(config.runs.length ? config.runs : [config.maxProbe as SinkRun]).rate;
+    }
+    const rate = opts.rate ?? opts.latencyLoad * (maxRate as number);
+    const l = await sinkLatency(sink, admin, latencyPayloads(opts, rate), opts, rate);
+    l.maxRate = maxRate;
     config.latency = l;
-    console.log(`${config.label}: latency at ${fmt(opts.rate)} records/s: p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms, max ${fmt(l.max, 1)} ms ` +
-      `(${fmt(l.stored)}/${fmt(l.records)} stored, ${fmt(l.achievedRate)} records/s sent)`);
+    console.log(`${config.label}: latency at ${fmt(rate)} records/s${maxRate === undefined ? '' : ` (${fmt(100 * opts.latencyLoad)} % of ${fmt(maxRate)})`}: ` +
+      `p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms, max ${fmt(l.max, 1)} ms (${fmt(l.stored)}/${fmt(l.records)} stored, ${fmt(l.achievedRate)} records/s sent)`);
     checkStored(l.stored, l.records, 'latency');
     await resetTable(admin);
   }
+}
+
+/** The requests of the scaled runs: --scaled-records in requests of --records-per-export. */
+function scaledPayloads(opts: Options): Payload[] {
+  const exports = Math.max(1, Math.ceil(opts.scaledRecords / opts.recordsPerExport));
+  return serialize(makeBatches(makeEmitters('scaled', opts.clients), exports, opts.recordsPerExport));
+}
+
+/** The requests of the latency phase at `rate` records/s for --latency-duration seconds, serialized ahead of it. */
+function latencyPayloads(opts: Options, rate: number): Payload[] {
+  const exports = Math.max(1, Math.round((opts.latencyDuration * rate) / opts.rateBatch));
+  return serialize(makeBatches(makeEmitters(`steady${Math.round(rate)}`, opts.clients), exports, opts.rateBatch));
 }
 
 /** Every sink configuration of --sink-args in turn, a sink process each (profiled with --cpu-prof). */
@@ -124,11 +157,11 @@ async function throughSink(run: Run, onSink: (sink: AuditSink | undefined) => vo
     const sink = await startAuditSink(run.dbUrl, { extra: args, profile });
     onSink(sink);
     if (ci === 0) {
-      await admin.connect();
+      await run.connectAdmin();
       // Indexes left out on purpose (what an index costs), once the sink has migrated.
       for (const name of opts.withoutIndex) await admin.query(`DROP INDEX audit.${name}`);
     }
-    const config: ConfigResult = { label, args, runs: [], latency: undefined, warmup: undefined };
+    const config: ConfigResult = { label, args, runs: [], latency: undefined, warmup: undefined, maxProbe: undefined };
     run.results.configs.push(config);
     if (opts.warmup > 0) {
       const warm = makeBatches(makeEmitters(`warm${ci}`, opts.clients), Math.ceil(opts.warmup / opts.recordsPerExport), opts.recordsPerExport);
@@ -163,17 +196,14 @@ async function afterSink(run: Run): Promise<void> {
   }
 }
 
-/** The requests of the sink and latency phases, serialized ahead of time. */
-function payloads(opts: Options): { sinkPayloads: Payload[]; latencyPayloads: Payload[] } {
+/** The requests of the sink phase, serialized ahead of time (the latency phase's follow once its rate is known). */
+function payloads(opts: Options): { sinkPayloads: Payload[] } {
   const t = performance.now();
   const sinkPayloads = serialize(makeBatches(makeEmitters('bench', opts.clients), opts.exports, opts.recordsPerExport));
-  const latencyExports = Math.max(1, Math.round((opts.latencyDuration * opts.rate) / opts.rateBatch));
-  const latencyPayloads = opts.phases.has('latency') ? serialize(makeBatches(makeEmitters('steady', opts.clients), latencyExports, opts.rateBatch)) : [];
   const mb = (sinkPayloads.reduce((n, p) => n + p.bytes.length, 0) / 1024 / 1024).toFixed(1);
   console.log(`sink-ingest: ${fmt(opts.exports * opts.recordsPerExport)} records in ${opts.exports} requests (${mb} MiB, ` +
-    `${fmt((sinkPayloads[0]?.bytes.length ?? 0) / opts.recordsPerExport)} bytes per record), ` +
-    `${fmt(latencyPayloads.length)} requests for the latency phase, serialized in ${fmt(performance.now() - t)} ms`);
-  return { sinkPayloads, latencyPayloads };
+    `${fmt((sinkPayloads[0]?.bytes.length ?? 0) / opts.recordsPerExport)} bytes per record), serialized in ${fmt(performance.now() - t)} ms`);
+  return { sinkPayloads };
 }
 
 async function main(): Promise<number> {
@@ -199,13 +229,21 @@ async function main(): Promise<number> {
     settings: server.settings,
     serverVersion: server.version,
     clientsNote: `${opts.clients} in-process gRPC clients`,
+    scaled: undefined,
   };
   let sink: AuditSink | undefined;
   let failed = false;
   try {
-    const run: Run = { opts, dbUrl, tmp, admin, results, ...payloads(opts), stored: { csvFiles: undefined, insertRows: [] } };
+    let adminConnected = false;
+    const connectAdmin = async (): Promise<void> => {
+      if (adminConnected) return;
+      adminConnected = true;
+      await admin.connect();
+    };
+    const run: Run = { opts, dbUrl, tmp, admin, connectAdmin, results, ...payloads(opts), stored: { csvFiles: undefined, insertRows: [] } };
     if (opts.phases.has('sink') || opts.phases.has('latency')) await throughSink(run, (s) => (sink = s));
     await afterSink(run);
+    if (opts.phases.has('scaled')) results.scaled = await scaledRuns({ dbUrl, admin, connectAdmin, tmp, opts, payloads: scaledPayloads(opts) });
     printReport(opts, results);
     if (opts.write) writeReadme(markdown(opts, results), opts.sinkConfigs.length > 1 ? 'sink-ingest:sweep' : 'sink-ingest:results');
   } catch (err) {

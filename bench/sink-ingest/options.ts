@@ -12,7 +12,10 @@ Measures how fast the otel-audit sink (dist/cli.js sink) stores audit records
 in Postgres, on a fresh database that the sink migrates, against:
   copy      the same rows loaded with psql \\copy (CSV): the physical limit
   insert    the same rows, one autocommitted INSERT per row (pg.Pool)
-and the latency of an export at a steady rate through the sink. Prints a
+the latency of an export at a steady rate through the sink (by default half
+the rate the sink reached in the same run), and the real collector
+(collector-config/otelcol-scaled.yaml, load_balancing exporter) in front of
+two sinks against one (scaled). Prints a
 table, the ratios sink ÷ COPY and sink ÷ per-row INSERT, and the CPU split
 between the sink, Postgres and the client. The sink's write methods compare
 side by side in one run as two sink configurations:
@@ -25,9 +28,12 @@ Options:
   --pg-url URL              server to use (default ${DEFAULT_PG_URL})
   --database NAME           database to create and drop (default otel_audit_bench)
   --keep-database           do not drop it at the end
-  --phases LIST             comma-separated subset of sink,copy,insert,latency
+  --phases LIST             comma-separated subset of sink,copy,insert,latency,scaled
                             (default all; copy and insert use the rows the
-                            sink phase stored)
+                            sink phase stored; latency without sink measures
+                            the maximum with one run first; scaled needs the
+                            collector built, \`npm run collector:build\`, and is
+                            skipped, saying so, without it)
   --exports N               ExportLogsServiceRequests per sink run (default 200)
   --records-per-export N    log records per request (default 500)
   --clients N               concurrent gRPC clients, one call in flight each (default 4)
@@ -38,9 +44,14 @@ Options:
                             the fastest is the baseline
   --insert-rows N           rows for the per-row INSERT baseline (default 20000)
   --insert-clients N        pool size and concurrent INSERTs (default 8)
-  --rate N                  records/s of the latency phase (default 5000)
+  --latency-load F          the latency phase's rate as a share of the sink's
+                            measured records/s (median of its rounds; default 0.5)
+  --rate N                  a fixed records/s for the latency phase instead
   --rate-batch N            records per export in the latency phase (default 50)
   --latency-duration S      seconds of the latency phase (default 20)
+  --scaled-records N        records per scaled run (default 100000)
+  --scaled-sinks N          sinks of the scaled run, against one (default 2)
+  --scaled-rounds N         runs of one sink and of N, interleaved; medians (default 1)
   --sink-args=FLAGS         extra flags for the sink, e.g. --sink-args="--batch-rows
                             5000" (with the =); repeatable: each set is measured
                             in turn (sink and latency phases), a tuning sweep;
@@ -59,8 +70,8 @@ Options:
   --help                    print this text
 `;
 
-export type Phase = 'sink' | 'copy' | 'insert' | 'latency';
-const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency'];
+export type Phase = 'sink' | 'copy' | 'insert' | 'latency' | 'scaled';
+const PHASES: readonly Phase[] = ['sink', 'copy', 'insert', 'latency', 'scaled'];
 
 export interface Options extends CommonOptions, DatabaseOptions {
   phases: Set<Phase>;
@@ -72,8 +83,13 @@ export interface Options extends CommonOptions, DatabaseOptions {
   copyProcs: number[];
   insertRows: number;
   insertClients: number;
-  rate: number;
+  /** A fixed rate of the latency phase, records/s; undefined: {@link latencyLoad} × the measured maximum. */
+  rate: number | undefined;
+  latencyLoad: number;
   rateBatch: number;
+  scaledRecords: number;
+  scaledSinks: number;
+  scaledRounds: number;
   latencyDuration: number;
   sinkConfigs: string[][];
   withoutIndex: string[];
@@ -94,6 +110,10 @@ export function parseOptions(argv: string[]): Options | undefined {
       'insert-rows': { type: 'string' },
       'insert-clients': { type: 'string' },
       rate: { type: 'string' },
+      'latency-load': { type: 'string' },
+      'scaled-records': { type: 'string' },
+      'scaled-sinks': { type: 'string' },
+      'scaled-rounds': { type: 'string' },
       'rate-batch': { type: 'string' },
       'latency-duration': { type: 'string' },
       'sink-args': { type: 'string', multiple: true },
@@ -124,7 +144,11 @@ export function parseOptions(argv: string[]): Options | undefined {
     copyProcs: [...new Set(copyProcs)],
     insertRows: positive('insert-rows', values['insert-rows'], 20_000),
     insertClients: positive('insert-clients', values['insert-clients'], 8),
-    rate: positive('rate', values.rate, 5_000),
+    rate: values.rate === undefined ? undefined : positive('rate', values.rate, 1, false),
+    latencyLoad: positive('latency-load', values['latency-load'], 0.5, false),
+    scaledRecords: positive('scaled-records', values['scaled-records'], 100_000),
+    scaledSinks: positive('scaled-sinks', values['scaled-sinks'], 2),
+    scaledRounds: positive('scaled-rounds', values['scaled-rounds'], 1),
     rateBatch: positive('rate-batch', values['rate-batch'], 50),
     latencyDuration: positive('latency-duration', values['latency-duration'], 20, false),
     sinkConfigs: (values['sink-args'] ?? ['']).map((s) => s.split(/\s+/).filter(Boolean)),

@@ -70,6 +70,10 @@ export async function sinkThroughput(sink: AuditSink, admin: pg.Client, payloads
 }
 
 export interface LatencyRun extends SinkMeasure {
+  /** The rate asked for, records/s. */
+  targetRate: number;
+  /** The sink's maximum it was derived from (records/s), when it was. */
+  maxRate: number | undefined;
   records: number;
   exports: number;
   seconds: number;
@@ -81,9 +85,9 @@ export interface LatencyRun extends SinkMeasure {
   maxLateMs: number;
 }
 
-/** Sends payload i at t0 + i × interval, round-robin over the clients, whatever the answers. */
-export async function sinkLatency(sink: AuditSink, admin: pg.Client, payloads: Payload[], opts: Options): Promise<LatencyRun> {
-  const intervalMs = (1000 * opts.rateBatch) / opts.rate;
+/** Sends payload i at t0 + i × interval (`rate` records/s), round-robin over the clients, whatever the answers. */
+export async function sinkLatency(sink: AuditSink, admin: pg.Client, payloads: Payload[], opts: Options, rate: number): Promise<LatencyRun> {
+  const intervalMs = (1000 * opts.rateBatch) / rate;
   const latencies = new Array<number>(payloads.length).fill(0);
   let maxLateMs = 0;
   const m = await measureSink(sink, admin, opts, async (clients) => {
@@ -113,6 +117,8 @@ export async function sinkLatency(sink: AuditSink, admin: pg.Client, payloads: P
   const sorted = [...latencies].sort((a, b) => a - b);
   const records = payloads.reduce((n, p) => n + p.records, 0);
   return {
+    targetRate: rate,
+    maxRate: undefined,
     records,
     exports: payloads.length,
     seconds: m.cpu.wallMs / 1000,

@@ -1,24 +1,26 @@
+import { OTLP_ENUM_NAMES } from './enums.js';
 import { jsonNumberOk, numberProblem, SEVERITY_NUMBER_MAX, SPAN_KIND_MAX, STATUS_CODE_MAX, type NumberKind } from './numbers.js';
-import { loadOtlpSchema } from './schema-loader.js';
 
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Enum values by name (protobuf JSON also allows names), per enum type. */
-const enumNames = new Map<string, Readonly<Record<string, number>>>();
-function enumValues(type: string): Readonly<Record<string, number>> {
-  let values = enumNames.get(type);
-  if (!values) enumNames.set(type, (values = loadOtlpSchema().root.lookupEnum(type).values));
-  return values;
+/** An enum field: its largest value and its names (protobuf JSON also allows names). */
+interface EnumKind {
+  enumMax: number;
+  names: Readonly<Record<string, number>>;
 }
 
-const SEVERITY = { enumMax: SEVERITY_NUMBER_MAX, type: 'opentelemetry.proto.logs.v1.SeverityNumber' };
-const SPAN_KIND = { enumMax: SPAN_KIND_MAX, type: 'opentelemetry.proto.trace.v1.Span.SpanKind' };
-const STATUS_CODE = { enumMax: STATUS_CODE_MAX, type: 'opentelemetry.proto.trace.v1.Status.StatusCode' };
+const SEVERITY: EnumKind = { enumMax: SEVERITY_NUMBER_MAX, names: OTLP_ENUM_NAMES.severityNumber };
+const SPAN_KIND: EnumKind = { enumMax: SPAN_KIND_MAX, names: OTLP_ENUM_NAMES.spanKind };
+const STATUS_CODE: EnumKind = { enumMax: STATUS_CODE_MAX, names: OTLP_ENUM_NAMES.statusCode };
 
 /** The longest nesting of AnyValues looked into (deeper input is refused by the transform). */
 const MAX_DEPTH = 64;
+
+/** A field's name in reasons, or how to make it: names are built only for a problem (most requests have none). */
+type Name = string | (() => string);
+const nameOf = (name: Name): string => (typeof name === 'string' ? name : name());
 
 /**
  * Checks the numeric fields of one part of an OTLP/JSON request. In `fix`
@@ -32,34 +34,35 @@ export class JsonNumberCheck {
   constructor(private readonly fix: boolean) {}
 
   /** A scalar field of `obj`. */
-  field(obj: Json, key: string, kind: NumberKind | { enumMax: number; type: string }, name = key): void {
+  field(obj: Json, key: string, kind: NumberKind | EnumKind, name: Name = key): void {
     const value = obj[key];
-    if (typeof kind === 'object' && 'type' in kind && typeof value === 'string' && Object.hasOwn(enumValues(kind.type), value)) return;
+    if (typeof kind === 'object' && 'names' in kind && typeof value === 'string' && Object.hasOwn(kind.names, value)) return;
     const k: NumberKind = typeof kind === 'object' ? { enumMax: kind.enumMax } : kind;
     if (jsonNumberOk(value, k)) {
-      // protobufjs reads an enum given as a decimal string as no value at all: hand it the number.
+      // An enum given as a decimal string: the number from here on.
       if (typeof kind === 'object' && typeof value === 'string') obj[key] = Number(value);
       return;
     }
-    this.problem ??= numberProblem(name, value, k);
+    this.problem ??= numberProblem(nameOf(name), value, k);
     if (this.fix) delete obj[key];
   }
 
-  anyValue(v: unknown, name: string, depth = 0): void {
+  anyValue(v: unknown, name: Name, depth = 0): void {
     if (!isObject(v) || depth > MAX_DEPTH) return;
-    this.field(v, 'intValue', 'int64', `${name} intValue`);
-    this.field(v, 'doubleValue', 'double', `${name} doubleValue`);
+    // An absent member is in range: only the members present are looked at.
+    if (v['intValue'] !== undefined) this.field(v, 'intValue', 'int64', () => `${nameOf(name)} intValue`);
+    if (v['doubleValue'] !== undefined) this.field(v, 'doubleValue', 'double', () => `${nameOf(name)} doubleValue`);
     const arr = v['arrayValue'];
-    if (isObject(arr) && Array.isArray(arr['values'])) arr['values'].forEach((x, i) => this.anyValue(x, `${name}[${i}]`, depth + 1));
+    if (isObject(arr) && Array.isArray(arr['values'])) arr['values'].forEach((x, i) => this.anyValue(x, () => `${nameOf(name)}[${i}]`, depth + 1));
     const kv = v['kvlistValue'];
     if (isObject(kv)) this.attributes(kv['values'], name, depth + 1, '.');
   }
 
-  attributes(list: unknown, prefix: string, depth = 0, sep = ' '): void {
+  attributes(list: unknown, prefix: Name, depth = 0, sep = ' '): void {
     if (!Array.isArray(list)) return;
     for (const kv of list) {
       if (!isObject(kv)) continue;
-      this.anyValue(kv['value'], `${prefix}${sep}${JSON.stringify(String(kv['key'] ?? ''))}`, depth);
+      this.anyValue(kv['value'], () => `${nameOf(prefix)}${sep}${JSON.stringify(String(kv['key'] ?? ''))}`, depth);
     }
   }
 

@@ -1,31 +1,14 @@
 /**
  * OTLP/JSON export requests (OTLP/HTTP with `application/json`) decoded into
- * the same flat records as protobuf ones.
+ * the same flat records as protobuf ones: JSON.parse, then a direct mapping
+ * (json-values.ts), with no protobuf schema in between.
  */
-import type { DecodedLogRecord, DecodedSpan, InvalidNumbers } from './decoded-types.js';
-import { flattenLogsRequest, flattenTraceRequest } from './flatten.js';
+import type { DecodedAttributes, DecodedLogRecord, DecodedScope, DecodedSpan, InvalidNumbers } from './decoded-types.js';
+import { OTLP_ENUM_NAMES } from './enums.js';
 import { checkNumbers, type JsonNumberCheck } from './json-numbers.js';
-import { toPlainObject } from './message-codec.js';
-import type { PlainExportLogsServiceRequest, PlainExportTraceServiceRequest } from './plain-types.js';
-import { loadOtlpSchema } from './schema-loader.js';
-
-type Json = Record<string, unknown>;
-
-const HEX = /^[0-9a-fA-F]*$/;
-
-function hexToBytes(value: unknown, field: string): unknown {
-  if (value === undefined || value === null || value === '') return value;
-  if (typeof value !== 'string' || value.length % 2 !== 0 || !HEX.test(value)) {
-    throw new Error(`${field} must be a hex string in OTLP/JSON`);
-  }
-  return Buffer.from(value, 'hex');
-}
-
-function each(list: unknown, fn: (item: Json) => void): void {
-  if (list === undefined || list === null) return;
-  if (!Array.isArray(list)) throw new Error('expected an array');
-  for (const item of list) if (item !== null && typeof item === 'object') fn(item as Json);
-}
+import {
+  jsonAnyValue, jsonAttributes, jsonHexId, jsonInt, jsonList, jsonObject, jsonResource, jsonScope, jsonString, jsonUint64, type Json,
+} from './json-values.js';
 
 function parseObject(text: string): Json {
   const value: unknown = JSON.parse(text);
@@ -33,89 +16,121 @@ function parseObject(text: string): Json {
   return value as Json;
 }
 
-type Invalid = InvalidNumbers | undefined;
-
-/** Marks the flattened records (in request order) that carried out-of-range numbers. */
-function markInvalid<T extends { invalid?: InvalidNumbers }>(records: T[], invalid: Invalid[]): T[] {
-  if (!invalid.some((x) => x !== undefined)) return records;
-  if (records.length !== invalid.length) throw new Error(`internal: ${records.length} records decoded from ${invalid.length} in the request`);
-  records.forEach((r, i) => {
-    const bad = invalid[i];
-    if (bad) r.invalid = bad;
-  });
-  return records;
-}
+type Checked = ReturnType<typeof checkNumbers>;
 
 /** The problem of a record: its resource's, else its scope's, else its own; with the record as it arrived. */
-function recordProblem(
-  resource: ReturnType<typeof checkNumbers>, resourceOriginal: unknown,
-  scope: ReturnType<typeof checkNumbers>, scopeOriginal: unknown,
-  own: ReturnType<typeof checkNumbers>, item: Json,
-): Invalid {
-  if (resource) return { reason: resource.reason, record: { resource: resourceOriginal, record: own?.record ?? structuredClone(item) } };
-  if (scope) return { reason: scope.reason, record: { scope: scopeOriginal, record: own?.record ?? structuredClone(item) } };
+function recordProblem(resource: Checked, scope: Checked, own: Checked, item: Json): InvalidNumbers | undefined {
+  if (resource) return { reason: resource.reason, record: { resource: resource.record, record: own?.record ?? structuredClone(item) } };
+  if (scope) return { reason: scope.reason, record: { scope: scope.record, record: own?.record ?? structuredClone(item) } };
   return own;
 }
 
-/** Where a request of one signal keeps its records: `resourceLogs[].scopeLogs[].logRecords[]` and the like. */
-interface Nesting {
+/** Where a request of one signal keeps its records (`resourceLogs[].scopeLogs[].logRecords[]` and the like), and how one is read. */
+interface JsonSignal<T> {
   resources: string;
   scopes: string;
   items: string;
+  check: (c: JsonNumberCheck, item: Json) => void;
+  map: (item: Json, resource: DecodedAttributes, scope: DecodedScope) => T;
 }
 
 /**
- * Checks the numbers of every record of `req` (with its resource's and
- * scope's) and turns its hex ids into bytes; returns each record's problem,
- * in request order.
+ * Walks resource → scope → item. Numeric fields are checked first (see
+ * numbers.ts): a record with a value out of range is decoded without it and
+ * marked `invalid`, never converted with a wrapped or truncated value. Each
+ * resource and scope is mapped once and shared by its records.
  */
-function prepareRecords(req: Json, nesting: Nesting, checkItem: (c: JsonNumberCheck, item: Json) => void, convertIds: (item: Json) => void): Invalid[] {
-  const invalid: Invalid[] = [];
-  each(req[nesting.resources], (r) => {
-    const resource = checkNumbers(r, (c, t) => c.resource(t['resource'], 'resource'), () => r['resource']);
-    each(r[nesting.scopes], (s) => {
-      const scope = checkNumbers(s, (c, t) => c.resource(t['scope'], 'scope'), () => s['scope']);
-      each(s[nesting.items], (item) => {
-        const own = checkNumbers(item, checkItem, () => item);
-        invalid.push(recordProblem(resource, resource?.record, scope, scope?.record, own, item));
-        convertIds(item);
-      });
-    });
-  });
-  return invalid;
-}
-
-/** The trace and span id of an OTLP/JSON record (hex) as bytes, as the protobuf JSON mapping reads them. */
-function convertRecordIds(item: Json, prefix = ''): void {
-  item['traceId'] = hexToBytes(item['traceId'], `${prefix}traceId`);
-  item['spanId'] = hexToBytes(item['spanId'], `${prefix}spanId`);
-}
-
-/**
- * OTLP/JSON differs from the protobuf JSON mapping in one way that matters:
- * trace and span ids are hex, not base64. Convert them, then let the schema
- * check and normalise the rest exactly as for protobuf input. Numeric fields
- * are checked first (see numbers.ts): a record with a value out of range is
- * decoded without it and marked `invalid`, never converted with a wrapped or
- * truncated value.
- */
-export function decodeLogsJson(text: string): DecodedLogRecord[] {
+function decodeRequest<T extends { invalid?: InvalidNumbers }>(text: string, signal: JsonSignal<T>): T[] {
   const req = parseObject(text);
-  const invalid = prepareRecords(req, { resources: 'resourceLogs', scopes: 'scopeLogs', items: 'logRecords' }, (c, lr) => c.logRecord(lr), (lr) => convertRecordIds(lr));
-  const { exportLogsServiceRequest: type } = loadOtlpSchema();
-  const message = type.fromObject(req);
-  return markInvalid(flattenLogsRequest(toPlainObject(type, message) as unknown as PlainExportLogsServiceRequest), invalid);
+  const out: T[] = [];
+  for (const r of jsonList(req[signal.resources], signal.resources)) {
+    const resourceCheck = checkNumbers(r, (c, t) => c.resource(t['resource'], 'resource'), () => r['resource']);
+    const resource = jsonResource(r['resource']);
+    for (const s of jsonList(r[signal.scopes], signal.scopes)) {
+      const scopeCheck = checkNumbers(s, (c, t) => c.resource(t['scope'], 'scope'), () => s['scope']);
+      const scope = jsonScope(s['scope']);
+      for (const item of jsonList(s[signal.items], signal.items)) {
+        const own = checkNumbers(item, signal.check, () => item);
+        const decoded = signal.map(item, resource, scope);
+        const problem = recordProblem(resourceCheck, scopeCheck, own, item);
+        if (problem) decoded.invalid = problem;
+        out.push(decoded);
+      }
+    }
+  }
+  return out;
+}
+
+const LOGS: JsonSignal<DecodedLogRecord> = {
+  resources: 'resourceLogs',
+  scopes: 'scopeLogs',
+  items: 'logRecords',
+  check: (c, lr) => c.logRecord(lr),
+  map: (lr, resource, scope) => ({
+    resource,
+    scope,
+    timeUnixNano: jsonUint64(lr['timeUnixNano']),
+    observedTimeUnixNano: jsonUint64(lr['observedTimeUnixNano']),
+    severityNumber: jsonInt(lr['severityNumber'], OTLP_ENUM_NAMES.severityNumber),
+    severityText: jsonString(lr['severityText']),
+    body: jsonAnyValue(lr['body']),
+    attributes: jsonAttributes(lr['attributes']),
+    droppedAttributesCount: jsonInt(lr['droppedAttributesCount']),
+    traceId: jsonHexId(lr['traceId'], 'traceId'),
+    spanId: jsonHexId(lr['spanId'], 'spanId'),
+    eventName: jsonString(lr['eventName']),
+    flags: jsonInt(lr['flags']),
+  }),
+};
+
+const TRACES: JsonSignal<DecodedSpan> = {
+  resources: 'resourceSpans',
+  scopes: 'scopeSpans',
+  items: 'spans',
+  check: (c, sp) => c.span(sp),
+  map: (sp, resource, scope) => {
+    const status = jsonObject(sp['status'], 'status');
+    return {
+      resource,
+      scope,
+      traceId: jsonHexId(sp['traceId'], 'traceId'),
+      spanId: jsonHexId(sp['spanId'], 'spanId'),
+      parentSpanId: jsonHexId(sp['parentSpanId'], 'parentSpanId'),
+      traceState: jsonString(sp['traceState']),
+      flags: jsonInt(sp['flags']),
+      name: jsonString(sp['name']),
+      kind: jsonInt(sp['kind'], OTLP_ENUM_NAMES.spanKind),
+      startTimeUnixNano: jsonUint64(sp['startTimeUnixNano']),
+      endTimeUnixNano: jsonUint64(sp['endTimeUnixNano']),
+      attributes: jsonAttributes(sp['attributes']),
+      droppedAttributesCount: jsonInt(sp['droppedAttributesCount']),
+      status: { code: jsonInt(status?.['code'], OTLP_ENUM_NAMES.statusCode), message: jsonString(status?.['message']) },
+      events: jsonList(sp['events'], 'events').map((e) => ({
+        timeUnixNano: jsonUint64(e['timeUnixNano']),
+        name: jsonString(e['name']),
+        attributes: jsonAttributes(e['attributes']),
+        droppedAttributesCount: jsonInt(e['droppedAttributesCount']),
+      })),
+      droppedEventsCount: jsonInt(sp['droppedEventsCount']),
+      links: jsonList(sp['links'], 'links').map((l) => ({
+        traceId: jsonHexId(l['traceId'], 'links.traceId'),
+        spanId: jsonHexId(l['spanId'], 'links.spanId'),
+        traceState: jsonString(l['traceState']),
+        attributes: jsonAttributes(l['attributes']),
+        droppedAttributesCount: jsonInt(l['droppedAttributesCount']),
+        flags: jsonInt(l['flags']),
+      })),
+      droppedLinksCount: jsonInt(sp['droppedLinksCount']),
+    };
+  },
+};
+
+/** OTLP/JSON logs request → flat log records (ids in hex, as OTLP/JSON has them). */
+export function decodeLogsJson(text: string): DecodedLogRecord[] {
+  return decodeRequest(text, LOGS);
 }
 
 /** OTLP/JSON traces request → flat spans (ids in hex, as OTLP/JSON has them). */
 export function decodeTraceJson(text: string): DecodedSpan[] {
-  const req = parseObject(text);
-  const invalid = prepareRecords(req, { resources: 'resourceSpans', scopes: 'scopeSpans', items: 'spans' }, (c, sp) => c.span(sp), (sp) => {
-    convertRecordIds(sp);
-    sp['parentSpanId'] = hexToBytes(sp['parentSpanId'], 'parentSpanId');
-    each(sp['links'], (l) => convertRecordIds(l, 'links.'));
-  });
-  const { exportTraceServiceRequest: type } = loadOtlpSchema();
-  const message = type.fromObject(req);
-  return markInvalid(flattenTraceRequest(toPlainObject(type, message) as unknown as PlainExportTraceServiceRequest), invalid);
+  return decodeRequest(text, TRACES);
 }

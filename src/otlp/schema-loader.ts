@@ -1,7 +1,10 @@
 /**
  * The OTLP protobuf schema, loaded at runtime from the .proto files shipped
  * with the package (src/proto when running from source, dist/proto when
- * bundled).
+ * bundled). The sink does not use it (its decoders and responses work on the
+ * wire format directly, wire-*.ts, json.ts, responses.ts): it is the
+ * reference those are tested against, and what tests and benchmarks encode
+ * arbitrary messages with.
  *
  * Field presence: every singular field is configured with explicit presence.
  * A decoded message therefore remembers exactly which fields were on the wire
@@ -26,10 +29,7 @@ export const OTLP_PROTO_FILES: readonly string[] = [
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',
 ];
 
-/** gRPC method path of LogsService/Export. */
-export const OTLP_LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
-/** gRPC method path of TraceService/Export. */
-export const OTLP_TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export { OTLP_LOGS_EXPORT_PATH, OTLP_TRACE_EXPORT_PATH } from './export-paths.js';
 
 /** The loaded schema: protobufjs types of the export requests and responses. */
 export interface OtlpSchema {

@@ -2,9 +2,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createGunzip, createInflate } from 'node:zlib';
-import protobuf from 'protobufjs';
 import type { ListenerOptions } from './types.js';
-import { encodeLogsResponse, encodeTraceResponse } from '../otlp/responses.js';
+import { encodeLogsResponse, encodeRpcStatus, encodeTraceResponse } from '../otlp/responses.js';
 import { GRPC_STATUS, type GrpcStatusCode } from '../otlp/status.js';
 import { bearerMatches } from './auth.js';
 import { listen, type Listening } from './listen.js';
@@ -32,15 +31,6 @@ class Undecodable extends Error {
   }
 }
 
-/** Protobuf tag of google.rpc.Status `code`: field 1, varint (wire type 0). */
-const STATUS_CODE_TAG = (1 << 3) | 0;
-/** Protobuf tag of google.rpc.Status `message`: field 2, length-delimited (wire type 2). */
-const STATUS_MESSAGE_TAG = (2 << 3) | 2;
-
-/** google.rpc.Status { int32 code = 1; string message = 2; }, the OTLP/HTTP error body. */
-function statusProto(code: GrpcStatusCode, message: string): Uint8Array {
-  return protobuf.Writer.create().uint32(STATUS_CODE_TAG).int32(code).uint32(STATUS_MESSAGE_TAG).string(message).finish();
-}
 
 /** How long a refused oversize body is still read (and discarded) so that the client gets its 413. */
 const DRAIN_MS = 5_000;
@@ -108,7 +98,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     res.end(body);
   };
   const error = (res: ServerResponse, status: number, json: boolean, grpcCode: GrpcStatusCode, message: string, headers: Record<string, string> = {}): void => {
-    respond(res, status, json, json ? JSON.stringify({ code: grpcCode, message }) : statusProto(grpcCode, message), headers);
+    respond(res, status, json, json ? JSON.stringify({ code: grpcCode, message }) : encodeRpcStatus(grpcCode, message), headers);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,8 +1,7 @@
 import { decodeLogsJson, decodeTraceJson } from '../otlp/json.js';
-import { decodeTraceRequest } from '../otlp/protobuf-requests.js';
 import { type DecodedLogRecord, type DecodedSpan } from '../otlp/decoded-types.js';
-import { traceNumberProblems } from '../otlp/wire-check.js';
 import { decodeLogsWire } from '../otlp/wire-logs.js';
+import { decodeTracesWire } from '../otlp/wire-traces.js';
 import type { SinkMetrics } from './metrics.js';
 import type { AuditRow } from './row.js';
 import { logRecordToRow, spanToRow } from './transform.js';
@@ -28,19 +27,7 @@ function decode(signal: Signal, wireFormat: WireFormat, body: Buffer): DecodedLo
     const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
     return signal === 'logs' ? decodeLogsJson(text) : decodeTraceJson(text);
   }
-  // Logs (audit records) take the direct wire decoder; traces are mostly acknowledged and dropped.
-  if (signal === 'logs') return decodeLogsWire(body);
-  const spans = decodeTraceRequest(body);
-  // protobufjs truncates varints beyond their field; spans with such values are refused.
-  const problems = traceNumberProblems(body);
-  if (problems.length === spans.length) {
-    problems.forEach((p, i) => {
-      if (p) (spans[i] as DecodedSpan).invalid = p;
-    });
-  } else if (problems.some((p) => p !== undefined)) {
-    throw new Error(`internal: ${spans.length} spans decoded, ${problems.length} checked`);
-  }
-  return spans;
+  return signal === 'logs' ? decodeLogsWire(body) : decodeTracesWire(body);
 }
 
 /** `value` as plain JSON data (what JSON.stringify keeps of it), or null when it has no JSON form. */
