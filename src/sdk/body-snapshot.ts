@@ -97,7 +97,8 @@ function isPlaceholder(value: unknown): boolean {
 
 /**
  * Watches `target.body` (express: the `IncomingMessage`; fastify: its
- * request object): the first value assigned that is not a placeholder is
+ * request object; `key` names another property, hapi's `payload`): the
+ * first value assigned that is not a placeholder is
  * copied into `snapshot`; later assignments (a handler replacing the body)
  * change the property as before but not the snapshot. A placeholder (an
  * empty object, which body-parser 1 assigns before parsing and multer fills
@@ -107,9 +108,9 @@ function isPlaceholder(value: unknown): boolean {
  * Returns false (and leaves the object alone) when the property cannot be
  * redefined.
  */
-export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: number): boolean {
+export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: number, key = 'body'): boolean {
   try {
-    const existing = Object.getOwnPropertyDescriptor(target, 'body');
+    const existing = Object.getOwnPropertyDescriptor(target, key);
     if (existing && (!existing.configurable || !('value' in existing))) return false;
     let current: unknown = existing?.value;
     const take = (value: unknown): void => {
@@ -120,7 +121,7 @@ export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: numb
       snapshot.value = snapshot.final ? copyBody(value, { nodes: maxNodes }) : value;
     };
     take(current);
-    Object.defineProperty(target, 'body', {
+    Object.defineProperty(target, key, {
       configurable: true,
       enumerable: true,
       get: () => current,

@@ -15,6 +15,8 @@ import { Spool } from './delivery/spool.js';
 import type { AuditTransport } from './delivery/transport.js';
 import { registerEsmHooks } from './esm-hooks.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
+import { LazyHapiInstrumentation } from './lazy-hapi.js';
+import { LazyNestInstrumentation } from './lazy-nest.js';
 import { optionalProviders } from './optional-providers.js';
 import type { BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
@@ -61,9 +63,10 @@ function transportFor(config: ResolvedAuditConfig): AuditTransport {
 }
 
 /**
- * Start OpenTelemetry with audit: the Node SDK with HTTP, express and fastify
- * instrumentation, the audit span processor, the APM span processors from
- * the standard `OTEL_*` variables, and reliable delivery of audit records.
+ * Start OpenTelemetry with audit: the Node SDK with HTTP, express, fastify,
+ * hapi and NestJS instrumentation, the audit span processor, the
+ * APM span processors from the standard `OTEL_*` variables, and reliable
+ * delivery of audit records.
  */
 export function startAudit(options: StartAuditOptions = {}): AuditHandle {
   const fromModule = options.loadConfigModule !== false && process.env['OTEL_AUDIT_CONFIG']
@@ -111,6 +114,9 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     new ExpressInstrumentation(),
     // @fastify/otel, loaded when the app loads fastify.
     new LazyFastifyInstrumentation({ requestHook: (_span, request) => captureFrameworkRequest(request, watch) }),
+    // Upstream hapi and NestJS instrumentations, loaded when the app loads the framework.
+    new LazyHapiInstrumentation({ onRequest: (request) => captureFrameworkRequest(request, watch, 'payload') }),
+    new LazyNestInstrumentation(),
   ];
 
   const sdk = new NodeSDK({
