@@ -88,6 +88,7 @@ describe('the register hook loads the SDK and nothing of the sink, database, com
       expect(loaded.filter((u) => OTHER_ENTRIES.test(u))).toEqual([]);
       // Loaded when the app loads fastify, not before.
       expect(loaded.filter((u) => u.includes('/node_modules/@fastify/otel/'))).toEqual([]);
+      expect(loaded.filter((u) => /\/node_modules\/@opentelemetry\/instrumentation-(?:hapi|nestjs-core)\//.test(u))).toEqual([]);
     });
   }
 

@@ -1,0 +1,7 @@
+import { describeFrameworkApp } from './framework-checks.js';
+
+// hapi names parameters in braces; the record keeps hapi's template.
+const hapi = (template: string): string => template.replace(/:(\w+)/g, '{$1}');
+
+describeFrameworkApp('hapi (ES module) under --import otel-audit/register', { fixture: 'hapi-app.mjs', loader: 'import', template: hapi });
+describeFrameworkApp('hapi (CommonJS) under --require otel-audit/register', { fixture: 'hapi-app.cjs', loader: 'require', template: hapi });
