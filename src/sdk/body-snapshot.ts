@@ -87,9 +87,16 @@ export function copyBody(value: unknown, budget: { nodes: number }, depth = 0): 
   }
 }
 
-/** True for a value a body parser leaves before parsing: nothing, or an empty plain object (body-parser 1 sets `req.body = {}` first). */
+/**
+ * True for a value a body parser leaves before parsing: nothing, an empty
+ * plain object (body-parser 1 sets `req.body = {}` first), or the raw body
+ * as bytes or text (restify's body reader assigns them before its parser
+ * assigns the parsed value). Raw bodies cannot change in place, so keeping
+ * them by reference loses nothing; the cost: a handler that replaces a raw
+ * body with a value of its own has that value recorded.
+ */
 function isPlaceholder(value: unknown): boolean {
-  if (value === undefined || value === null) return true;
+  if (value === undefined || value === null || typeof value === 'string' || value instanceof Uint8Array) return true;
   if (typeof value !== 'object' || !isPlainObject(value)) return false;
   for (const _key in value) return false;
   return true;
