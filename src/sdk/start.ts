@@ -17,6 +17,7 @@ import { registerEsmHooks } from './esm-hooks.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
 import { LazyHapiInstrumentation } from './lazy-hapi.js';
 import { LazyNestInstrumentation } from './lazy-nest.js';
+import { RestifyInstrumentation } from './restify-instrumentation.js';
 import { optionalProviders } from './optional-providers.js';
 import type { BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
@@ -64,7 +65,7 @@ function transportFor(config: ResolvedAuditConfig): AuditTransport {
 
 /**
  * Start OpenTelemetry with audit: the Node SDK with HTTP, express, fastify,
- * hapi and NestJS instrumentation, the audit span processor, the
+ * hapi, restify and NestJS instrumentation, the audit span processor, the
  * APM span processors from the standard `OTEL_*` variables, and reliable
  * delivery of audit records.
  */
@@ -117,6 +118,8 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     // Upstream hapi and NestJS instrumentations, loaded when the app loads the framework.
     new LazyHapiInstrumentation({ onRequest: (request) => captureFrameworkRequest(request, watch, 'payload') }),
     new LazyNestInstrumentation(),
+    // restify's own hooks: route and errors.
+    new RestifyInstrumentation(),
   ];
 
   const sdk = new NodeSDK({
