@@ -1,6 +1,7 @@
 import { isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { createRequire } from 'node:module';
 import { LazyInstrumentation, type LazyTarget, type UpstreamInstrumentation } from './lazy-instrumentation.js';
+import { recordRequestError } from './request-error.js';
 
 /** What the hapi instrumentation is given. */
 export interface LazyHapiOptions {
@@ -10,7 +11,8 @@ export interface LazyHapiOptions {
 
 const REQUEST_FILE = '@hapi/hapi/lib/request.js';
 
-type HapiRequestClass = { generate: (...args: unknown[]) => unknown };
+type Method = (...args: unknown[]) => unknown;
+type HapiRequestClass = { generate: Method; prototype: { _setResponse?: Method } };
 
 /**
  * hapi (17 to 21): `@opentelemetry/instrumentation-hapi`, loaded when the
@@ -18,7 +20,10 @@ type HapiRequestClass = { generate: (...args: unknown[]) => unknown };
  * errors; this stand-in also hands every request hapi creates to
  * `onRequest` (hapi parses the payload into `request.payload`, not onto the
  * Node request), by wrapping `Request.generate`, the one place hapi creates
- * requests.
+ * requests; and records every server error hapi answers (a Boom error or
+ * any thrown error, from a handler, an extension or a plugin) on the
+ * request's server span, by wrapping `request._setResponse`, where each
+ * response is set before it is sent.
  */
 export class LazyHapiInstrumentation extends LazyInstrumentation {
   private readonly options: LazyHapiOptions;
@@ -51,10 +56,27 @@ export class LazyHapiInstrumentation extends LazyInstrumentation {
       }
     };
     this._wrap(Request, 'generate', (original) => function generate(this: unknown, ...args: unknown[]) {
-      const request = (original as (...a: unknown[]) => unknown).apply(this, args);
+      const request = (original as Method).apply(this, args);
       onRequest(request);
       return request;
     });
+    if (typeof Request.prototype?._setResponse === 'function' && !isWrapped(Request.prototype._setResponse)) {
+      this._wrap(Request.prototype, '_setResponse', (original) => function _setResponse(this: unknown, ...args: unknown[]) {
+        recordServerError(args[0]);
+        return (original as Method).apply(this, args);
+      });
+    }
     return exports;
+  }
+}
+
+/** A Boom response of status 500 or more (hapi turns every thrown error into one): on the server span. */
+function recordServerError(response: unknown): void {
+  try {
+    const boom = response as { isBoom?: unknown; output?: { statusCode?: unknown } } | null;
+    const status = boom?.output?.statusCode;
+    if (boom?.isBoom === true && typeof status === 'number' && status >= 500) recordRequestError(response);
+  } catch {
+    // Never in the way of hapi's own response.
   }
 }

@@ -13,12 +13,12 @@ type HandlerClass = { prototype: { next?: (...args: unknown[]) => unknown } };
  * NestJS (4 to 11), on either HTTP adapter: the adapter's own
  * instrumentation (express or fastify) names the route;
  * `@opentelemetry/instrumentation-nestjs-core`, loaded when the app loads
- * `@nestjs/core`, adds the controller and handler spans. Nest answers every
- * exception of a request itself (its exception filters, behind
- * `ExceptionsHandler.next`): errors from handlers, guards, pipes and
- * interceptors all pass there, where this stand-in records them on the
- * request's server span, so that the record of a failure carries its
- * message.
+ * `@nestjs/core`, adds the controller and handler spans (the handler span
+ * records errors of guards, pipes, interceptors and the handler). Nest
+ * answers every exception of a request itself (its exception filters,
+ * behind `ExceptionsHandler.next`), those of its middleware too, which no
+ * span sees: there this stand-in records each on the request's server
+ * span, so that the record of a failure carries its message.
  */
 export class LazyNestInstrumentation extends LazyInstrumentation {
   constructor(config: InstrumentationConfig = {}) {

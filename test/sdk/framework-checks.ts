@@ -12,8 +12,8 @@ export interface FrameworkApp {
   env?: Record<string, string>;
   /** The framework's template of `/books/:isbn` (hapi: `/books/{isbn}`). */
   template: (express: string) => string;
-  /** More routes answering 500, with the message their record must carry. */
-  errors?: { path: string; message: string }[];
+  /** More routes answering a server error (500 unless `status` says), with the message their record must carry. */
+  errors?: { path: string; message: string; status?: number }[];
 }
 
 /**
@@ -99,10 +99,10 @@ export function describeFrameworkApp(name: string, app: FrameworkApp): void {
       expect(record.attributes).toMatchObject({ 'http.route': '/boom', 'audit.outcome': 'failure', 'audit.error.message': 'database exploded' });
     });
 
-    for (const { path, message } of app.errors ?? []) {
-      it(`GET ${path}: 500, failure with the message "${message}"`, async () => {
+    for (const { path, message, status: expected = 500 } of app.errors ?? []) {
+      it(`GET ${path}: ${expected}, failure with the message "${message}"`, async () => {
         const { status, record } = await recordOf('GET', path);
-        expect(status).toBe(500);
+        expect(status).toBe(expected);
         expect(record.attributes).toMatchObject({ 'http.route': path, 'audit.outcome': 'failure', 'audit.error.message': message });
       });
     }
