@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { createRequire } from 'node:module';
 import { LazyInstrumentation, type LazyTarget, type UpstreamInstrumentation } from './lazy-instrumentation.js';
@@ -20,10 +22,12 @@ type HapiRequestClass = { generate: Method; prototype: { _setResponse?: Method }
  * errors; this stand-in also hands every request hapi creates to
  * `onRequest` (hapi parses the payload into `request.payload`, not onto the
  * Node request), by wrapping `Request.generate`, the one place hapi creates
- * requests; and records every server error hapi answers (a Boom error or
- * any thrown error, from a handler, an extension or a plugin) on the
- * request's server span, by wrapping `request._setResponse`, where each
- * response is set before it is sent.
+ * requests. `request._setResponse`, where each response is set before it
+ * is sent, is wrapped too: the route is named there as well (the upstream
+ * names it when the handler runs, and a request refused before, by
+ * authentication say, has none), and every server error hapi answers (a
+ * Boom error or any thrown error, from a handler, an extension or a plugin)
+ * is recorded on the request's server span.
  */
 export class LazyHapiInstrumentation extends LazyInstrumentation {
   private readonly options: LazyHapiOptions;
@@ -62,6 +66,7 @@ export class LazyHapiInstrumentation extends LazyInstrumentation {
     });
     if (typeof Request.prototype?._setResponse === 'function' && !isWrapped(Request.prototype._setResponse)) {
       this._wrap(Request.prototype, '_setResponse', (original) => function _setResponse(this: unknown, ...args: unknown[]) {
+        nameRoute(this);
         recordServerError(args[0]);
         return (original as Method).apply(this, args);
       });
@@ -78,5 +83,17 @@ function recordServerError(response: unknown): void {
     if (boom?.isBoom === true && typeof status === 'number' && status >= 500) recordRequestError(response);
   } catch {
     // Never in the way of hapi's own response.
+  }
+}
+
+/** The route of a routed hapi request (`/books/{isbn}`), when no route is named yet. */
+function nameRoute(request: unknown): void {
+  try {
+    const route = (request as { route?: { path?: unknown; method?: unknown } } | null)?.route;
+    const metadata = getRPCMetadata(context.active());
+    // hapi's not-found and bad-request routes are `_special` (`/{p*}`): a request that matched nothing keeps its own path.
+    if (typeof route?.path === 'string' && route.method !== '_special' && metadata?.type === RPCType.HTTP && metadata.route === undefined) metadata.route = route.path;
+  } catch {
+    // The record then templates the path itself.
   }
 }

@@ -14,6 +14,8 @@ export interface FrameworkApp {
   template: (express: string) => string;
   /** More routes answering a server error (500 unless `status` says), with the message their record must carry. */
   errors?: { path: string; message: string; status?: number }[];
+  /** More routes answering 401, with what their record must say. */
+  denied?: { path: string; route: string; action: string; resourceId: string }[];
 }
 
 /**
@@ -98,6 +100,14 @@ export function describeFrameworkApp(name: string, app: FrameworkApp): void {
       expect(status).toBe(500);
       expect(record.attributes).toMatchObject({ 'http.route': '/boom', 'audit.outcome': 'failure', 'audit.error.message': 'database exploded' });
     });
+
+    for (const { path, route, action, resourceId } of app.denied ?? []) {
+      it(`GET ${path}: 401, denied, named by its route`, async () => {
+        const { status, record } = await recordOf('GET', path);
+        expect(status).toBe(401);
+        expect(record.attributes).toMatchObject({ 'http.route': route, 'audit.action': action, 'audit.resource.id': resourceId, 'audit.outcome': 'denied' });
+      });
+    }
 
     for (const { path, message, status: expected = 500 } of app.errors ?? []) {
       it(`GET ${path}: ${expected}, failure with the message "${message}"`, async () => {

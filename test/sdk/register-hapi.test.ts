@@ -12,5 +12,7 @@ describeFrameworkApp('hapi (ES module) under --import otel-audit/register', {
     { path: '/boom-boom', message: 'ledger unavailable' },
     { path: '/boom-pre', message: 'pre-handler check failed' },
   ],
+  // Refused by authentication before any handler: still named by its route.
+  denied: [{ path: '/vaults/hello-world', route: '/vaults/{vaultId}', action: 'vault.read', resourceId: 'hello-world' }],
 });
 describeFrameworkApp('hapi (CommonJS) under --require otel-audit/register', { fixture: 'hapi-app.cjs', loader: 'require', template: hapi });
