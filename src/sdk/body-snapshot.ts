@@ -87,9 +87,16 @@ export function copyBody(value: unknown, budget: { nodes: number }, depth = 0): 
   }
 }
 
-/** True for a value a body parser leaves before parsing: nothing, or an empty plain object (body-parser 1 sets `req.body = {}` first). */
+/**
+ * True for a value a body parser leaves before parsing: nothing, an empty
+ * plain object (body-parser 1 sets `req.body = {}` first), or the raw body
+ * as bytes or text (restify's body reader assigns them before its parser
+ * assigns the parsed value). Raw bodies cannot change in place, so keeping
+ * them by reference loses nothing; the cost: a handler that replaces a raw
+ * body with a value of its own has that value recorded.
+ */
 function isPlaceholder(value: unknown): boolean {
-  if (value === undefined || value === null) return true;
+  if (value === undefined || value === null || typeof value === 'string' || value instanceof Uint8Array) return true;
   if (typeof value !== 'object' || !isPlainObject(value)) return false;
   for (const _key in value) return false;
   return true;
@@ -97,7 +104,8 @@ function isPlaceholder(value: unknown): boolean {
 
 /**
  * Watches `target.body` (express: the `IncomingMessage`; fastify: its
- * request object): the first value assigned that is not a placeholder is
+ * request object; `key` names another property, hapi's `payload`): the
+ * first value assigned that is not a placeholder is
  * copied into `snapshot`; later assignments (a handler replacing the body)
  * change the property as before but not the snapshot. A placeholder (an
  * empty object, which body-parser 1 assigns before parsing and multer fills
@@ -107,9 +115,9 @@ function isPlaceholder(value: unknown): boolean {
  * Returns false (and leaves the object alone) when the property cannot be
  * redefined.
  */
-export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: number): boolean {
+export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: number, key = 'body'): boolean {
   try {
-    const existing = Object.getOwnPropertyDescriptor(target, 'body');
+    const existing = Object.getOwnPropertyDescriptor(target, key);
     if (existing && (!existing.configurable || !('value' in existing))) return false;
     let current: unknown = existing?.value;
     const take = (value: unknown): void => {
@@ -120,7 +128,7 @@ export function watchBody(target: object, snapshot: BodySnapshot, maxNodes: numb
       snapshot.value = snapshot.final ? copyBody(value, { nodes: maxNodes }) : value;
     };
     take(current);
-    Object.defineProperty(target, 'body', {
+    Object.defineProperty(target, key, {
       configurable: true,
       enumerable: true,
       get: () => current,

@@ -4,7 +4,7 @@ import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-
 import * as nodeModule from 'node:module';
 
 /** Modules the instrumentations patch; only these go through the ESM loader hook. */
-export const INSTRUMENTED_MODULES = ['http', 'https', 'express', 'fastify', 'koa', 'hono'];
+export const INSTRUMENTED_MODULES = ['http', 'https', 'express', 'fastify', 'koa', 'hono', '@hapi/hapi', 'restify', '@nestjs/core'];
 
 const KEY = Symbol.for('otel-audit.esm-hooks');
 type Holder = { [KEY]?: boolean };

@@ -19,7 +19,7 @@
  */
 
 import { splitSegments } from './path-segments.js';
-import { matchParsed, normaliseTemplate, PARAM_NAME, parseTemplate, type ParsedTemplate } from './route-template.js';
+import { matchParsed, normaliseTemplate, parseTemplate, segmentParam, type ParsedTemplate } from './route-template.js';
 
 /** What every rule has: its key and an optional method filter. */
 export interface PathRule {
@@ -109,7 +109,7 @@ export function compilePathRules<R extends PathRule>(rules: readonly R[]): RuleT
       const m = String(method).toUpperCase();
       const split = (typeof inputs === 'string' ? [inputs] : inputs).map((p) => {
         const segments = splitSegments(String(p));
-        return { segments, templated: segments.some((s) => PARAM_NAME.test(s)) };
+        return { segments, templated: segments.some((s) => segmentParam(s) !== undefined) };
       });
       for (const c of compiled) {
         if (c.methods !== undefined && !c.methods.has(m)) continue;

@@ -13,6 +13,8 @@ export interface CapturedRequest {
   res?: ServerResponse;
   /** A framework's own request object (fastify), whose body/params/user are not on `req`. */
   framework?: Record<string, unknown>;
+  /** The property of `framework` that holds the parsed body, when not `body` (hapi: `payload`). */
+  bodyKey?: string;
   /** Response body chunks, kept only for routes whose resource id comes from the response. */
   responseChunks?: Buffer[];
   responseBytes?: number;
@@ -48,10 +50,10 @@ export function takeCapturedRequest(span: object): CapturedRequest | undefined {
  * body that can be recorded (see {@link watchBody}); requests without one
  * cost nothing more.
  */
-function watchSentBody(entry: CapturedRequest, target: object, watch: BodyWatchOptions | undefined): void {
+function watchSentBody(entry: CapturedRequest, target: object, watch: BodyWatchOptions | undefined, key?: string): void {
   if (!watch || !declaresRecordedBody(entry.req.headers, watch.maxDeclaredBytes)) return;
   entry.sent ??= { taken: false, final: false, value: undefined };
-  watchBody(target, entry.sent, watch.maxNodes);
+  watchBody(target, entry.sent, watch.maxNodes, key);
 }
 
 /**
@@ -110,20 +112,22 @@ export function captureResponse(span: object, res: ServerResponse, keepBody: boo
 }
 
 /**
- * `requestHook` of the fastify instrumentation (and Koa's context): attach
- * the framework's request (parsed body, params, user) to the HTTP server
- * span active at that moment and, with `watch`, watch the body the
- * framework assigns to it (the hook runs before the body is parsed).
- * Returns the span's entry, if there is one.
+ * `requestHook` of the fastify instrumentation (and Koa's context, hapi's
+ * request): attach the framework's request (parsed body, params, user) to
+ * the HTTP server span active at that moment and, with `watch`, watch the
+ * body the framework assigns to it (the hook runs before the body is
+ * parsed). `bodyKey` names the property the framework parses the body into
+ * when it is not `body`. Returns the span's entry, if there is one.
  */
-export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptions): CapturedRequest | undefined {
+export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptions, bodyKey?: string): CapturedRequest | undefined {
   if (request === null || typeof request !== 'object') return undefined;
   const span = trace.getActiveSpan();
   if (!span) return undefined;
   const entry = capturedRequests().get(span);
   if (!entry) return undefined;
   entry.framework = request as Record<string, unknown>;
-  watchSentBody(entry, request, watch);
+  if (bodyKey !== undefined) entry.bodyKey = bodyKey;
+  watchSentBody(entry, request, watch, bodyKey);
   return entry;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Route templates (`/users/:id/keys/:keyId`, optionally ending in a
- * wildcard `/*`): parsing, and matching against concrete paths or other
- * templates.
+ * wildcard `/*`; hapi's `/users/{id}`, ending in `{path*}` or `{name?}`):
+ * parsing, and matching against concrete paths or other templates.
  */
 
 import { BoundedCache } from './bounded-cache.js';
@@ -20,17 +20,31 @@ export interface ParsedTemplate {
 /** A parameter segment (`:name`) and its name. */
 export const PARAM_NAME = /^:([A-Za-z0-9_$]+)/;
 
+/** hapi's parameter segment (`{name}`), optional (`{name?}`) or spanning segments (`{name*}`, `{name*2}`). */
+const BRACED_PARAM = /^\{([A-Za-z0-9_$]+)(\?|\*\d*)?\}$/;
+
+/** The parameter name of a segment (`:name`, `{name}`), or undefined for a static one. */
+export function segmentParam(segment: string): string | undefined {
+  const m = PARAM_NAME.exec(segment) ?? BRACED_PARAM.exec(segment);
+  return m === null || m[2] !== undefined ? undefined : m[1];
+}
+
 export function parseTemplate(template: string): ParsedTemplate {
   const raw = splitSegments(template);
   let wildcard: string | undefined;
   const last = raw[raw.length - 1];
+  // hapi's optional and multi-segment parameters match like a wildcard: any remainder.
+  const braced = last === undefined ? null : BRACED_PARAM.exec(last);
   if (last !== undefined && last.startsWith('*')) {
     wildcard = last.length > 1 ? last.slice(1) : '*';
     raw.pop();
+  } else if (braced?.[2] !== undefined) {
+    wildcard = braced[1];
+    raw.pop();
   }
   const segments = raw.map((s) => {
-    const m = PARAM_NAME.exec(s);
-    return m ? { param: m[1] as string } : { literal: s, key: safeDecode(s).toLowerCase() };
+    const param = segmentParam(s);
+    return param !== undefined ? { param } : { literal: s, key: safeDecode(s).toLowerCase() };
   });
   return { segments, wildcard, staticCount: segments.filter((s) => 'literal' in s).length };
 }
@@ -50,7 +64,7 @@ export function ownString(obj: Readonly<Record<string, string>>, key: string): s
 
 /**
  * Matches `input` segments against a parsed template. With `templated`,
- * `:x` input segments are placeholders that match only parameter segments;
+ * `:x` (and `{x}`) input segments are placeholders that match only parameter segments;
  * their values come from `inputParams` when known.
  */
 export function matchParsed(
@@ -66,11 +80,11 @@ export function matchParsed(
   for (let i = 0; i < tpl.segments.length; i++) {
     const t = tpl.segments[i] as ParsedTemplate['segments'][number];
     const s = input[i] as string;
-    const placeholder = templated ? PARAM_NAME.exec(s) : null;
+    const placeholder = templated ? segmentParam(s) : undefined;
     if ('literal' in t) {
-      if (placeholder || safeDecode(s).toLowerCase() !== t.key) return undefined;
-    } else if (placeholder) {
-      const value = inputParams !== undefined ? ownString(inputParams, placeholder[1] as string) : undefined;
+      if (placeholder !== undefined || safeDecode(s).toLowerCase() !== t.key) return undefined;
+    } else if (placeholder !== undefined) {
+      const value = inputParams !== undefined ? ownString(inputParams, placeholder) : undefined;
       if (value !== undefined) params[t.param] = value;
     } else {
       params[t.param] = safeDecode(s);

@@ -17,6 +17,9 @@ import { registerEsmHooks } from './esm-hooks.js';
 import { HonoInstrumentation } from './hono-instrumentation.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
 import { LazyKoaInstrumentation } from './lazy-koa.js';
+import { LazyHapiInstrumentation } from './lazy-hapi.js';
+import { LazyNestInstrumentation } from './lazy-nest.js';
+import { RestifyInstrumentation } from './restify-instrumentation.js';
 import { optionalProviders } from './optional-providers.js';
 import type { BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
@@ -64,8 +67,10 @@ function transportFor(config: ResolvedAuditConfig): AuditTransport {
 
 /**
  * Start OpenTelemetry with audit: the Node SDK with HTTP, express, fastify,
- * Koa and Hono instrumentation, the audit span processor, the APM span processors from
- * the standard `OTEL_*` variables, and reliable delivery of audit records.
+ * Start OpenTelemetry with audit: the Node SDK with HTTP, express, fastify,
+ * Koa, Hono, hapi, restify and NestJS instrumentation, the audit span
+ * processor, the APM span processors from the standard `OTEL_*` variables,
+ * and reliable delivery of audit records.
  */
 export function startAudit(options: StartAuditOptions = {}): AuditHandle {
   const fromModule = options.loadConfigModule !== false && process.env['OTEL_AUDIT_CONFIG']
@@ -116,6 +121,11 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
     // @opentelemetry/instrumentation-koa and the audit hooks, loaded when the app loads koa.
     new LazyKoaInstrumentation(watch),
     new HonoInstrumentation(watch),
+    // Upstream hapi and NestJS instrumentations, loaded when the app loads the framework.
+    new LazyHapiInstrumentation({ onRequest: (request) => captureFrameworkRequest(request, watch, 'payload') }),
+    new LazyNestInstrumentation(),
+    // restify's own hooks: route and errors.
+    new RestifyInstrumentation(),
   ];
 
   const sdk = new NodeSDK({

@@ -109,7 +109,7 @@ export class Tagger {
     const framework = captured?.framework;
     const fw = (key: string): unknown => (framework ? framework[key] : (req as unknown as Record<string, unknown> | undefined)?.[key]);
     // The body as sent when it was copied at parse time; a handler's changes belong to `after`.
-    const body = captured?.sent?.taken === true ? captured.sent.value : fw('body');
+    const body = captured?.sent?.taken === true ? captured.sent.value : fw(captured?.bodyKey ?? 'body');
     const query = parseQuery(rawUrl);
     const params = matchRoute(route, path) ?? {};
     const res = captured?.res;

@@ -82,6 +82,20 @@ describe('watchBody', () => {
     expect(filled.final).toBe(false);
   });
 
+  it('raw bytes and text assigned before the parsed body give way to it (restify: Buffer, string, then the object)', () => {
+    const req: Record<string, unknown> = {};
+    const snap = fresh();
+    watchBody(req, snap, 100);
+    req['body'] = Buffer.alloc(0);
+    req['body'] = Buffer.from('{"a":1}');
+    req['body'] = '{"a":1}';
+    expect(snap.value).toBe('{"a":1}');
+    req['body'] = { a: 1 };
+    (req['body'] as Record<string, unknown>)['added'] = true;
+    expect(snap.value).toEqual({ a: 1 });
+    expect(snap.final).toBe(true);
+  });
+
   it('takes a body already present, and leaves a property it cannot redefine alone', () => {
     const snap = fresh();
     watchBody({ body: 'text' }, snap, 100);

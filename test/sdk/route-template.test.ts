@@ -10,6 +10,12 @@ describe('matchRoute', () => {
     expect(matchRoute('/', '/')).toEqual({});
   });
 
+  it("reads hapi's braced parameters; a multi-segment one matches the remainder", () => {
+    expect(matchRoute('/books/{isbn}', '/books/isbn-978-0441')).toEqual({ isbn: 'isbn-978-0441' });
+    expect(matchRoute('/files/{path*}', '/files/a/b')).toEqual({ path: 'a/b' });
+    expect(matchRoute('/books/{isbn}', '/books/1/2')).toBeUndefined();
+  });
+
   it('rejects different shapes', () => {
     expect(matchRoute('/users/:id', '/users')).toBeUndefined();
     expect(matchRoute('/users/:id', '/users/1/keys')).toBeUndefined();
