@@ -121,11 +121,11 @@ describe('faults under steady load', () => {
 
   it('Postgres restarted mid-stream: 0 lost, 0 duplicated', async () => {
     const { pipeline, svc, load } = await underLoad();
-    pgctl('stop');
+    await pgctl('stop');
     try {
       await sleep(5_000);
     } finally {
-      pgctl('start');
+      await pgctl('start');
     }
     await waitFor(
       async () => (await pipeline.db.query('SELECT 1').then(() => true, () => undefined)),
