@@ -51,7 +51,7 @@ Exit status: 0 when the spool is empty, 1 when records are left (the
 receiver could not be reached) or the directory is in use, 2 on bad usage.
 `;
 
-const USAGE = `Usage: otel-audit spool replay [options]
+const USAGE = `Usage: otel-audit spool <command> [options]
 
 Commands:
   replay     send the records of a spool directory no running process uses
