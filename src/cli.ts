@@ -8,6 +8,7 @@ import { migrateCommand } from './cli/migrate.js';
 import { retentionCommand } from './cli/retention.js';
 import { serveCommand } from './cli/serve.js';
 import { sinkCommand } from './cli/sink.js';
+import { spoolCommand } from './cli/spool.js';
 import { verifyCommand } from './cli/verify.js';
 import { VERSION } from './contract/version.js';
 
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   verify: { run: verifyCommand, summary: 'check the tamper-evidence chain and every sealed record' },
   retention: { run: retentionCommand, summary: 'drop whole sealed partitions older than the retention window' },
   serve: { run: serveCommand, summary: 'query API and audit viewer in the browser, access by token and tenant' },
+  spool: { run: spoolCommand, summary: 'replay: send the audit records a stopped instance left in its spool directory' },
   demo: { run: demoCommand, summary: 'the whole pipeline on this machine: example service, sink, audit rows' },
 };
 

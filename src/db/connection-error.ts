@@ -104,3 +104,29 @@ function connectionError(err: unknown, depth: number): boolean {
   if (Array.isArray(errors) && errors.some((e) => connectionError(e, depth + 1))) return true;
   return cause !== undefined && connectionError(cause, depth + 1);
 }
+
+/** Errnos of a connection that was open and broke. */
+const BROKEN_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+/** SQLSTATEs of a session the server ended. */
+const ENDED_SQLSTATES = new Set(['57P01', '57P02', '57P05', '08003', '08006']);
+
+/**
+ * Whether err means that a connection which was open broke (the server
+ * restarted or ended the session since it was pooled), as opposed to a
+ * server that cannot be reached now. A statement that failed this way may
+ * be tried once more at once: the pool makes a fresh connection.
+ */
+export function isBrokenConnection(err: unknown): boolean {
+  return brokenConnection(err, 0);
+}
+
+function brokenConnection(err: unknown, depth: number): boolean {
+  if (typeof err !== 'object' || err === null || depth > MAX_DEPTH) return false;
+  if (err instanceof DatabaseUnavailableError) {
+    if (err.code === UNAVAILABLE.connectionLost) return true;
+    if (err.code === UNAVAILABLE.closed) return false;
+  }
+  const { code, cause } = err as { code?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (BROKEN_ERRNOS.has(code) || ENDED_SQLSTATES.has(code))) return true;
+  return cause !== undefined && brokenConnection(cause, depth + 1);
+}

@@ -9,7 +9,7 @@ import { openPostgres } from './postgres.js';
 import type { Database, DatabaseOptions } from './types.js';
 
 export type { Database, DatabaseOptions, Queryable, QueryResult, Transaction } from './types.js';
-export { DatabaseUnavailableError, isConnectionError, UNAVAILABLE } from './connection-error.js';
+export { DatabaseUnavailableError, isBrokenConnection, isConnectionError, UNAVAILABLE } from './connection-error.js';
 
 /** The embedded database directory when neither the option nor `OTEL_AUDIT_DATA_DIR` names one. */
 const DEFAULT_DATA_DIR = './.otel-audit';

@@ -7,6 +7,13 @@ import { envText, type Env } from './env.js';
 import type { RouteRule } from './route.js';
 import { DEFAULT_STATIC_EXTENSIONS, normalizeExtensions } from './quiet-requests.js';
 
+/**
+ * Time given to delivery at shutdown, ms: under the 30 s that Kubernetes
+ * waits between SIGTERM and SIGKILL by default, with room for the rest of
+ * the app's shutdown.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
+
 /** Paths never recorded unless the user's ignore list replaces them. */
 export const DEFAULT_IGNORE = ['/healthz', '/readyz', '/metrics', '/favicon.ico'];
 
@@ -182,6 +189,6 @@ export function resolveConfig(options: AuditOptions = {}, env: Env = process.env
     graceMs: options.graceMs ?? num(env, 'OTEL_AUDIT_GRACE_MS', 500),
     traceTimeoutMs: options.traceTimeoutMs ?? num(env, 'OTEL_AUDIT_TRACE_TIMEOUT_MS', 300_000, 1),
     maxOpenTraces: options.maxOpenTraces ?? num(env, 'OTEL_AUDIT_MAX_OPEN_TRACES', 10_000, 1),
-    shutdownTimeoutMs: options.shutdownTimeoutMs ?? num(env, 'OTEL_AUDIT_SHUTDOWN_TIMEOUT_MS', 5_000),
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? num(env, 'OTEL_AUDIT_SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS),
   };
 }

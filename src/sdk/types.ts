@@ -112,7 +112,13 @@ export interface AuditOptions {
   traceTimeoutMs?: number;
   /** Open operations (requests in flight or waiting for their last spans) held at most; past it the oldest is flushed early, marked incomplete. Env `OTEL_AUDIT_MAX_OPEN_TRACES`. Default: 10000. */
   maxOpenTraces?: number;
-  /** Time given to delivery at shutdown before the rest is spooled, ms. Env `OTEL_AUDIT_SHUTDOWN_TIMEOUT_MS`. Default: 5000. */
+  /**
+   * Time given to delivery at shutdown (SIGTERM, SIGINT, `beforeExit`), ms:
+   * the memory queue and the spool are sent, retrying at once, and only what
+   * is left at the end goes to (or stays in) the spool. Keep it under the
+   * platform's grace period (Kubernetes: 30 s). Env
+   * `OTEL_AUDIT_SHUTDOWN_TIMEOUT_MS`. Default: 25000.
+   */
   shutdownTimeoutMs?: number;
 }
 

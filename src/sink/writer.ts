@@ -1,4 +1,4 @@
-import { isConnectionError, type Database } from '../db/database.js';
+import { isBrokenConnection, isConnectionError, type Database } from '../db/database.js';
 import { isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
 import { SINK_DEFAULTS } from './config.js';
 import { RetryableError } from './errors.js';
@@ -129,6 +129,21 @@ export class Writer {
   }
 
   /**
+   * Writes a batch; when the connection it got broke under it (a pooled
+   * connection that a database restart ended), once more at once, on a fresh
+   * one: the first batch after a restart is stored, not answered retryable.
+   * Safe to repeat: a row already committed is a duplicate, not a second row.
+   */
+  private async writeRetryingBroken(batch: Pending[]): Promise<WriteTotals> {
+    try {
+      return await writeBatch(this.db, batch, this.method);
+    } catch (err) {
+      if (!isBrokenConnection(err)) throw err;
+      return writeBatch(this.db, batch, this.method);
+    }
+  }
+
+  /**
    * Writes a batch. When the database refuses the batch's data (which the
    * transform's checks should make impossible), each submission is written
    * on its own, so that the refusal stays with the export that caused it:
@@ -150,7 +165,7 @@ export class Writer {
         : new RetryableError(isConnectionError(err) ? `database unavailable: ${(err as Error).message}` : `database error: ${(err as Error).message}`);
     const settled: Pending[] = [];
     try {
-      add(await writeBatch(this.db, batch, this.method));
+      add(await this.writeRetryingBroken(batch));
       settled.push(...batch);
     } catch (err) {
       if (!isDataError(err)) {

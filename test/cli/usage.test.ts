@@ -5,6 +5,7 @@ import { migrateCommand } from '../../src/cli/migrate.js';
 import { USAGE_EXIT } from '../../src/cli/options.js';
 import { retentionCommand } from '../../src/cli/retention.js';
 import { sinkCommand } from '../../src/cli/sink.js';
+import { spoolCommand } from '../../src/cli/spool.js';
 import { verifyCommand } from '../../src/cli/verify.js';
 
 const COMMANDS = {
@@ -13,6 +14,7 @@ const COMMANDS = {
   export: exportCommand,
   verify: verifyCommand,
   retention: retentionCommand,
+  spool: spoolCommand,
   demo: demoCommand,
 } as const;
 

@@ -4,12 +4,12 @@
  * per-emitter sequence numbers, one per answered request) with what Postgres
  * holds: 0 lost, 0 duplicated.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.js';
 import { startPipeline, type ExampleService, type Pipeline } from '../e2e/harness.js';
+import { pgctl } from './postgres-cluster.js';
 import { steadyLoad, type Load, type LoadResult } from './load.js';
 
 /** Requests (= audit records) per second while a fault happens. */
@@ -98,19 +98,6 @@ function expectNothingLost(acc: Accounting): void {
   });
 }
 
-function postgresCluster(): { version: string; name: string } {
-  const version = readdirSync('/etc/postgresql').sort().at(-1);
-  if (!version) throw new Error('no PostgreSQL cluster under /etc/postgresql (pg_ctlcluster is needed to restart it)');
-  return { version, name: 'main' };
-}
-
-function pgctl(action: 'stop' | 'start'): void {
-  const { version, name } = postgresCluster();
-  const args = ['--skip-systemctl-redirect', version, name, action];
-  if (action === 'stop') args.push('-m', 'fast');
-  execFileSync('pg_ctlcluster', args, { stdio: 'inherit' });
-}
-
 /** Bytes in the SDK's spool segments (under the harness's temporary directory). */
 function spooledBytes(dir: string): number {
   let total = 0;
@@ -134,11 +121,11 @@ describe('faults under steady load', () => {
 
   it('Postgres restarted mid-stream: 0 lost, 0 duplicated', async () => {
     const { pipeline, svc, load } = await underLoad();
-    pgctl('stop');
+    await pgctl('stop');
     try {
       await sleep(5_000);
     } finally {
-      pgctl('start');
+      await pgctl('start');
     }
     await waitFor(
       async () => (await pipeline.db.query('SELECT 1').then(() => true, () => undefined)),

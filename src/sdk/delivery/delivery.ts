@@ -3,6 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { AuditRecord } from '../record.js';
 import { emptyStats, type DeliveryStats } from './counters.js';
 import { isEncodable } from './encodable.js';
+import { OutageReport } from './outage.js';
 import type { Spool, SpoolBatch } from './spool.js';
 import type { AuditTransport, TransportResult } from './transport.js';
 
@@ -17,6 +18,8 @@ export interface DeliveryOptions {
   retryInitialMs: number;
   /** Longest retry delay, ms. */
   retryMaxMs: number;
+  /** Where records go, named in the lines about delivery problems. Default: `the receiver`. */
+  endpoint?: string;
 }
 
 /** Retry delays grow by this factor per failed attempt. */
@@ -25,6 +28,14 @@ const BACKOFF_MULTIPLIER = 2;
 const JITTER = 0.2;
 /** Drops are reported at most this often. */
 const DROP_REPORT_INTERVAL_MS = 10_000;
+/**
+ * First retry delay while draining at shutdown, ms. The steady-state backoff
+ * spares a receiver that is down; at shutdown what is not sent within the
+ * window stays on this instance's disk, so the window is spent trying.
+ */
+const DRAIN_RETRY_INITIAL_MS = 50;
+/** Longest retry delay while draining, ms (and never past the end of the window). */
+const DRAIN_RETRY_MAX_MS = 1_000;
 
 /**
  * Delivers audit records without silent loss, in emission order:
@@ -37,6 +48,15 @@ const DROP_REPORT_INTERVAL_MS = 10_000;
  *   and jitter until it is empty;
  * - only a full (or unusable) spool drops records, and every drop is counted
  *   and reported.
+ *
+ * At shutdown the whole window is spent sending, memory queue and spool
+ * alike, retrying at once with a short backoff bounded by the time left;
+ * only what still cannot be sent stays in (or goes to) the spool, and one
+ * line says how many records and where.
+ *
+ * A delivery problem is reported in one line when it starts (what happens
+ * next) and one when it is over (how long, what the spool carried), never
+ * once per attempt.
  *
  * Records bound for the spool are written a batch at a time (when
  * `batchSize` have gathered or `exportDelayMs` has passed, and before the
@@ -72,8 +92,11 @@ export class AuditDelivery {
   };
   private backoffMs: number;
   private closed = false;
+  /** End of the shutdown window while draining, epoch ms. */
+  private drainUntil: number | undefined;
   private readonly stats: DeliveryStats = emptyStats();
   private dropReportedAt = -Infinity;
+  private readonly outage: OutageReport;
 
   constructor(
     private readonly transport: AuditTransport,
@@ -81,6 +104,7 @@ export class AuditDelivery {
     private readonly options: DeliveryOptions,
   ) {
     this.backoffMs = options.retryInitialMs;
+    this.outage = new OutageReport({ endpoint: options.endpoint ?? 'the receiver', spoolDir: spool?.directory });
     // Records left in the spool by an earlier run (or a process that is gone) go first.
     if (spool && !spool.isEmpty) {
       this.spoolMode = true;
@@ -147,11 +171,21 @@ export class AuditDelivery {
   }
 
   /**
-   * Flush for at most `timeoutMs`, then write what is still in memory to the
-   * spool (replayed at the next start) and close the transport. Idempotent.
+   * Drain for at most `timeoutMs`: send the memory queue and the spool,
+   * retrying at once with a short backoff (a retry waiting out the
+   * steady-state backoff is started now). Then write what is still in
+   * memory, including a batch whose send is not acknowledged, to the spool
+   * (sent by the next start, or by `otel-audit spool replay`), say how many
+   * records were left there, and close the transport. Idempotent.
    */
   async shutdown(timeoutMs: number): Promise<void> {
     if (this.closed) return;
+    this.drainUntil = Date.now() + timeoutMs;
+    this.backoffMs = DRAIN_RETRY_INITIAL_MS;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
     try {
       await this.flush(timeoutMs);
     } finally {
@@ -160,7 +194,11 @@ export class AuditDelivery {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       this.writePending();
-      if (this.queue.length > 0) this.toSpool(this.queue.splice(0), true);
+      // A batch still in flight is written too: if it did arrive, the receiver stores it once.
+      const pending = [...(this.inFlight ?? []), ...this.queue.splice(0)];
+      this.inFlight = undefined;
+      if (pending.length > 0) this.toSpool(pending, true);
+      this.reportLeft(timeoutMs);
       this.spool?.close();
       await this.transport.shutdown();
       const s = this.getStats();
@@ -185,7 +223,27 @@ export class AuditDelivery {
     const pending = [...(this.inFlight ?? []), ...this.queue.splice(0)];
     this.inFlight = undefined;
     if (pending.length > 0) this.toSpool(pending, true);
+    this.reportLeft(undefined);
     this.spool?.close();
+  }
+
+  /** One line when records stay behind in the spool: how many, and where. */
+  private reportLeft(windowMs: number | undefined): void {
+    if (!this.spool) return;
+    let left: number;
+    try {
+      left = this.spool.pendingRecords();
+    } catch (err) {
+      diag.debug('otel-audit: cannot count the spool', err);
+      return;
+    }
+    if (left === 0) return;
+    const dir = this.spool.directory;
+    const why = windowMs === undefined ? 'the process is exiting' : `not delivered within the shutdown window (${windowMs} ms)`;
+    diag.warn(
+      `otel-audit: ${left} audit records left in the spool ${dir} (${why}); ` +
+        `the next start with this spool directory sends them, or run: otel-audit spool replay --dir ${dir}`,
+    );
   }
 
   private schedule(delayMs: number): void {
@@ -245,11 +303,16 @@ export class AuditDelivery {
         diag.error(`otel-audit: the receiver refused ${n} audit records: ${result.error.message}`);
       }
       if (batch.fromSpool) this.spool?.ack(batch.fromSpool);
-      this.backoffMs = this.options.retryInitialMs;
+      this.backoffMs = this.drainUntil === undefined ? this.options.retryInitialMs : DRAIN_RETRY_INITIAL_MS;
+      if (this.outage.active && this.toWrite.length === 0 && (this.spool?.isEmpty ?? true)) this.outage.recovered(this.stats);
       return;
     }
     this.stats.retries++;
-    if (!batch.fromSpool) {
+    const delay = this.retryDelay(result.retryInMs);
+    // Before the spooling below: what the outage spooled counts from here.
+    this.outage.failed(result.error, this.stats, delay);
+    // Closed meanwhile: the batch was written to the spool on the way out.
+    if (!batch.fromSpool && !this.closed) {
       // Put the batch back in front and move memory to disk: the endpoint is down.
       this.queue.unshift(...batch.records);
       if (this.spool) {
@@ -257,10 +320,7 @@ export class AuditDelivery {
         this.toSpool(this.queue.splice(0), true);
       }
     }
-    const delay = result.retryInMs ?? this.nextBackoff();
-    if (this.stats.retries === 1 || this.stats.retries % 20 === 0) {
-      diag.warn(`otel-audit: audit export failed (${result.error.message}); retrying in ${Math.round(delay)} ms`);
-    }
+    diag.debug(`otel-audit: audit export failed (${result.error.message}); retrying in ${Math.round(delay)} ms`);
     if (this.closed) return;
     this.retryTimer = setTimeout(this.onRetryTimer, delay);
     this.retryTimer.unref();
@@ -275,6 +335,17 @@ export class AuditDelivery {
           `(${this.stats.unencodable} so far); the records around them are delivered`,
       );
     }
+  }
+
+  /**
+   * Delay before the next attempt: the peer's, else the backoff. While
+   * draining, short and never past the end of the window.
+   */
+  private retryDelay(peerMs: number | undefined): number {
+    if (this.drainUntil === undefined) return peerMs ?? this.nextBackoff();
+    const base = Math.min(peerMs ?? this.backoffMs, DRAIN_RETRY_MAX_MS);
+    this.backoffMs = Math.min(this.backoffMs * BACKOFF_MULTIPLIER, DRAIN_RETRY_MAX_MS);
+    return Math.max(1, Math.min(base, this.drainUntil - Date.now()));
   }
 
   private nextBackoff(): number {

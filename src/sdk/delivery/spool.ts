@@ -74,6 +74,32 @@ export class Spool {
     this.claimOrphans();
   }
 
+  /** The spool's directory. */
+  get directory(): string {
+    return this.dir;
+  }
+
+  /** Records not yet acknowledged (reads the unacknowledged part of every segment: for reports, not hot paths). */
+  pendingRecords(): number {
+    let n = 0;
+    for (const seg of this.segments) {
+      if (seg.offset >= seg.size) continue;
+      const fd = openSync(join(this.dir, seg.name), 'r');
+      try {
+        const buf = Buffer.alloc(Math.min(READ_CHUNK, seg.size - seg.offset));
+        for (let pos = seg.offset; pos < seg.size; ) {
+          const got = readSync(fd, buf, 0, Math.min(buf.length, seg.size - pos), pos);
+          if (got === 0) break;
+          for (let i = 0; i < got; i++) if (buf[i] === 0x0a) n++;
+          pos += got;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return n;
+  }
+
   /** Bytes held on disk by this process's segments. */
   get bytes(): number {
     return this.total;
