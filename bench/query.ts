@@ -11,6 +11,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { commandLine, positive } from './lib/args.ts';
@@ -42,7 +43,7 @@ Options:
   --rows N          records to load (default 10000000)
   --days N          spread over this many days, the newest now (default 90)
   --samples N       requests per scenario (default 40)
-  --page-through N  pages to follow in the paging run (default 2000, or all at --smoke)
+  --page-through N  pages to follow in the paging run (default 4000: 200,000 records; all at --smoke)
   --keep            keep the database (and reuse it with --reuse)
   --reuse           skip loading: use the database a --keep run left
   --smoke           20000 records over 90 days, 5 samples: proves it runs
@@ -75,7 +76,7 @@ function parseOptions(argv: string[]): Options | undefined {
     rows: positive('rows', values.rows, smoke ? 20_000 : 10_000_000),
     days: positive('days', values.days, 90),
     samples: positive('samples', values.samples, smoke ? 5 : 40),
-    pageThrough: values['page-through'] !== undefined ? positive('page-through', values['page-through'], 1) : smoke ? undefined : 2_000,
+    pageThrough: values['page-through'] !== undefined ? positive('page-through', values['page-through'], 1) : smoke ? undefined : 4_000,
     keep: values.keep === true,
     reuse: values.reuse === true,
     pgUrl: values['pg-url'] ?? 'postgres://postgres@127.0.0.1:5432',
@@ -170,8 +171,15 @@ async function main(): Promise<number> {
   const range = await withClient(dbUrl, async (c) => {
     if (!opts.reuse) {
       const t0 = performance.now();
-      await loadRecords(c, opts.rows, opts.days, (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`));
-      console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (with VACUUM ANALYZE)`);
+      const phases: string[] = [];
+      await loadRecords(
+        c,
+        opts.rows,
+        opts.days,
+        (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`),
+        (name, ms) => phases.push(`${name} ${fmt(ms / 1000, 1)} s`),
+      );
+      console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (${phases.join(', ')})`);
     }
     // The statistics' hourly counts, as the server's roll-up keeps them (here all at once, no settle delay).
     const t1 = performance.now();
@@ -201,6 +209,7 @@ async function main(): Promise<number> {
     match: (line) => /viewer and API at (http:\/\/\S+?)\/? /.exec(line)?.[1],
   });
 
+  const loadStart = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   const results: string[][] = [];
   const plans: string[] = [];
   const sql = await loadServeSql();
@@ -237,6 +246,9 @@ async function main(): Promise<number> {
     const wanted = opts.pageThrough ?? Number.POSITIVE_INFINITY;
     const rss0 = rssKb(server.pid);
     let rssMax = rss0;
+    /** RSS after each quarter of the run (of --page-through; at --smoke, every 50 pages). */
+    const rssAt: string[] = [];
+    const quarter = Number.isFinite(wanted) ? Math.max(1, Math.floor(wanted / 4)) : 50;
     let cursor: string | null | undefined;
     const pageMs: number[] = [];
     let pages = 0;
@@ -247,7 +259,11 @@ async function main(): Promise<number> {
       pages++;
       rows += body.records?.length ?? 0;
       cursor = body.next ?? null;
-      if (pages % 50 === 0) rssMax = Math.max(rssMax, rssKb(server.pid));
+      if (pages % 50 === 0 || pages % quarter === 0) {
+        const rss = rssKb(server.pid);
+        rssMax = Math.max(rssMax, rss);
+        if (pages % quarter === 0) rssAt.push(`${fmt(rows)}: ${fmt(rss / 1024, 0)}`);
+      }
     }
     const rssEnd = rssKb(server.pid);
     rssMax = Math.max(rssMax, rssEnd);
@@ -256,10 +272,13 @@ async function main(): Promise<number> {
     const paging =
       `Paging newest first through ${fmt(rows)} records (${fmt(pages)} pages of ${PAGE_ROWS}${cursor === null ? ', to the end' : ''}): ` +
       `p50 ${fmt(percentile(sortedPages, 50), 1)} ms, p95 ${fmt(percentile(sortedPages, 95), 1)} ms, p95 of the last 100 pages ${fmt(percentile(deep, 95), 1)} ms; ` +
-      `server RSS ${fmt(rss0 / 1024, 0)} MiB at the start, at most ${fmt(rssMax / 1024, 0)} MiB, ${fmt(rssEnd / 1024, 0)} MiB at the end.`;
+      `server RSS ${fmt(rss0 / 1024, 0)} MiB at the start, at most ${fmt(rssMax / 1024, 0)} MiB, ${fmt(rssEnd / 1024, 0)} MiB at the end ` +
+      `(MiB after N records: ${rssAt.join(', ')}).`;
     console.log(paging);
 
+    const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
     const text = [
+      `Load average at the end ${load} (at the start of the requests ${loadStart}). ` +
       `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}, PostgreSQL on the same machine; ` +
         `${fmt(range.rows)} records over ${opts.days} days in the partitioned audit.records; ${opts.samples} requests per line, over HTTP, each with its audit.view record.`,
       '',
