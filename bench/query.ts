@@ -46,6 +46,7 @@ Options:
   --page-through N  pages to follow in the paging run (default 4000: 200,000 records; all at --smoke)
   --keep            keep the database (and reuse it with --reuse)
   --reuse           skip loading: use the database a --keep run left
+  --resume          go on with a load that was interrupted (its database is kept until the load ends)
   --smoke           20000 records over 90 days, 5 samples: proves it runs
   --pg-url URL      Postgres server, without database (default postgres://postgres@127.0.0.1:5432)
   -h, --help        show this help
@@ -58,6 +59,7 @@ interface Options {
   pageThrough: number | undefined;
   keep: boolean;
   reuse: boolean;
+  resume: boolean;
   pgUrl: string;
 }
 
@@ -66,7 +68,7 @@ function parseOptions(argv: string[]): Options | undefined {
     args: argv,
     options: {
       rows: { type: 'string' }, days: { type: 'string' }, samples: { type: 'string' }, 'page-through': { type: 'string' },
-      keep: { type: 'boolean' }, reuse: { type: 'boolean' }, smoke: { type: 'boolean' }, 'pg-url': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, reuse: { type: 'boolean' }, resume: { type: 'boolean' }, smoke: { type: 'boolean' }, 'pg-url': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -79,6 +81,7 @@ function parseOptions(argv: string[]): Options | undefined {
     pageThrough: values['page-through'] !== undefined ? positive('page-through', values['page-through'], 1) : smoke ? undefined : 4_000,
     keep: values.keep === true,
     reuse: values.reuse === true,
+    resume: values.resume === true,
     pgUrl: values['pg-url'] ?? 'postgres://postgres@127.0.0.1:5432',
   };
 }
@@ -159,7 +162,7 @@ async function main(): Promise<number> {
   checkBuild(CLI);
   const dbUrl = `${opts.pgUrl}/${DATABASE}`;
   await withClient(`${opts.pgUrl}/postgres`, async (c) => {
-    if (!opts.reuse) {
+    if (!opts.reuse && !opts.resume) {
       await c.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
       await c.query(`CREATE DATABASE ${DATABASE}`);
     }
@@ -178,6 +181,7 @@ async function main(): Promise<number> {
         opts.days,
         (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`),
         (name, ms) => phases.push(`${name} ${fmt(ms / 1000, 1)} s`),
+        opts.resume,
       );
       console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (${phases.join(', ')})`);
     }
