@@ -113,7 +113,8 @@ export async function loadRecords(
   t0 = performance.now();
   await c.query("SET maintenance_work_mem = '512MB'");
   // The parent's definition reads "ON ONLY audit.records"; without ONLY it builds every partition's index too.
-  for (const index of indexes) await c.query(index.def.replace(' ON ONLY ', ' ON '));
+  // IF NOT EXISTS: a resumed load builds only those an interruption left out (a build that fails leaves none).
+  for (const index of indexes) await c.query(index.def.replace(' ON ONLY ', ' ON ').replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS '));
   await c.query(`DROP TABLE ${SET_ASIDE}`);
   await c.query('RESET maintenance_work_mem');
   await c.query('RESET synchronous_commit');
