@@ -86,6 +86,15 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
+/** Loads tried before giving up, when PostgreSQL restarts under one. */
+const MAX_LOAD_ATTEMPTS = 6;
+
+/** Whether an error means the server went away (shut down, restarted, connection lost), not a bad statement. */
+function serverWentAway(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return ['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET'].includes(code) || /Connection terminated/i.test((err as Error).message);
+}
+
 /** A small deterministic generator: the same requests on every run. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -171,20 +180,33 @@ async function main(): Promise<number> {
   if (migrate.status !== 0) throw new Error(`otel-audit migrate failed:\n${migrate.stdout}${migrate.stderr}`);
   await withClient(dbUrl, (c) => c.query(`DO $$ BEGIN IF to_regrole('${ROLE}') IS NULL THEN CREATE ROLE ${ROLE} IN ROLE audit_auditor; END IF; END $$`));
 
-  const range = await withClient(dbUrl, async (c) => {
-    if (!opts.reuse) {
-      const t0 = performance.now();
-      const phases: string[] = [];
-      await loadRecords(
-        c,
-        opts.rows,
-        opts.days,
-        (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`),
-        (name, ms) => phases.push(`${name} ${fmt(ms / 1000, 1)} s`),
-        opts.resume,
-      );
-      console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (${phases.join(', ')})`);
+  if (!opts.reuse) {
+    const t0 = performance.now();
+    const phases: string[] = [];
+    // The machine may be shared with tests that restart PostgreSQL: a load cut short goes on where it stopped.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await withClient(dbUrl, (c) =>
+          loadRecords(
+            c,
+            opts.rows,
+            opts.days,
+            (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`),
+            (name, ms) => phases.push(`${name} ${fmt(ms / 1000, 1)} s`),
+            opts.resume || attempt > 1,
+          ),
+        );
+        break;
+      } catch (err) {
+        if (attempt >= MAX_LOAD_ATTEMPTS || !serverWentAway(err)) throw err;
+        console.log(`\nPostgreSQL went away (${(err as Error).message}); the load goes on in 10 s`);
+        phases.push(`interrupted (attempt ${attempt})`);
+        await new Promise((r) => setTimeout(r, 10_000));
+      }
     }
+    console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (${phases.join(', ')})`);
+  }
+  const range = await withClient(dbUrl, async (c) => {
     // The statistics' hourly counts, as the server's roll-up keeps them (here all at once, no settle delay).
     const t1 = performance.now();
     const { rows: top } = await c.query<{ max: string | null }>('SELECT max(id)::text AS max FROM audit.records');
