@@ -6,13 +6,15 @@
  * `otel-audit serve`.
  *
  * The table keeps at most MAX_TABLE_ROWS rows: scrolling on past them drops
- * the oldest page at the top (the newest records), so paging through
+ * the first page loaded, at the top (the newest records), so paging through
  * millions of records holds the page's memory steady. A bar above the table
  * says how many newer records left it and leads back to the newest.
  *
  * The token comes from the address (`#token=…`, removed from it at once) or
  * the login form, and stays in this tab's sessionStorage.
  */
+
+import { drawChart, type GroupBy, type StatsAnswer } from './chart.js';
 
 interface Summary {
   id: string;
@@ -26,8 +28,6 @@ interface Summary {
   module: string | null;
   url_path: string | null;
 }
-import { drawChart, type GroupBy, type StatsAnswer } from './chart.js';
-
 interface Page {
   records: Summary[];
   next: string | null;
