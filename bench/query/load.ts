@@ -50,10 +50,10 @@ const SET_ASIDE = 'public.bench_query_indexes';
 
 /**
  * The secondary indexes of audit.records as the migrations made them (name
- * and definition), set aside in a table of their own and then dropped; an
- * interrupted load finds them there.
+ * and definition), set aside in a table of their own and then dropped when
+ * `drop`; an interrupted load finds them there.
  */
-async function setIndexesAside(c: pg.Client): Promise<{ name: string; def: string }[]> {
+async function setIndexesAside(c: pg.Client, drop: boolean): Promise<{ name: string; def: string }[]> {
   await c.query(`CREATE TABLE IF NOT EXISTS ${SET_ASIDE} (name text PRIMARY KEY, def text NOT NULL)`);
   await c.query(
     `INSERT INTO ${SET_ASIDE} (name, def)
@@ -62,7 +62,7 @@ async function setIndexesAside(c: pg.Client): Promise<{ name: string; def: strin
      ON CONFLICT (name) DO NOTHING`,
   );
   const { rows } = await c.query<{ name: string; def: string }>(`SELECT name, def FROM ${SET_ASIDE} ORDER BY name`);
-  for (const index of rows) await c.query(`DROP INDEX IF EXISTS ${index.name}`);
+  if (drop) for (const index of rows) await c.query(`DROP INDEX IF EXISTS ${index.name}`);
   return rows;
 }
 
@@ -101,7 +101,8 @@ export async function loadRecords(
     start = now[0]?.start as Date;
   }
   await c.query('SELECT audit.ensure_partitions(($1::timestamptz AT TIME ZONE \'UTC\')::date, $2::int)', [start, Math.ceil(days / 28) + 2]);
-  const indexes = await setIndexesAside(c);
+  // Once every row is in, a resumed load keeps the indexes already built again.
+  const indexes = await setIndexesAside(c, from <= rows);
   await c.query('SET synchronous_commit = off');
   let t0 = performance.now();
   for (let first = from; first <= rows; first += CHUNK_ROWS) {
