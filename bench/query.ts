@@ -11,6 +11,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { commandLine, positive } from './lib/args.ts';
@@ -42,9 +43,10 @@ Options:
   --rows N          records to load (default 10000000)
   --days N          spread over this many days, the newest now (default 90)
   --samples N       requests per scenario (default 40)
-  --page-through N  pages to follow in the paging run (default 2000, or all at --smoke)
+  --page-through N  pages to follow in the paging run (default 4000: 200,000 records; all at --smoke)
   --keep            keep the database (and reuse it with --reuse)
   --reuse           skip loading: use the database a --keep run left
+  --resume          go on with a load that was interrupted (its database is kept until the load ends)
   --smoke           20000 records over 90 days, 5 samples: proves it runs
   --pg-url URL      Postgres server, without database (default postgres://postgres@127.0.0.1:5432)
   -h, --help        show this help
@@ -57,6 +59,7 @@ interface Options {
   pageThrough: number | undefined;
   keep: boolean;
   reuse: boolean;
+  resume: boolean;
   pgUrl: string;
 }
 
@@ -65,7 +68,7 @@ function parseOptions(argv: string[]): Options | undefined {
     args: argv,
     options: {
       rows: { type: 'string' }, days: { type: 'string' }, samples: { type: 'string' }, 'page-through': { type: 'string' },
-      keep: { type: 'boolean' }, reuse: { type: 'boolean' }, smoke: { type: 'boolean' }, 'pg-url': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, reuse: { type: 'boolean' }, resume: { type: 'boolean' }, smoke: { type: 'boolean' }, 'pg-url': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -75,11 +78,21 @@ function parseOptions(argv: string[]): Options | undefined {
     rows: positive('rows', values.rows, smoke ? 20_000 : 10_000_000),
     days: positive('days', values.days, 90),
     samples: positive('samples', values.samples, smoke ? 5 : 40),
-    pageThrough: values['page-through'] !== undefined ? positive('page-through', values['page-through'], 1) : smoke ? undefined : 2_000,
+    pageThrough: values['page-through'] !== undefined ? positive('page-through', values['page-through'], 1) : smoke ? undefined : 4_000,
     keep: values.keep === true,
     reuse: values.reuse === true,
+    resume: values.resume === true,
     pgUrl: values['pg-url'] ?? 'postgres://postgres@127.0.0.1:5432',
   };
+}
+
+/** Loads tried before giving up, when PostgreSQL restarts under one. */
+const MAX_LOAD_ATTEMPTS = 6;
+
+/** Whether an error means the server went away (shut down, restarted, connection lost), not a bad statement. */
+function serverWentAway(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return ['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET'].includes(code) || /Connection terminated/i.test((err as Error).message);
 }
 
 /** A small deterministic generator: the same requests on every run. */
@@ -158,7 +171,7 @@ async function main(): Promise<number> {
   checkBuild(CLI);
   const dbUrl = `${opts.pgUrl}/${DATABASE}`;
   await withClient(`${opts.pgUrl}/postgres`, async (c) => {
-    if (!opts.reuse) {
+    if (!opts.reuse && !opts.resume) {
       await c.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
       await c.query(`CREATE DATABASE ${DATABASE}`);
     }
@@ -167,12 +180,33 @@ async function main(): Promise<number> {
   if (migrate.status !== 0) throw new Error(`otel-audit migrate failed:\n${migrate.stdout}${migrate.stderr}`);
   await withClient(dbUrl, (c) => c.query(`DO $$ BEGIN IF to_regrole('${ROLE}') IS NULL THEN CREATE ROLE ${ROLE} IN ROLE audit_auditor; END IF; END $$`));
 
-  const range = await withClient(dbUrl, async (c) => {
-    if (!opts.reuse) {
-      const t0 = performance.now();
-      await loadRecords(c, opts.rows, opts.days, (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`));
-      console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (with VACUUM ANALYZE)`);
+  if (!opts.reuse) {
+    const t0 = performance.now();
+    const phases: string[] = [];
+    // The machine may be shared with tests that restart PostgreSQL: a load cut short goes on where it stopped.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await withClient(dbUrl, (c) =>
+          loadRecords(
+            c,
+            opts.rows,
+            opts.days,
+            (done) => process.stdout.write(`\rload: ${fmt(done)} / ${fmt(opts.rows)} records`),
+            (name, ms) => phases.push(`${name} ${fmt(ms / 1000, 1)} s`),
+            opts.resume || attempt > 1,
+          ),
+        );
+        break;
+      } catch (err) {
+        if (attempt >= MAX_LOAD_ATTEMPTS || !serverWentAway(err)) throw err;
+        console.log(`\nPostgreSQL went away (${(err as Error).message}); the load goes on in 10 s`);
+        phases.push(`interrupted (attempt ${attempt})`);
+        await new Promise((r) => setTimeout(r, 10_000));
+      }
     }
+    console.log(` in ${fmt((performance.now() - t0) / 1000, 1)} s (${phases.join(', ')})`);
+  }
+  const range = await withClient(dbUrl, async (c) => {
     // The statistics' hourly counts, as the server's roll-up keeps them (here all at once, no settle delay).
     const t1 = performance.now();
     const { rows: top } = await c.query<{ max: string | null }>('SELECT max(id)::text AS max FROM audit.records');
@@ -201,6 +235,7 @@ async function main(): Promise<number> {
     match: (line) => /viewer and API at (http:\/\/\S+?)\/? /.exec(line)?.[1],
   });
 
+  const loadStart = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   const results: string[][] = [];
   const plans: string[] = [];
   const sql = await loadServeSql();
@@ -237,6 +272,9 @@ async function main(): Promise<number> {
     const wanted = opts.pageThrough ?? Number.POSITIVE_INFINITY;
     const rss0 = rssKb(server.pid);
     let rssMax = rss0;
+    /** RSS after each quarter of the run (of --page-through; at --smoke, every 50 pages). */
+    const rssAt: string[] = [];
+    const quarter = Number.isFinite(wanted) ? Math.max(1, Math.floor(wanted / 4)) : 50;
     let cursor: string | null | undefined;
     const pageMs: number[] = [];
     let pages = 0;
@@ -247,7 +285,11 @@ async function main(): Promise<number> {
       pages++;
       rows += body.records?.length ?? 0;
       cursor = body.next ?? null;
-      if (pages % 50 === 0) rssMax = Math.max(rssMax, rssKb(server.pid));
+      if (pages % 50 === 0 || pages % quarter === 0) {
+        const rss = rssKb(server.pid);
+        rssMax = Math.max(rssMax, rss);
+        if (pages % quarter === 0) rssAt.push(`${fmt(rows)}: ${fmt(rss / 1024, 0)}`);
+      }
     }
     const rssEnd = rssKb(server.pid);
     rssMax = Math.max(rssMax, rssEnd);
@@ -256,10 +298,13 @@ async function main(): Promise<number> {
     const paging =
       `Paging newest first through ${fmt(rows)} records (${fmt(pages)} pages of ${PAGE_ROWS}${cursor === null ? ', to the end' : ''}): ` +
       `p50 ${fmt(percentile(sortedPages, 50), 1)} ms, p95 ${fmt(percentile(sortedPages, 95), 1)} ms, p95 of the last 100 pages ${fmt(percentile(deep, 95), 1)} ms; ` +
-      `server RSS ${fmt(rss0 / 1024, 0)} MiB at the start, at most ${fmt(rssMax / 1024, 0)} MiB, ${fmt(rssEnd / 1024, 0)} MiB at the end.`;
+      `server RSS ${fmt(rss0 / 1024, 0)} MiB at the start, at most ${fmt(rssMax / 1024, 0)} MiB, ${fmt(rssEnd / 1024, 0)} MiB at the end ` +
+      `(MiB after N records: ${rssAt.join(', ')}).`;
     console.log(paging);
 
+    const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
     const text = [
+      `Load average at the end ${load} (at the start of the requests ${loadStart}). ` +
       `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}, PostgreSQL on the same machine; ` +
         `${fmt(range.rows)} records over ${opts.days} days in the partitioned audit.records; ${opts.samples} requests per line, over HTTP, each with its audit.view record.`,
       '',

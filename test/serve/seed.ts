@@ -27,3 +27,18 @@ export async function seedViewerRecords(db: Database, rows = SEED_ROWS, base = S
     [rows, base],
   );
 }
+
+/**
+ * `rows` plain records of one tenant and actor (`u-bulk`, module core), one
+ * a minute back from `base`: a list longer than the viewer's table keeps.
+ */
+export async function seedBulkRecords(db: Database, rows: number, tenant: string, base: string): Promise<void> {
+  await db.query(
+    `INSERT INTO audit.records (trace_id, span_id, occurred_at, service_name, module, actor_id, actor_name, actor_type, tenant_id,
+        action, resource_type, resource_id, outcome, status_code, http_method, http_route, url_path)
+     SELECT md5('bulk' || g), substr(md5('bulk-span' || g), 1, 16), $2::timestamptz - g * interval '1 minute', 'api', 'core',
+        'u-bulk', 'Bulk', 'user', $3, 'invoice.read', 'invoice', 'inv-b' || g, 'success', 200, 'GET', '/invoices/:id', '/invoices/inv-b' || g
+       FROM generate_series(1, $1::int) AS g`,
+    [rows, base, tenant],
+  );
+}

@@ -1,7 +1,8 @@
 /**
  * The viewer in a real browser (Debian's chromium driven by playwright-core):
  * filter by actor, open a record and see its diff, follow the trace link,
- * page to the end by scrolling, export, and use it with the keyboard. Runs
+ * page to the end of a list longer than the table keeps by scrolling, read
+ * the statistics chart, export, and use it with the keyboard. Runs
  * on the built page (dist/viewer, `npm run build`). On failure a screenshot
  * is written to a temporary directory named in the error.
  */
@@ -19,13 +20,17 @@ import { migrate } from '../../src/db/migrate.js';
 import { startServe, type ServeServer } from '../../src/serve/server.js';
 import { tokenHash } from '../../src/serve/tokens.js';
 import { adminQuery, createTestDatabase } from '../helpers/pg.js';
-import { seedViewerRecords } from './seed.js';
+import { seedBulkRecords, seedViewerRecords } from './seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const VIEWER_BUILT = join(import.meta.dirname, '../../dist/viewer/viewer.js');
 const SEED = 240;
-/** Tenant t-a holds the even half. */
-const TENANT_ROWS = SEED / 2;
+/** Records of tenant t-a older than the seed (October): the list is then many pages longer than the table keeps. */
+const BULK = 1_000;
+/** Tenant t-a holds the even half of the seed, and the bulk. */
+const TENANT_ROWS = SEED / 2 + BULK;
+/** The most rows the viewer's table holds (viewer.ts). */
+const MAX_TABLE_ROWS = 500;
 const suffix = randomBytes(4).toString('hex');
 const ROLE = `t_browser_${suffix}`;
 const TOKEN = `browser-token-${suffix}-0123456789`;
@@ -61,6 +66,7 @@ beforeAll(async () => {
   await migrate(owner);
   await adminQuery(`CREATE ROLE ${ROLE} IN ROLE audit_reader`);
   await seedViewerRecords(owner, SEED);
+  await seedBulkRecords(owner, BULK, 't-a', '2026-10-20T12:00:00Z');
   apm = createServer((req, res) => {
     apmRequests.push(req.url ?? '');
     res.end('<!doctype html><title>APM</title><p>trace</p>');
@@ -170,17 +176,83 @@ describe('viewer', () => {
     });
   });
 
-  it('pages to the end as the table scrolls', async () => {
+  it('pages to the end as the table scrolls, holding at most a window of rows, and goes back to the newest', async () => {
     await step('paging', async () => {
       await page.click('#clear');
       await expect.poll(() => rows().count()).toBe(50);
-      for (let i = 0; i < 20 && (await page.locator('#status').textContent())?.startsWith('End') !== true; i++) {
+      const { rows: all } = await owner.query<{ id: string }>("SELECT id::text AS id FROM audit.records WHERE tenant_id = 't-a' ORDER BY occurred_at DESC, id DESC");
+      expect(all).toHaveLength(TENANT_ROWS);
+      const status = (): Promise<string | null> => page.locator('#status').textContent();
+      let most = 0;
+      for (let pages = 1; pages < 100 && (await status())?.startsWith('End') !== true; pages++) {
+        const before = await status();
         await page.locator('#sentinel').scrollIntoViewIfNeeded();
-        await page.waitForTimeout(100);
+        await expect.poll(status, { timeout: 15_000 }).not.toBe(before);
+        most = Math.max(most, await rows().count());
       }
-      await expect.poll(() => page.locator('#status').textContent()).toBe(`End of records: ${TENANT_ROWS} shown.`);
+      const shown = await rows().count();
+      expect(most).toBeLessThanOrEqual(MAX_TABLE_ROWS);
+      expect(shown).toBeGreaterThan(MAX_TABLE_ROWS - 50);
+      expect(await status()).toBe(`End of records: ${TENANT_ROWS.toLocaleString('en-GB')} in all, the last ${shown} shown.`);
+      // The table holds the oldest records, in order, down to the very last one.
       const ids = await rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
-      expect(new Set(ids).size).toBe(TENANT_ROWS);
+      expect(ids).toEqual(all.slice(-shown).map((r) => r.id));
+      const dropped = (TENANT_ROWS - shown).toLocaleString('en-GB');
+      expect(await page.locator('#newer-text').textContent()).toBe(`${dropped} newer records left the table, which keeps ${MAX_TABLE_ROWS}.`);
+      await page.click('#to-newest');
+      await expect.poll(() => rows().count()).toBe(50);
+      expect(await rows().first().getAttribute('data-id')).toBe(all[0]?.id);
+      expect(await page.locator('#newer').isVisible()).toBe(false);
+    });
+  });
+
+  it('charts the statistics of the filter: totals by outcome and by module, bucket times local with UTC on hover, keyboard readout', async () => {
+    await step('chart', async () => {
+      // Tokyo 18:00 to 22:00 is 09:00 to 13:00 UTC: the seed's two hours, in minutes.
+      await page.fill('#filter-from', '2026-11-20T18:00:00');
+      await page.fill('#filter-to', '2026-11-20T22:00:00');
+      await page.click('#apply');
+      await page.locator('#stats summary').click();
+      await page.locator('#chart-svg').waitFor();
+      const range = "occurred_at >= '2026-11-20T09:00:00Z' AND occurred_at < '2026-11-20T13:00:00Z'";
+      const total = await sqlCount(range);
+      expect(total).toBe(SEED / 2);
+      expect(await page.locator('#chart-total').getAttribute('data-total')).toBe(String(total));
+      expect(await page.locator('#chart-total').textContent()).toMatch(new RegExp(`^${total} records from .*, per minute$`));
+      const legend = async (): Promise<Record<string, number>> =>
+        Object.fromEntries(
+          await page.locator('#chart-legend li').evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-series'), Number(li.getAttribute('data-count'))])),
+        ) as Record<string, number>;
+      const sqlBy = async (column: string): Promise<Record<string, number>> => {
+        const { rows: r } = await owner.query<{ k: string; n: number }>(
+          `SELECT ${column} AS k, count(*)::int AS n FROM audit.records WHERE tenant_id = 't-a' AND ${range} GROUP BY 1`,
+        );
+        return Object.fromEntries(r.map((x) => [x.k, x.n]));
+      };
+      expect(await legend()).toEqual(await sqlBy('outcome'));
+      await page.selectOption('#chart-group', 'module');
+      await expect.poll(legend).toEqual(await sqlBy('module'));
+      // One bar per minute of the range; the oldest record's minute, read out by the keyboard.
+      expect(await page.locator('#chart-svg g.bar').count()).toBe(240);
+      const { rows: first } = await owner.query<{ at: Date; module: string }>(
+        `SELECT occurred_at AS at, module FROM audit.records WHERE tenant_id = 't-a' AND ${range} ORDER BY occurred_at LIMIT 1`,
+      );
+      const at = first[0]?.at as Date;
+      const utc = `${at.toISOString().replace('T', ' ').replace('Z', '')} UTC`;
+      await page.locator('#chart-svg').focus();
+      const readout = page.locator('#chart-readout');
+      await expect.poll(() => readout.textContent()).toContain(`(${utc}), 1 record: ${first[0]?.module} 1`);
+      const tokyo = String((at.getUTCHours() + 9) % 24).padStart(2, '0');
+      expect(await readout.textContent()).toContain(`${tokyo}:${String(at.getUTCMinutes()).padStart(2, '0')}`);
+      await page.keyboard.press('ArrowRight');
+      const nextMinute = new Date(at.getTime() + 60_000).toISOString().replace('T', ' ').replace('Z', '');
+      expect(await readout.textContent()).toContain(`(${nextMinute} UTC)`);
+      await page.keyboard.press('End');
+      expect(await readout.textContent()).toContain('(2026-11-20 12:59:00.000 UTC), 0 records');
+      // Hover text of a bar: local time, then UTC.
+      const title = await page.locator(`#chart-svg g.bar[data-at="${at.toISOString()}"] title`).textContent();
+      expect(title).toContain(`(${utc}), 1 record`);
+      await page.locator('#stats summary').click();
     });
   });
 

@@ -1,12 +1,20 @@
 /**
- * The audit viewer: module tabs, a filter bar, a record table that loads
- * the next page as it scrolls into view, and a panel with one record (diff,
- * request, trace link, seal check). Plain DOM, no framework; built by
- * `npm run build` into dist/viewer and served by `otel-audit serve`.
+ * The audit viewer: module tabs, a filter bar, a statistics chart, a record
+ * table that loads the next page as it scrolls into view, and a panel with
+ * one record (diff, request, trace link, seal check). Plain DOM, no
+ * framework; built by `npm run build` into dist/viewer and served by
+ * `otel-audit serve`.
+ *
+ * The table keeps at most MAX_TABLE_ROWS rows: scrolling on past them drops
+ * the first page loaded, at the top (the newest records), so paging through
+ * millions of records holds the page's memory steady. A bar above the table
+ * says how many newer records left it and leads back to the newest.
  *
  * The token comes from the address (`#token=…`, removed from it at once) or
  * the login form, and stays in this tab's sessionStorage.
  */
+
+import { drawChart, type GroupBy, type StatsAnswer } from './chart.js';
 
 interface Summary {
   id: string;
@@ -52,6 +60,8 @@ interface ExportAnswer {
 
 const TOKEN_KEY = 'otel-audit-token';
 const PAGE_ROWS = 50;
+/** Rows the table holds at most (whole pages); past it the first page is dropped for each new one. */
+const MAX_TABLE_ROWS = 10 * PAGE_ROWS;
 const FILTER_NAMES = ['actor_id', 'action', 'resource_type', 'resource_id', 'outcome', 'service_name', 'tenant_id', 'trace_id', 'q'] as const;
 const SEAL_TEXT: Record<string, string> = {
   verified: 'sealed and verified',
@@ -66,9 +76,15 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 let token = '';
 let module = '';
 let next: string | null = null;
+/** Rows of each page in the table, oldest page first, and the count of rows loaded and dropped since the search. */
+let pageSizes: number[] = [];
+let loaded = 0;
+let dropped = 0;
 let loading = false;
 let generation = 0;
 let selected: HTMLTableRowElement | null = null;
+let chartGeneration = 0;
+let lastStats: StatsAnswer | null = null;
 let openId: string | null = null;
 
 class ApiError extends Error {}
@@ -152,6 +168,34 @@ function addRows(records: Summary[]): void {
     );
     body.append(tr);
   }
+  pageSizes.push(records.length);
+  loaded += records.length;
+  while (body.children.length > MAX_TABLE_ROWS && pageSizes.length > 1) dropFirstPage();
+}
+
+/** Drop the first page of the table, keeping the rows in view where they are on the screen. */
+function dropFirstPage(): void {
+  const body = $('rows');
+  const count = pageSizes.shift() ?? 0;
+  const keep = body.children[count] as HTMLElement | undefined;
+  const top = keep?.getBoundingClientRect().top ?? 0;
+  for (let i = 0; i < count && body.firstElementChild; i++) {
+    if (body.firstElementChild === selected) selected = null;
+    body.firstElementChild.remove();
+  }
+  dropped += count;
+  // Scroll by what left above, unless the browser's scroll anchoring already did.
+  if (keep) window.scrollBy(0, keep.getBoundingClientRect().top - top);
+  const n = dropped.toLocaleString();
+  $('newer-text').textContent = `${n} newer record${dropped === 1 ? '' : 's'} left the table, which keeps ${MAX_TABLE_ROWS.toLocaleString()}.`;
+  $('newer').hidden = false;
+}
+
+function pagingStatus(): string {
+  const shown = $('rows').children.length;
+  if (next) return dropped === 0 ? `${shown.toLocaleString()} records shown` : `${loaded.toLocaleString()} records read, the last ${shown.toLocaleString()} shown`;
+  if (loaded === 0) return 'No records match.';
+  return dropped === 0 ? `End of records: ${shown.toLocaleString()} shown.` : `End of records: ${loaded.toLocaleString()} in all, the last ${shown.toLocaleString()} shown.`;
 }
 
 async function loadPage(): Promise<void> {
@@ -162,10 +206,9 @@ async function loadPage(): Promise<void> {
   try {
     const page = await api<Page>(`/api/records?${query({ limit: String(PAGE_ROWS), ...(next ? { cursor: next } : {}) }).toString()}`);
     if (mine !== generation) return;
-    addRows(page.records);
     next = page.next;
-    const shown = $('rows').children.length;
-    $('status').textContent = next ? `${shown} records shown` : shown === 0 ? 'No records match.' : `End of records: ${shown} shown.`;
+    addRows(page.records);
+    $('status').textContent = pagingStatus();
     $('more').hidden = next === null;
   } catch (err) {
     if (mine === generation) $('status').textContent = '';
@@ -186,9 +229,34 @@ function search(): void {
   generation++;
   next = null;
   loading = false;
+  pageSizes = [];
+  loaded = 0;
+  dropped = 0;
+  selected = null;
   $('rows').replaceChildren();
+  $('newer').hidden = true;
   say('');
   void loadPage();
+  refreshChart();
+}
+
+/** Statistics of the current filter, when the chart is open. */
+function refreshChart(): void {
+  if (!$<HTMLDetailsElement>('stats').open) return;
+  const mine = ++chartGeneration;
+  $('chart').setAttribute('aria-busy', 'true');
+  api<StatsAnswer>(`/api/stats?${query().toString()}`)
+    .then((stats) => {
+      if (mine !== chartGeneration) return;
+      lastStats = stats;
+      drawChart($('chart'), stats, $<HTMLSelectElement>('chart-group').value as GroupBy);
+    })
+    .catch((err: unknown) => {
+      if (mine === chartGeneration && !(err instanceof ApiError && err.message === 'not signed in')) say(`Statistics: ${(err as Error).message}`);
+    })
+    .finally(() => {
+      if (mine === chartGeneration) $('chart').removeAttribute('aria-busy');
+    });
 }
 
 function selectTab(name: string): void {
@@ -352,6 +420,14 @@ function wire(): void {
   });
   $('export').addEventListener('click', () => void exportFilter());
   $('more').addEventListener('click', () => void loadPage());
+  $('stats').addEventListener('toggle', () => refreshChart());
+  $('chart-group').addEventListener('change', () => {
+    if (lastStats) drawChart($('chart'), lastStats, $<HTMLSelectElement>('chart-group').value as GroupBy);
+  });
+  $('to-newest').addEventListener('click', () => {
+    search();
+    window.scrollTo(0, 0);
+  });
   $('panel-close').addEventListener('click', () => closePanel());
   $('verify').addEventListener('click', () => {
     if (openId) void openRecord(openId, false);
