@@ -2,12 +2,13 @@
 // package entries, so that `--import otel-audit/register` and
 // `--require otel-audit/register` both work. Dependencies stay external.
 // The two copies share their state through globalThis (see src/sdk/global.ts).
-import { copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const entryPoints = ['src/index.ts', 'src/register.ts', 'src/cli.ts'];
+// The register entry is a version check that loads register-start (the SDK)
+// only on a Node.js it supports; its CommonJS twin is register-cjs.ts.
+const shared = ['src/index.ts', 'src/register-start.ts', 'src/cli.ts'];
 const common = {
-  entryPoints,
   bundle: true,
   platform: 'node',
   target: 'node22',
@@ -17,9 +18,12 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({ ...common, format: 'esm', outExtension: { '.js': '.js' } });
+await build({ ...common, entryPoints: [...shared, 'src/register.ts'], format: 'esm', outExtension: { '.js': '.js' } });
+// The command line runs as a program (`otel-audit`, the package's bin).
+chmodSync('dist/cli.js', 0o755);
 await build({
   ...common,
+  entryPoints: [...shared, { in: 'src/register-cjs.ts', out: 'register' }],
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   // CommonJS has no import.meta: give it the file URL of the bundle itself.

@@ -42,7 +42,12 @@ The SDK needs no command: run a service with
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+  if (cmd === undefined) {
+    // No command is a usage error: scripts that forgot one must not pass.
+    process.stderr.write(`otel-audit: no command given\n\n${USAGE}`);
+    return 2;
+  }
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     process.stdout.write(USAGE);
     return 0;
   }

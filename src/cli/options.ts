@@ -85,8 +85,14 @@ export function parseFlags(
   for (const s of specs) options[s.flag] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
   // Not strict: the tokens are checked here, with this layer's messages.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const helpSpec = byFlag.get('help');
   for (const token of tokens) {
     const arg = argv[token.index] as string;
+    // -h is --help, as in every command that parses its flags with parseArgs.
+    if (token.kind === 'option' && token.rawName === '-h' && helpSpec?.type === 'boolean' && token.value === undefined) {
+      set(helpSpec, true);
+      continue;
+    }
     if (token.kind !== 'option' || !token.rawName.startsWith('--')) {
       if (token.kind === 'option-terminator') throw new Error('unknown option --');
       throw new Error(`unexpected argument "${arg}"`);
@@ -148,7 +154,7 @@ export function parseFlagCommand(
 ): { values: FlagValues } | { exit: number } {
   let values: FlagValues;
   try {
-    values = parseFlags(argv, specs, env);
+    values = parseFlags(argv, specs, env, name);
   } catch (err) {
     return { exit: usageError(name, (err as Error).message) };
   }

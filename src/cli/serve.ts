@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { startServe } from '../serve/server.js';
 import { parseTokens, type TokenSpec } from '../serve/tokens.js';
 import { SERVE_DEFAULTS, type ServeOptions } from '../serve/types.js';
-import { flagHelp, parseFlags, type FlagSpec } from './options.js';
+import { flagHelp, parseFlagCommand, type FlagSpec } from './options.js';
 
 const env = (name: string): string[] => [`OTEL_AUDIT_SERVE_${name}`];
 
@@ -53,17 +53,9 @@ function loadTokens(file: string | undefined, envText: string | undefined): Toke
 
 /** `otel-audit serve`: runs until SIGTERM/SIGINT. */
 export async function serveCommand(argv: readonly string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlags(argv, SERVE_FLAGS, process.env, 'serve');
-  } catch (err) {
-    process.stderr.write(`otel-audit serve: ${(err as Error).message}\n\n${SERVE_USAGE}`);
-    return 2;
-  }
-  if (flags['help']) {
-    process.stdout.write(SERVE_USAGE);
-    return 0;
-  }
+  const parsed = parseFlagCommand('serve', argv, SERVE_FLAGS, SERVE_USAGE);
+  if ('exit' in parsed) return parsed.exit;
+  const flags = parsed.values;
   const str = (k: string): string | undefined => flags[k] as string | undefined;
   const num = (k: string): number | undefined => flags[k] as number | undefined;
   let options: ServeOptions;

@@ -13,8 +13,9 @@ import { AuditDelivery } from './delivery/delivery.js';
 import { OtlpTransport } from './delivery/otlp-transport.js';
 import { Spool } from './delivery/spool.js';
 import type { AuditTransport } from './delivery/transport.js';
-import { registerEsmHooks } from './esm-hooks.js';
+import { INSTRUMENTED_MODULES, registerEsmHooks } from './esm-hooks.js';
 import { HonoInstrumentation } from './hono-instrumentation.js';
+import { warnFrameworksLoadedEarly } from './loaded-early.js';
 import { LazyFastifyInstrumentation } from './lazy-fastify.js';
 import { LazyKoaInstrumentation } from './lazy-koa.js';
 import { LazyHapiInstrumentation } from './lazy-hapi.js';
@@ -79,6 +80,8 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
   const config = resolveConfig({ ...fromModule, ...stripUndefined(options) });
 
   if (options.esmHooks !== false) registerEsmHooks();
+  // A framework loaded before this call is never patched: say so, once.
+  warnFrameworksLoadedEarly(INSTRUMENTED_MODULES);
 
   const transport = transportFor(config);
   // Records reach delivery only after start-up, when `delivery` exists.

@@ -33,7 +33,7 @@ describe('parseFlags', () => {
     expect(parse(['--no-host', 'x'])).toBe('error: unknown option --no-host');
     expect(parse(['--'])).toBe('error: unknown option --');
     expect(parse(['--=x'])).toBe('error: unknown option --');
-    expect(parse(['-h'])).toBe('error: unexpected argument "-h"');
+    expect(parse(['-h'])).toBe('error: unexpected argument "-h"'); // no help flag among these specs
     expect(parse(['-abc'])).toBe('error: unexpected argument "-abc"');
     expect(parse(['--migrate', 'x'])).toBe('error: unexpected argument "x"');
     expect(parse(['--host'])).toBe('error: --host needs a value');

@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { demoCommand } from '../../src/cli/demo.js';
 import { exportCommand } from '../../src/cli/export.js';
 import { migrateCommand } from '../../src/cli/migrate.js';
 import { USAGE_EXIT } from '../../src/cli/options.js';
 import { retentionCommand } from '../../src/cli/retention.js';
+import { serveCommand } from '../../src/cli/serve.js';
 import { sinkCommand } from '../../src/cli/sink.js';
 import { spoolCommand } from '../../src/cli/spool.js';
 import { verifyCommand } from '../../src/cli/verify.js';
+import { REPO } from '../helpers/processes.js';
 
 const COMMANDS = {
   sink: sinkCommand,
@@ -16,6 +20,7 @@ const COMMANDS = {
   retention: retentionCommand,
   spool: spoolCommand,
   demo: demoCommand,
+  serve: serveCommand,
 } as const;
 
 /** Runs a command in this process with stdout and stderr captured. */
@@ -55,6 +60,13 @@ describe.each(Object.entries(COMMANDS))('otel-audit %s', (name, command) => {
     expect(lines[2]).toBe('');
   });
 
+  it('prints its usage for -h and --help alike, on stdout, exit status 0', async () => {
+    const long = await run(command, ['--help']);
+    const short = await run(command, ['-h']);
+    expect(long.code).toBe(0);
+    expect(long.out).toMatch(/usage/i);
+    expect(short).toEqual(long);
+  });
 });
 
 /** Commands that take --database-url or --data-dir (the sink takes both: the URL wins), with the flags they need besides. */
@@ -71,5 +83,22 @@ describe.each(DATABASE_COMMANDS)('otel-audit %s', (name, command, required) => {
     const r = await run(command, [...required, '--data-dir', '/nonexistent', '--database-url', 'postgres://127.0.0.1:1/x']);
     expect(r.code).toBe(USAGE_EXIT);
     expect(r.err).toBe(`otel-audit ${name}: --database-url and --data-dir exclude each other\nRun "otel-audit ${name} --help" for usage.\n`);
+  });
+});
+
+describe('otel-audit with no command', () => {
+  it('is a usage error: the usage on stderr, exit status 2', () => {
+    const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^otel-audit: no command given\n\notel-audit .*\n\nUsage: otel-audit <command>/);
+  });
+
+  it('--help and -h are not errors', () => {
+    for (const flag of ['--help', '-h']) {
+      const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), flag], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/Usage: otel-audit <command>/);
+    }
   });
 });

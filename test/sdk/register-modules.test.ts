@@ -94,9 +94,14 @@ describe('the register hook loads the SDK and nothing of the sink, database, com
   }
 
   it('the register bundles are built from SDK sources only', () => {
-    for (const map of ['dist/register.js.map', 'dist/register.cjs.map']) {
+    for (const [map, source] of [
+      ['dist/register.js.map', 'src/register.ts'],
+      ['dist/register.cjs.map', 'src/register-cjs.ts'],
+      ['dist/register-start.js.map', 'src/register-start.ts'],
+      ['dist/register-start.cjs.map', 'src/register-start.ts'],
+    ] as const) {
       const sources = (JSON.parse(readFileSync(join(REPO, map), 'utf8')) as { sources: string[] }).sources;
-      expect(sources.some((s) => s.endsWith('src/register.ts'))).toBe(true);
+      expect(sources.some((s) => s.endsWith(source))).toBe(true);
       expect(sources.filter((s) => NOT_SDK_SOURCES.test(s))).toEqual([]);
     }
   });
