@@ -100,7 +100,7 @@ export interface Background {
 }
 
 export function background(text: string, cwd: string, env: Record<string, string>): Background {
-  const child = spawn('bash', ['-c', `exec ${text}`], { cwd, env: { HOME: process.env['HOME'] ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', text], { cwd, env: { HOME: process.env['HOME'] ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

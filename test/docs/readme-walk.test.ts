@@ -31,6 +31,7 @@ const BLOCKS: Record<string, Walk> = {
   'README.md: otel-audit export --from 2026-11-01 --to 2026-12-01 --out audit-2026-11.csv': { walk: 'compliance' },
   'README.md: otel-audit retention --keep 400d [--dry-run] [--require-export] [--force]': { synopsis: true },
   "README.md: cat > tokens.json <<'JSON'": { walk: 'viewer' },
+  'README.md: OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317 otel-audit spool replay --dir /mnt/old-pod/otel-audit-spool': { synopsis: true },
   'collector-config/README.md: OTELCOL=$(npm run --silent collector:build -- collector-config/builder.yaml)': { walk: 'collector' },
   'collector-config/README.md: go install go.opentelemetry.io/collector/cmd/builder@v0.158.0': {
     skip: 'the same build as npm run collector:build (walked above), by hand: minutes of Go module downloads',
@@ -63,7 +64,8 @@ describe('the shell blocks of the docs', () => {
     lines.push(...block('README.md: otel-audit migrate --database-url postgres://owner@db/audit').text.split('\n').slice(1));
     let checked = 0;
     for (const line of lines) {
-      const m = /^otel-audit ([a-z]+)(.*)$/.exec(line.replace(/\s+#.*$/, '').trim());
+      // Variables set for the command (`NAME=value otel-audit …`) are not part of it.
+      const m = /^(?:[A-Z_]+=\S+\s+)*otel-audit ([a-z]+)(.*)$/.exec(line.replace(/\s+#.*$/, '').trim());
       if (!m) continue;
       const help = helpOf(m[1]!);
       for (const flag of m[2]!.match(/--[a-z][a-z-]*/g) ?? []) {
