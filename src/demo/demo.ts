@@ -293,6 +293,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         metricsPort: 0,
         ...(embedded ? { dataDir: options.dataDir ?? join(tmp, 'db'), env: {} } : { databaseUrl: options.databaseUrl as string }),
         poolSize: 2,
+        holder: { name: 'otel-audit demo', hint: 'it reads them itself and prints them at the end (otel-audit demo --serve then serves the viewer on them)' },
       },
       pino({ level: 'error', base: { service: 'otel-audit-sink' } }, pino.destination({ dest: 2, sync: true })),
     ).catch((err: unknown) => {
