@@ -103,6 +103,13 @@ function listen(port: number): Promise<Server> {
 afterAll(() => tmp.remove());
 
 describe('npm run pipeline: refusals before anything starts', () => {
+  it('-h prints the usage', async () => {
+    const run = runPipeline(['-h']);
+    expect(await run.exited).toBe(0);
+    expect(run.out()).toMatch(/^Usage: npm run pipeline/);
+    expect(run.out()).toContain('--otlp-grpc-port N');
+  });
+
   it('a busy port is one line naming the port and its flag', async () => {
     const { ports, args } = await portArgs();
     const taken = await listen(ports['otlp-grpc-port']);
