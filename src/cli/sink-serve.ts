@@ -44,7 +44,8 @@ export function servingHolder(host: string, flags: FlagValues): DataDirHolder {
 }
 
 /**
- * Serve the API and the viewer on the sink's database. Says where on
+ * Serve the API and the viewer on the sink's database (the same PGlite
+ * instance; on a Postgres server, a pool of the viewer's own). Says where on
  * stdout, with the token when one was made for this run.
  */
 export async function serveFromSink(sink: Sink, host: string, flags: FlagValues): Promise<ServeServer> {
@@ -57,7 +58,9 @@ export async function serveFromSink(sink: Sink, host: string, flags: FlagValues)
     runToken = made.token;
   }
   const server = await startServe({
-    db: sink.db,
+    // PGlite admits this process only: the viewer shares the sink's instance.
+    // A Postgres server gets the viewer's own pool, so its reads never hold up the sink's writes.
+    ...(sink.db.kind === 'pglite' ? { db: sink.db } : str('databaseUrl') !== undefined ? { databaseUrl: str('databaseUrl') } : {}),
     host,
     port: (flags['servePort'] as number | undefined) ?? SERVE_DEFAULTS.port,
     tokens,
