@@ -193,12 +193,17 @@ export function ensureCollector(manifestPath: string, log: (line: string) => voi
   );
 }
 
+/** Where the Jaeger v2 binary lives (whether or not it exists yet). */
+export function jaegerPath(go = goExecutable()): string {
+  const hash = createHash('sha256').update(`${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}\0${goVersion(go)}`).digest('hex').slice(0, 16);
+  return join(cacheDir(), 'jaeger', `jaeger-${hash}`, 'jaeger');
+}
+
 /** The path of the Jaeger v2 binary, built from its Go module on first use. */
 export function ensureJaeger(log: (line: string) => void = () => {}): string {
   const go = goExecutable();
-  const hash = createHash('sha256').update(`${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}\0${goVersion(go)}`).digest('hex').slice(0, 16);
   return buildOnce(
-    join(cacheDir(), 'jaeger', `jaeger-${hash}`, 'jaeger'),
+    jaegerPath(go),
     `Jaeger from ${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`,
     (work) => {
       const env = envWithGo(go);

@@ -45,7 +45,7 @@ ${flagHelp(SERVE_FLAGS)}
 `;
 
 /** The tokens of --tokens FILE, else of OTEL_AUDIT_SERVE_TOKENS. */
-function loadTokens(file: string | undefined, envText: string | undefined): TokenSpec[] {
+export function loadTokens(file: string | undefined, envText: string | undefined): TokenSpec[] {
   if (file !== undefined) return parseTokens(readFileSync(file, 'utf8'), file);
   if (envText !== undefined && envText !== '') return parseTokens(envText, 'OTEL_AUDIT_SERVE_TOKENS');
   return [];

@@ -1,7 +1,9 @@
 import { GAP_CHECK_MAX_INTERVAL_MS, GAP_CHECK_MIN_INTERVAL_MS, SINK_DEFAULTS } from '../sink/config.js';
 import { startSink } from '../sink/sink.js';
 import type { SinkOptions } from '../sink/types.js';
+import type { ServeServer } from '../serve/server.js';
 import { flagHelp, parseFlagCommand, type FlagSpec } from './options.js';
+import { serveFromSink, servingHolder, SINK_SERVE_FLAGS, SINK_SERVE_KEYS } from './sink-serve.js';
 
 const env = (name: string): string[] => [`OTEL_AUDIT_SINK_${name}`];
 
@@ -31,6 +33,7 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: String(SINK_DEFAULTS.sealSettleMs) },
   { flag: 'digest-key-file', env: env('DIGEST_KEY_FILE'), type: 'string', help: 'sign digests: Ed25519 private key (PEM) or HMAC secret file' },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: String(SINK_DEFAULTS.migrate) },
+  ...SINK_SERVE_FLAGS,
   { flag: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -42,6 +45,11 @@ to Postgres, schema "audit". An export is answered OK only after its records
 are committed; when the database is down it answers UNAVAILABLE / 503 so the
 client retries. Input that cannot be stored is kept in audit.rejected.
 
+The embedded database (PGlite) admits one process at a time: while the sink
+runs, other commands cannot open it. With --serve the sink itself serves the
+query API and the viewer of "otel-audit serve" on its database, so the rows
+can be read while it writes them.
+
 Options (each also an environment variable):
 ${flagHelp(SINK_FLAGS)}
 `;
@@ -52,7 +60,9 @@ export async function sinkCommand(argv: readonly string[]): Promise<number> {
   if ('exit' in parsed) return parsed.exit;
   const flags = parsed.values;
   const options: SinkOptions = {};
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'help') (options as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'help' && !SINK_SERVE_KEYS.has(k)) (options as Record<string, unknown>)[k] = v;
+  const serve = flags['serve'] === true;
+  if (serve) options.holder = servingHolder(options.host ?? SINK_DEFAULTS.host, flags);
   let sink;
   try {
     sink = await startSink(options);
@@ -61,10 +71,23 @@ export async function sinkCommand(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const running = sink;
+  let viewer: ServeServer | undefined;
+  if (serve) {
+    try {
+      viewer = await serveFromSink(running, options.host ?? SINK_DEFAULTS.host, flags);
+    } catch (err) {
+      process.stderr.write(`otel-audit sink: cannot serve the query API: ${(err as Error).message}\n`);
+      await running.close();
+      return 1;
+    }
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       running.log.info({ signal }, 'shutting down');
-      void running.close().finally(resolve);
+      // The viewer reads the sink's database: it stops first.
+      void Promise.resolve(viewer?.close())
+        .then(() => running.close())
+        .finally(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -32,5 +32,5 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     return openPostgres(config, describeConfig(config), options);
   }
   const dir = resolve(options.dataDir ?? nonEmpty(env.OTEL_AUDIT_DATA_DIR) ?? DEFAULT_DATA_DIR);
-  return openPglite(dir);
+  return openPglite(dir, options.holder);
 }

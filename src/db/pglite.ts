@@ -8,14 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { asUnavailable, DatabaseUnavailableError, UNAVAILABLE } from './connection-error.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { lockDataDir, type DataDirHolder } from './data-dir-lock.js';
 import type { Database, QueryResult, Transaction } from './types.js';
 import { PGLITE_PARSERS } from './value-parsers.js';
 
-export async function openPglite(dir: string): Promise<Database> {
+export async function openPglite(dir: string, holder?: DataDirHolder): Promise<Database> {
   mkdirSync(dir, { recursive: true });
   const dataDir = join(dir, 'pgdata');
-  const releaseLock = lockDataDir(join(dir, 'pgdata.lock'), dataDir);
+  const releaseLock = lockDataDir(join(dir, 'pgdata.lock'), dataDir, holder);
   let lite: PGlite;
   try {
     // Loaded on demand: the WASM module is large and unused with a Postgres server.

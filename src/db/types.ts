@@ -37,6 +37,8 @@
  * @see DatabaseUnavailableError in `connection-error.ts`
  */
 
+import type { DataDirHolder } from './data-dir-lock.js';
+
 export interface QueryResult<R> {
   rows: R[];
   /** Rows returned or affected (0 for statements that report none). */
@@ -86,6 +88,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Environment to read `DATABASE_URL`, `PG*` and `OTEL_AUDIT_DATA_DIR` from (default `process.env`). */
   env?: Record<string, string | undefined>;
+  /** Who opens the embedded database and how others can read it meanwhile: named in the error of a second opener. */
+  holder?: DataDirHolder;
   /** Errors that no caller can receive, e.g. an idle pooled connection dropped by the server. */
   onError?: (err: Error) => void;
 }

@@ -293,6 +293,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         metricsPort: 0,
         ...(embedded ? { dataDir: options.dataDir ?? join(tmp, 'db'), env: {} } : { databaseUrl: options.databaseUrl as string }),
         poolSize: 2,
+        holder: { name: 'otel-audit demo', hint: 'it reads them itself and prints them at the end (otel-audit demo --serve then serves the viewer on them)' },
       },
       pino({ level: 'error', base: { service: 'otel-audit-sink' } }, pino.destination({ dest: 2, sync: true })),
     ).catch((err: unknown) => {
@@ -394,6 +395,8 @@ function nextSteps(results: readonly StepResult[], options: DemoOptions, databas
   lines.push(`  sink       npm start (otel-audit sink) keeps a sink running: OTLP on ${SINK_DEFAULTS.host}:${SINK_DEFAULTS.grpcPort} (gRPC) and ${SINK_DEFAULTS.httpPort} (HTTP),`);
   lines.push('             the embedded database in ./.otel-audit, or DATABASE_URL=postgres://... for your Postgres. Then');
   lines.push(`             OTEL_AUDIT_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://${SINK_DEFAULTS.host}:${SINK_DEFAULTS.grpcPort} npm run example`);
+  lines.push('  pipeline   npm run pipeline runs it all on this machine until Ctrl-C: the collector, Jaeger, the example service and a');
+  lines.push('             sink that serves its rows while it writes them (otel-audit sink --serve: the query API and the viewer)');
   lines.push(`  collector  ${sourcePath('collector-config/otelcol.yaml')} (see ${sourcePath('collector-config/README.md')}): traces to the APM,`);
   lines.push('             audit records to the sink');
   lines.push(`  dashboards ${sourcePath('dashboards')}/: Grafana over audit.records, with trace links into the APM`);

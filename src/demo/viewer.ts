@@ -3,22 +3,18 @@
  * database, with a token made for this run (role audit_auditor: every
  * tenant), until the demo is stopped.
  */
-import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.js';
+import { makeRunToken } from '../serve/run-token.js';
 import { startServe } from '../serve/server.js';
-import { tokenHash } from '../serve/tokens.js';
-
-/** The role of the demo's token: it reads every tenant. */
-export const DEMO_VIEWER_ROLE = 'audit_auditor';
 
 /** Serve the viewer until signal aborts; says where to open it. */
 export async function serveDemoViewer(db: Database, say: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
-  const token = randomBytes(24).toString('base64url');
+  const { token, spec } = makeRunToken('demo');
   const server = await startServe({
     db,
     host: '127.0.0.1',
     port: 0,
-    tokens: [{ name: 'demo', sha256: tokenHash(token), role: DEMO_VIEWER_ROLE }],
+    tokens: [spec],
     log: (line) => say(`  viewer: ${line}`),
   });
   try {

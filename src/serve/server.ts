@@ -61,6 +61,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.env ? { env: options.env } : {}),
       poolSize: options.poolSize ?? SERVE_DEFAULTS.poolSize,
+      holder: { name: 'otel-audit serve', hint: 'it serves the query API and the viewer on it: read the rows there' },
       onError: (err) => log(`database connection error: ${err.message}`),
     }));
   try {

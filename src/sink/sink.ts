@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { DataDirHolder } from '../db/data-dir-lock.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { ensurePartitions, migrate } from '../db/migrate.js';
 import { resolveSinkConfig } from './config.js';
@@ -12,6 +13,12 @@ import { createSinkMetrics, type SinkMetrics } from './metrics.js';
 import { DEFAULT_LIMITS } from './transform-limits.js';
 import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
+
+/** Who holds the embedded database when the caller does not say: a sink that serves no query API. */
+const SINK_HOLDER: DataDirHolder = {
+  name: 'otel-audit sink',
+  hint: 'to read its rows while it runs, start the sink with --serve: it then serves the query API and the viewer from its own process (otel-audit sink --help)',
+};
 
 /** A running sink. */
 export interface Sink {
@@ -44,6 +51,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     ...(config.env !== undefined ? { env: config.env } : {}),
     poolSize: config.poolSize,
+    holder: config.holder ?? SINK_HOLDER,
     onError: (err) => log.warn({ err }, 'database connection error'),
   });
   log.info({ database: db.description }, 'database opened');

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DataDirHolder } from '../db/data-dir-lock.js';
 import type { WriteMethod } from './writer-types.js';
 
 /**
@@ -63,6 +64,12 @@ export interface SinkOptions {
    * embedded database whatever the environment says.
    */
   env?: Record<string, string | undefined>;
+  /**
+   * Programmatic only (no flag): who holds the embedded database, named in
+   * the error of another process that tries to open it. Default
+   * `{ name: 'otel-audit sink' }` with a hint at `--serve`.
+   */
+  holder?: DataDirHolder;
 }
 
 /** What both OTLP listeners (gRPC and HTTP) are configured with. */

@@ -1,11 +1,11 @@
 /**
  * The APM of the end-to-end tests: Jaeger v2 (built from its Go module by
- * scripts/collector.ts) with in-memory storage. The gateway sends it traces
+ * scripts/collector.ts) with in-memory storage, configured by
+ * collector-config/jaeger-local.yaml. The gateway sends it traces
  * over OTLP/gRPC; the tests ask its query API which traces it holds.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePorts, httpOk, spawnService, type Service } from '../helpers/processes.js';
+import { freePorts, httpOk, REPO, spawnService, type Service } from '../helpers/processes.js';
 
 export interface ApmSpan {
   traceId: string;
@@ -34,49 +34,18 @@ interface JaegerTraceResponse {
   }[];
 }
 
-export async function startApm(binary: string, dir: string): Promise<Apm> {
+export async function startApm(binary: string): Promise<Apm> {
   const [otlpPort, httpPort, grpcPort] = (await freePorts(3)) as [number, number, number];
-  const config = join(dir, 'jaeger.yaml');
-  writeFileSync(
-    config,
-    `service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-extensions:
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 100000
-  jaeger_query:
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:${httpPort}
-    grpc:
-      endpoint: 127.0.0.1:${grpcPort}
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:${otlpPort}
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-`,
-  );
+  // The configuration `npm run pipeline` runs, on ports of the test's own.
+  const config = join(REPO, 'collector-config', 'jaeger-local.yaml');
+  const env = {
+    JAEGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${otlpPort}`,
+    JAEGER_QUERY_HTTP_ENDPOINT: `127.0.0.1:${httpPort}`,
+    JAEGER_QUERY_GRPC_ENDPOINT: `127.0.0.1:${grpcPort}`,
+  };
   const queryUrl = `http://127.0.0.1:${httpPort}`;
   const proc = await spawnService('jaeger', binary, ['--config', `file:${config}`], {
+    env,
     ready: async (out) => out.includes('Everything is ready') && (await httpOk(`${queryUrl}/api/services`)),
   });
   return {

@@ -26,9 +26,11 @@ const ENV = {
 let binary: string;
 const tmp = tempDir('collector-config');
 
-async function validate(config: string, env: Record<string, string> = ENV): Promise<{ ok: boolean; output: string }> {
+/** `otelcol validate` of one configuration, or of several laid over each other in order. */
+async function validate(config: string | string[], env: Record<string, string> = ENV): Promise<{ ok: boolean; output: string }> {
+  const configs = (Array.isArray(config) ? config : [config]).flatMap((c) => ['--config', `file:${c}`]);
   try {
-    const { stdout, stderr } = await run(binary, ['validate', '--config', `file:${config}`], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const { stdout, stderr } = await run(binary, ['validate', ...configs], { env: { PATH: process.env['PATH'] ?? '', ...env } });
     return { ok: true, output: stdout + stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
@@ -67,6 +69,11 @@ describe('collector-config/', () => {
     const r = await validate(join(CONFIG_DIR, name));
     expect(r.output).toBe('');
     expect(r.ok).toBe(true);
+  });
+
+  it('otelcol-local.yaml laid over otelcol.yaml is valid with no variable set (one machine, npm run pipeline)', async () => {
+    const r = await validate([join(CONFIG_DIR, 'otelcol.yaml'), join(CONFIG_DIR, 'otelcol-local.yaml')], {});
+    expect(r.ok, r.output).toBe(true);
   });
 
   it('otelcol-scaled.yaml is valid with its DNS resolver in place of the static one', async () => {

@@ -214,7 +214,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   };
 
   try {
-    apm = await startApm(bins.apm, tmp);
+    apm = await startApm(bins.apm);
     for (let i = 0; i < nSinks; i++) await startSink(i);
     await startCollector();
   } catch (err) {
