@@ -22,6 +22,7 @@ const BLOCKS: Record<string, Walk> = {
   'README.md: otel-audit export --from 2026-01-01 --to 2100-01-01 --format jsonl --out rows.jsonl': { walk: 'by hand' },
   'README.md: curl -s http://127.0.0.1:3000/users/1': { walk: 'by hand' },
   'README.md: export PATH="$PWD/node_modules/.bin:$PATH"': { walk: 'commands in a checkout' },
+  'README.md: npm run collector:build': { skip: 'the build runs before the tests (.ci/run); npm run pipeline has its own test, test/e2e/local-pipeline.test.ts' },
   'README.md: npm pack': { walk: 'installation' },
   'README.md: node --import otel-audit/register app.js': { walk: 'installation' },
   'README.md: node --require otel-audit/register app.js': { walk: 'installation' },
