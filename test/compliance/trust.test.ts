@@ -387,6 +387,6 @@ describe('command-line safety', () => {
       encoding: 'utf8',
     });
     expect(sink.status).toBe(2);
-    expect(sink.stderr.split('\n').filter((l) => l.includes('warning'))).toEqual([expect.stringMatching(/^otel-audit: warning: --database-url holds a password.*PGPASSWORD/)]);
+    expect(sink.stderr.split('\n').filter((l) => l.includes('warning'))).toEqual([expect.stringMatching(/^otel-audit sink: warning: --database-url holds a password.*PGPASSWORD/)]);
   });
 });
