@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { OUTCOMES as RECORD_OUTCOMES } from '../contract/values.js';
 import type { Database } from '../db/database.js';
@@ -40,7 +40,8 @@ Required:
 Options:
   --format FORMAT     csv, jsonl, or ocsf (OCSF ${OCSF_VERSION} API Activity events,
                       one JSON object per line); default: from FILE's
-                      extension (.csv; .jsonl, .ndjson)
+                      extension (.csv; .jsonl, .ndjson; .ocsf.jsonl,
+                      .ocsf.ndjson)
   --tenant ID         only these tenant_id values
   --actor ID          only these actor_id values
   --action NAME       only these actions, e.g. user.update
@@ -161,7 +162,8 @@ function parse(values: CommandValues<typeof OPTIONS>): Parsed {
   let format = values.format;
   if (format === undefined) {
     const ext = extname(out).toLowerCase();
-    format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined;
+    const ocsf = extname(basename(out, extname(out))).toLowerCase() === '.ocsf';
+    format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? (ocsf ? 'ocsf' : 'jsonl') : undefined;
     if (format === undefined) throw new UsageError(`--format is required: "${out}" does not end in .csv, .jsonl or .ndjson`);
   }
   if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format ${format}: expected ${EXPORT_FORMATS.join(', ')}`);

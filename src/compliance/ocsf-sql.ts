@@ -37,7 +37,7 @@ const VERB_SQL = "regexp_replace(r.action, '^.*\\.', '')";
  * then used by activity_id, activity_name, type_uid and type_name.
  */
 export const OCSF_LATERAL_SQL = `CROSS JOIN LATERAL (SELECT ${caseOf(
-  VERB_SQL,
+  `lower(${VERB_SQL})`,
   ACTIVITY_BY_VERB,
   caseOf('upper(r.http_method)', ACTIVITY_BY_METHOD, '99'),
 )} AS activity_id, ${VERB_SQL} AS verb) o`;

@@ -23,8 +23,8 @@ export const OCSF_ACTIVITIES = { 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete
 export type OcsfActivityId = keyof typeof OCSF_ACTIVITIES;
 
 /**
- * The verb of an action (its last dotted segment: `user.update` → `update`)
- * chooses the activity; the SDK names actions with these verbs by default
+ * The verb of an action (its last dotted segment: `user.update` → `update`,
+ * in any case) chooses the activity; the SDK names actions with these verbs by default
  * (`list` for a collection read).
  */
 export const ACTIVITY_BY_VERB: Readonly<Record<string, OcsfActivityId>> = {

@@ -57,6 +57,7 @@ const ROWS: Row[] = [
   { ...http, occurred_at: '2025-03-10T08:00:06Z', actor_id: null, actor_name: 'nightly-job', actor_type: 'service', tenant_id: null, action: 'report.export', resource_type: null, resource_id: null, outcome: 'success', status_code: null, http_method: null, url_path: null, client_ip: null, user_agent: null },
   { ...http, occurred_at: '2025-03-10T08:00:07Z', actor_id: null, actor_name: 'mallory', actor_type: 'anonymous', tenant_id: null, action: 'session.create', resource_type: 'session', resource_id: null, outcome: 'denied', status_code: 401, http_method: 'POST', url_path: '/sessions' },
   { ...alice, ...http, occurred_at: '2025-03-10T08:00:08Z', action: 'file.propfind', resource_type: 'file', resource_id: 'a.txt', outcome: 'success', status_code: 207, http_method: 'PROPFIND', url_path: '/files/a.txt' },
+  { ...alice, occurred_at: '2025-03-10T08:00:09Z', action: 'Report.Delete', resource_type: 'report', resource_id: 'r 1', outcome: 'success', status_code: null, http_method: null, url_path: null, client_ip: '192.168.0.9', user_agent: null },
 ];
 
 /** What every line holds whatever the record. */
@@ -164,6 +165,12 @@ function expected(i: number, id: string): Record<string, unknown> {
       http_request: { url: { path: '/files/a.txt' }, user_agent: 'curl/8.5' },
       http_response: { code: 207 },
       resources: [{ type: 'file', uid: 'a.txt' }],
+    },
+    {
+      // The verb in any case; no HTTP request or response.
+      time: at('2025-03-10T08:00:09Z'), ...activity(4, 'Delete'), ...SUCCESS, actor: ALICE,
+      src_endpoint: { ip: '192.168.0.9' },
+      resources: [{ type: 'report', uid: 'r 1' }],
     },
   ];
   return { ...base, ...cases[i] };
@@ -326,6 +333,15 @@ describe('export --format ocsf: the command, the manifest and the digests (postg
     expect(r.code).toBe(3);
     expect(readManifest(out).verification.verified).toBe(false);
     expect(readLines(out)[3]).toMatchObject({ actor: { user: { name: 'eve' } } });
+  });
+
+  it('a FILE ending in .ocsf.jsonl is OCSF without --format', async () => {
+    const out = join(dir.path, 'audit.ocsf.jsonl');
+    // (--no-verify: the row tampered with above lies in the digest that covers this one.)
+    const r = await runCli(['--from', '2025-03-10', '--to', '2025-03-11', '--actor', 'u-2', '--no-verify', '--out', out, '--database-url', url]);
+    expect(r.code).toBe(0);
+    expect(readManifest(out).format).toBe('ocsf');
+    expect(readLines(out).map((l) => l['class_uid'])).toEqual([6003]);
   });
 
   it('--help names the format, and an unknown one is refused', async () => {
