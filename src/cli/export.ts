@@ -23,13 +23,12 @@ const HELP = `Usage: otel-audit export --from TIME --to TIME --out FILE [options
 
 Writes the audit records whose occurred_at lies in [--from, --to) (from
 inclusive, to exclusive) to FILE, in id order, as CSV, JSON lines or OCSF
-events, and
-FILE.manifest.json beside it: range, filters, format, row count, SHA-256 of
-FILE, first and last record id, the tamper-evidence digests that cover the
-exported rows and whether they verified. Rows stream from the database with
-bounded memory. FILE is written under a temporary name next to it and renamed
-when complete: a failed export leaves no file. The export is itself audited:
-an "audit.export" record names who exported what.
+events, and FILE.manifest.json beside it: range, filters, format, row count,
+SHA-256 of FILE, first and last record id, the tamper-evidence digests that
+cover the exported rows and whether they verified. Rows stream from the
+database with bounded memory. FILE is written under a temporary name next to
+it and renamed when complete: a failed export leaves no file. The export is
+itself audited: an "audit.export" record names who exported what.
 
 Required:
   --from TIME         start, inclusive: 2026-11-01, 2026-11-01T08:30:00Z,
