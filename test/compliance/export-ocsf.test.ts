@@ -57,6 +57,7 @@ const ROWS: Row[] = [
   { ...http, occurred_at: '2025-03-10T08:00:06Z', actor_id: null, actor_name: 'nightly-job', actor_type: 'service', tenant_id: null, action: 'report.export', resource_type: null, resource_id: null, outcome: 'success', status_code: null, http_method: null, url_path: null, client_ip: null, user_agent: null },
   { ...http, occurred_at: '2025-03-10T08:00:07Z', actor_id: null, actor_name: 'mallory', actor_type: 'anonymous', tenant_id: null, action: 'session.create', resource_type: 'session', resource_id: null, outcome: 'denied', status_code: 401, http_method: 'POST', url_path: '/sessions' },
   { ...alice, ...http, occurred_at: '2025-03-10T08:00:08Z', action: 'file.propfind', resource_type: 'file', resource_id: 'a.txt', outcome: 'success', status_code: 207, http_method: 'PROPFIND', url_path: '/files/a.txt' },
+  { ...alice, ...http, occurred_at: '2025-03-10T08:00:08.5Z', actor_name: 'Chloé, "the admin"\nline 2 😀', action: 'user.patch', resource_type: 'user', resource_id: 'a\\b"c\r\nd', outcome: 'success', status_code: 200, http_method: 'patch', url_path: '', user_agent: '' },
   { ...alice, occurred_at: '2025-03-10T08:00:09Z', action: 'Report.Delete', resource_type: 'report', resource_id: 'r 1', outcome: 'success', status_code: null, http_method: null, url_path: null, client_ip: '192.168.0.9', user_agent: null },
 ];
 
@@ -165,6 +166,15 @@ function expected(i: number, id: string): Record<string, unknown> {
       http_request: { url: { path: '/files/a.txt' }, user_agent: 'curl/8.5' },
       http_response: { code: 207 },
       resources: [{ type: 'file', uid: 'a.txt' }],
+    },
+    {
+      // Values JSON must escape stay on one line; empty strings are values; a method in lower case decides.
+      time: at('2025-03-10T08:00:08.5Z'), ...activity(3, 'Update'), ...SUCCESS, status_code: '200',
+      actor: { user: { uid: 'u-1', name: 'Chloé, "the admin"\nline 2 😀', type_id: 1, type: 'User' } },
+      src_endpoint: { ip: '10.0.0.7' },
+      http_request: { http_method: 'PATCH', url: { path: '' }, user_agent: '' },
+      http_response: { code: 200 },
+      resources: [{ type: 'user', uid: 'a\\b"c\r\nd' }],
     },
     {
       // The verb in any case; no HTTP request or response.
