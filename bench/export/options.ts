@@ -24,7 +24,7 @@ Options:
                        (besides the exports' own audit.export records; else
                        load it anew), and keep it: for repeated runs
   --keep-database      do not drop the database at the end
-  --formats LIST       csv,jsonl (default both)
+  --formats LIST       of csv, jsonl, ocsf (default csv,jsonl)
   --rounds N           exports per format, interleaved; medians (default 2)
   --fetch-rows N       passed to the exporter (default: its own)
   --no-baseline        skip the psql \\copy runs
@@ -40,7 +40,8 @@ Options:
   --help               print this text
 `;
 
-export type Format = 'csv' | 'jsonl';
+export type Format = 'csv' | 'jsonl' | 'ocsf';
+const FORMATS: readonly string[] = ['csv', 'jsonl', 'ocsf'];
 
 export interface Options extends CommonOptions, DatabaseOptions {
   rows: number;
@@ -73,7 +74,7 @@ export function parseOptions(argv: string[]): Options | undefined {
   });
   if (values.help) return undefined;
   const formats = (values.formats ?? 'csv,jsonl').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const f of formats) if (f !== 'csv' && f !== 'jsonl') throw new UsageError(`--formats: unknown format "${f}" (csv, jsonl)`);
+  for (const f of formats) if (!FORMATS.includes(f)) throw new UsageError(`--formats: unknown format "${f}" (${FORMATS.join(', ')})`);
   if (formats.length === 0) throw new UsageError('--formats: none given');
   const db = databaseOptions(values, 'otel_audit_bench_export');
   return {

@@ -56,6 +56,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: numbe
   return { value, wallMs, pgMs: p1 - p0, machineMs: m0 === undefined || m1 === undefined ? undefined : m1 - m0 };
 }
 
+const LABELS: Record<Format, string> = { csv: 'CSV', jsonl: 'JSON lines', ocsf: 'OCSF' };
+
 export async function exportRun(opts: Options, dbUrl: string, range: Range, format: Format, dir: string, round: number, check: boolean): Promise<Run> {
   const out = join(dir, `records.${format}`);
   const timing = join(dir, 'time.txt');
@@ -91,7 +93,7 @@ export async function exportRun(opts: Options, dbUrl: string, range: Range, form
   rmSync(out, { force: true });
   rmSync(`${out}.manifest.json`, { force: true });
   return {
-    label: format === 'csv' ? 'otel-audit export, CSV' : 'otel-audit export, JSON lines',
+    label: `otel-audit export, ${LABELS[format]}`,
     format,
     rows: manifest.rows,
     bytes: size,

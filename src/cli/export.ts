@@ -1,10 +1,10 @@
 /**
- * `otel-audit export`: the audit records of a time range as CSV or JSON
- * lines, with a manifest (row count, SHA-256, digests that cover the rows).
+ * `otel-audit export`: the audit records of a time range as CSV, JSON lines
+ * or OCSF API Activity events, with a manifest (row count, SHA-256, digests that cover the rows).
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { OUTCOMES as RECORD_OUTCOMES } from '../contract/values.js';
 import type { Database } from '../db/database.js';
@@ -13,6 +13,7 @@ import {
   type ExportProgress, type ExportResult, type FilterColumn,
 } from '../compliance/export.js';
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
+import { OCSF_CLASS, OCSF_VERSION } from '../compliance/ocsf.js';
 import { DATABASE_HELP, databaseFlagsProblem, describeDbError, oneLine, openCliDatabase, warnPasswordInArgv } from './database.js';
 import { parseCommand, usageError, type CommandValues } from './options.js';
 
@@ -21,13 +22,13 @@ const OUTCOMES: readonly string[] = RECORD_OUTCOMES;
 const HELP = `Usage: otel-audit export --from TIME --to TIME --out FILE [options]
 
 Writes the audit records whose occurred_at lies in [--from, --to) (from
-inclusive, to exclusive) to FILE, in id order, as CSV or JSON lines, and
-FILE.manifest.json beside it: range, filters, format, row count, SHA-256 of
-FILE, first and last record id, the tamper-evidence digests that cover the
-exported rows and whether they verified. Rows stream from the database with
-bounded memory. FILE is written under a temporary name next to it and renamed
-when complete: a failed export leaves no file. The export is itself audited:
-an "audit.export" record names who exported what.
+inclusive, to exclusive) to FILE, in id order, as CSV, JSON lines or OCSF
+events, and FILE.manifest.json beside it: range, filters, format, row count,
+SHA-256 of FILE, first and last record id, the tamper-evidence digests that
+cover the exported rows and whether they verified. Rows stream from the
+database with bounded memory. FILE is written under a temporary name next to
+it and renamed when complete: a failed export leaves no file. The export is
+itself audited: an "audit.export" record names who exported what.
 
 Required:
   --from TIME         start, inclusive: 2026-11-01, 2026-11-01T08:30:00Z,
@@ -36,7 +37,10 @@ Required:
   --out FILE          the file to write
 
 Options:
-  --format csv|jsonl  default: from FILE's extension (.csv; .jsonl, .ndjson)
+  --format FORMAT     csv, jsonl, or ocsf (OCSF ${OCSF_VERSION} API Activity events,
+                      one JSON object per line); default: from FILE's
+                      extension (.csv; .jsonl, .ndjson; .ocsf.jsonl,
+                      .ocsf.ndjson)
   --tenant ID         only these tenant_id values
   --actor ID          only these actor_id values
   --action NAME       only these actions, e.g. user.update
@@ -70,6 +74,9 @@ text and JSON fields always in double quotes (quotes doubled), numbers and
 timestamps bare, NULL an empty field, so "" is an empty string. JSON lines:
 one object per record, JSON columns as objects. Timestamps are ISO 8601 in
 UTC with microseconds. Columns: those of audit.records, in table order.
+OCSF: one API Activity event (class_uid ${OCSF_CLASS.uid}) per record and line, times
+in milliseconds since the epoch, attributes without a value left out; the
+README maps each attribute to its column.
 
 Without --tenant an export is meant to hold every record of the range: when
 row-level security hides records from the database role (an audit_reader
@@ -154,10 +161,11 @@ function parse(values: CommandValues<typeof OPTIONS>): Parsed {
   let format = values.format;
   if (format === undefined) {
     const ext = extname(out).toLowerCase();
-    format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined;
+    const ocsf = extname(basename(out, extname(out))).toLowerCase() === '.ocsf';
+    format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? (ocsf ? 'ocsf' : 'jsonl') : undefined;
     if (format === undefined) throw new UsageError(`--format is required: "${out}" does not end in .csv, .jsonl or .ndjson`);
   }
-  if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format ${format}: expected csv or jsonl`);
+  if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format ${format}: expected ${EXPORT_FORMATS.join(', ')}`);
 
   const filters: ExportFilters = {};
   for (const [flag, column] of Object.entries(FILTER_FLAGS) as [keyof typeof FILTER_FLAGS, FilterColumn][]) {

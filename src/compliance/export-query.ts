@@ -7,6 +7,7 @@
 
 import { SEALED_COLUMNS, type SealedColumn } from '../contract/columns.js';
 import { isoTimestampSql } from './iso-timestamp-sql.js';
+import { OCSF_LATERAL_SQL, ocsfLineSql } from './ocsf-sql.js';
 
 /** The columns of `audit.records` an export holds, in this order: the sealed columns of `contract/columns.ts`, the ones the digests hash. */
 export const EXPORT_COLUMNS = SEALED_COLUMNS.map((c) => c.name);
@@ -38,8 +39,9 @@ function kindOf(column: ExportColumn): ColumnKind {
   return KIND.get(column) as ColumnKind;
 }
 
-export type ExportFormat = 'csv' | 'jsonl';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'jsonl'];
+/** `ocsf`: JSON lines of OCSF API Activity events (ocsf.ts), one per record. */
+export type ExportFormat = 'csv' | 'jsonl' | 'ocsf';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'jsonl', 'ocsf'];
 
 /** The columns an export can be filtered on (exact match, any of the values). */
 export const FILTER_COLUMNS = ['tenant_id', 'actor_id', 'action', 'module', 'outcome'] as const;
@@ -131,19 +133,29 @@ export function exportWhere(from: string, to: string, filters: ExportFilters): E
 }
 
 /**
- * `SELECT line` in id order: the cursor's query. Each line starts with the
- * record's id ({@link lineId} reads it back), so rows carry one value only.
+ * `SELECT line` in id order: the cursor's query. Each CSV and JSON line
+ * starts with the record's id ({@link lineId} reads it back), so rows carry
+ * one value only; an OCSF line holds it deeper, so its rows carry the id too.
  * Postgres formats the lines: formatting them here from per-column values
  * instead took this process three times the CPU (a string per value, and the
  * garbage) for a third less of Postgres' time.
  */
 export function exportSelectSql(format: ExportFormat, where: string): string {
+  if (format === 'ocsf') return `SELECT r.id::text AS id, ${ocsfLineSql()} AS line FROM audit.records r ${OCSF_LATERAL_SQL} ${where} ORDER BY r.id`;
   const line = format === 'csv' ? csvLineSql('r') : jsonLineSql('r');
   return `SELECT ${line} AS line FROM audit.records r ${where} ORDER BY r.id`;
 }
 
-/** The id a line of {@link exportSelectSql} starts with: `123,…` (CSV) or `{"id":123,…` (JSON lines). */
-export function lineId(format: ExportFormat, line: string): string {
+/** A row of {@link exportSelectSql}. */
+export interface ExportLine {
+  line: string;
+  /** The record's id, where the line does not start with it (OCSF). */
+  id?: string;
+}
+
+/** The id of a row of {@link exportSelectSql}: `123,…` (CSV), `{"id":123,…` (JSON lines), or its own column. */
+export function lineId(format: ExportFormat, row: ExportLine): string {
+  if (row.id !== undefined) return row.id;
   const start = format === 'csv' ? 0 : '{"id":'.length;
-  return line.slice(start, line.indexOf(',', start));
+  return row.line.slice(start, row.line.indexOf(',', start));
 }

@@ -5,7 +5,7 @@
  * the counts and the covering digests as of that same snapshot.
  */
 import type { Transaction } from '../db/database.js';
-import { CSV_HEADER, exportSelectSql, exportWhere, lineId, type ExportFilters } from './export-query.js';
+import { CSV_HEADER, exportSelectSql, exportWhere, lineId, type ExportFilters, type ExportLine } from './export-query.js';
 import { DEFAULT_FETCH_ROWS, type ExportedData, type ExportOptions } from './export-types.js';
 import { HashingWriter } from './hashing-writer.js';
 import { isoTimestampSql } from './iso-timestamp-sql.js';
@@ -66,8 +66,8 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
   const out = new HashingWriter(fd);
   if (options.format === 'csv') out.add(CSV_HEADER);
 
-  const idOf = (row: { line: string }): string => lineId(options.format, row.line);
-  const fetch = (n: number): Promise<{ rows: { line: string }[] }> => tx.query<{ line: string }>(`FETCH FORWARD ${n} FROM otel_audit_export`);
+  const idOf = (row: ExportLine): string => lineId(options.format, row);
+  const fetch = (n: number): Promise<{ rows: ExportLine[] }> => tx.query<ExportLine>(`FETCH FORWARD ${n} FROM otel_audit_export`);
   let rows = 0;
   let firstId: string | null = null;
   let lastId: string | null = null;
@@ -81,8 +81,8 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
     const batch = (await next).rows;
     next = undefined;
     if (batch.length === 0) break;
-    const first = batch[0] as { line: string };
-    const last = batch[batch.length - 1] as { line: string };
+    const first = batch[0] as ExportLine;
+    const last = batch[batch.length - 1] as ExportLine;
     if (batch.length === asked) {
       const perRow = Math.max(1, (first.line.length + last.line.length) / 2);
       asked = Math.max(1, Math.min(fetchRows, Math.floor(BATCH_CHARS / perRow)));

@@ -98,7 +98,10 @@ export interface ExportManifest extends ExportedData {
   /** The data file's name (it lies next to the manifest). */
   file: string;
   format: ExportFormat;
+  /** The file's columns, in order (csv, jsonl); empty for ocsf, whose lines are OCSF events (see `ocsf`). */
   columns: string[];
+  /** With format ocsf: the OCSF version and event class every line follows. */
+  ocsf?: { version: string; class_uid: number; class_name: string };
   /** Half-open: occurred_at >= from and occurred_at < to. */
   range: { column: 'occurred_at'; from: string; to: string };
   /** Exact-match filters by column (any of the values); empty when none. */

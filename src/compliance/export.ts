@@ -1,8 +1,9 @@
 /**
  * Compliance export: the audit records of a time range, optionally filtered,
- * as CSV or JSON lines, with a manifest that lets anyone check the file
- * later (row count, SHA-256, first and last id) and says whether the
- * tamper-evidence digests covering the exported rows verified.
+ * as CSV, JSON lines or OCSF events (JSON lines), with a manifest that lets
+ * anyone check the file later (row count, SHA-256, first and last id) and
+ * says whether the tamper-evidence digests covering the exported rows
+ * verified.
  *
  * - Streams through a server-side cursor in one read-only REPEATABLE READ
  *   transaction (export-stream.ts): memory stays bounded by two batches,
@@ -27,6 +28,7 @@ import { streamRows } from './export-stream.js';
 import { parseTimeBound } from './export-time.js';
 import type { ExportManifest, ExportOptions, ExportResult } from './export-types.js';
 import { verifyCovering } from './export-verify.js';
+import { OCSF_CLASS, OCSF_VERSION } from './ocsf.js';
 
 export { EXPORT_COLUMNS, EXPORT_FORMATS, FILTER_COLUMNS, type ExportFilters, type ExportFormat, type FilterColumn } from './export-query.js';
 export { ExportAbortedError } from './export-stream.js';
@@ -95,7 +97,8 @@ export async function exportRecords(db: Database, exportOptions: ExportOptions):
       manifestVersion: 1,
       file: basename(file),
       format: options.format,
-      columns: [...EXPORT_COLUMNS],
+      columns: options.format === 'ocsf' ? [] : [...EXPORT_COLUMNS],
+      ...(options.format === 'ocsf' ? { ocsf: { version: OCSF_VERSION, class_uid: OCSF_CLASS.uid, class_name: OCSF_CLASS.name } } : {}),
       range: { column: 'occurred_at', from: options.from, to: options.to },
       filters,
       order: 'id',

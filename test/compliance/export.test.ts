@@ -670,7 +670,7 @@ describe('otel-audit export usage', () => {
     [['--from', '2025-01-02', '--to', '2025-01-01', '--out', 'x.csv'], /is not before --to/],
     [['--from', '2025-01-01', '--to', '2025-01-01', '--out', 'x.csv'], /is not before --to/],
     [['--from', '2025-01-01', '--to', '2025-01-02', '--out', 'x.txt'], /--format is required/],
-    [['--from', '2025-01-01', '--to', '2025-01-02', '--out', 'x.csv', '--format', 'xml'], /--format xml: expected csv or jsonl/],
+    [['--from', '2025-01-01', '--to', '2025-01-02', '--out', 'x.csv', '--format', 'xml'], /--format xml: expected csv, jsonl, ocsf/],
     [['--from', '2025-01-01', '--to', '2025-01-02', '--out', 'x.csv', '--outcome', 'maybe'], /--outcome maybe: expected success, failure, denied/],
     [['--from', '2025-01-01', '--to', '2025-01-02', '--out', 'x.csv', '--tenant', 'a,,b'], /--tenant needs a value/],
     [['--from', '2025-01-01', '--to', '2025-01-02', '--out', 'x.csv', '--fetch-rows', '0'], /--fetch-rows 0/],
