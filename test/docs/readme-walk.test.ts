@@ -38,6 +38,7 @@ const BLOCKS: Record<string, Walk> = {
     skip: 'the same build as npm run collector:build (walked above), by hand: minutes of Go module downloads',
   },
   'collector-config/README.md: export APM_ENDPOINT=jaeger:4317 APM_INSECURE=true': { walk: 'collector' },
+  'collector-config/README.md: export SIEM_ENDPOINT=siem-collector.security:4317 SIEM_QUEUE_DIR=/var/lib/otelcol/siem-queue': { walk: 'collector' },
   'dashboards/README.md: APM_URL=http://jaeger:16686': { walk: 'dashboards' },
   'dashboards/README.md: docker run -p 3000:3000 \\': { skip: 'needs a container daemon and the Grafana image' },
   'bench/README.md: npm run build': { walk: 'benchmarks' },
@@ -226,10 +227,14 @@ const server = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0
     }
   }, 120_000);
 
-  it('collector-config: the build prints its path, and the gateway configuration validates', async () => {
+  it('collector-config: the build prints its path, and the gateway configuration validates, also with the SIEM overlay', async () => {
     const [build] = byWalk('collector');
-    const runLines = block('collector-config/README.md: export APM_ENDPOINT=jaeger:4317 APM_INSECURE=true').text.split('\n').filter((l) => !/^"\$OTELCOL" --config/.test(l));
-    // The last line runs the gateway until stopped; the end-to-end tests run that configuration.
+    const runLines = [
+      'collector-config/README.md: export APM_ENDPOINT=jaeger:4317 APM_INSECURE=true',
+      'collector-config/README.md: export SIEM_ENDPOINT=siem-collector.security:4317 SIEM_QUEUE_DIR=/var/lib/otelcol/siem-queue',
+    ].flatMap((key) => block(key).text.split('\n').filter((l) => !/^"\$OTELCOL" --config/.test(l)));
+    expect(runLines.filter((l) => l.includes('validate'))).toHaveLength(2);
+    // The last line of each block runs the gateway until stopped; the end-to-end tests run those configurations.
     const out = await run(`${build!.text}\n${runLines.join('\n')}`);
     expect(out).not.toMatch(/error/i);
   }, 600_000);

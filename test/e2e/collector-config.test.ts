@@ -21,21 +21,28 @@ const ENV = {
   AUDIT_SINK_ENDPOINT: 'otel-audit-sink:4317',
   AUDIT_SINK_HOSTNAMES: '[otel-audit-sink-0.otel-audit-sink:4317, otel-audit-sink-1.otel-audit-sink:4317]',
   AUDIT_SINK_DNS_NAME: 'otel-audit-sink-headless.observability.svc.cluster.local',
+  SIEM_ENDPOINT: 'siem-collector.security:4317',
 };
 
 let binary: string;
 const tmp = tempDir('collector-config');
 
-/** `otelcol validate` of one configuration, or of several laid over each other in order. */
+/** `otelcol validate` on one configuration, or on several merged in order (an overlay last). */
 async function validate(config: string | string[], env: Record<string, string> = ENV): Promise<{ ok: boolean; output: string }> {
-  const configs = (Array.isArray(config) ? config : [config]).flatMap((c) => ['--config', `file:${c}`]);
+  const args = [config].flat().flatMap((c) => ['--config', `file:${c}`]);
   try {
-    const { stdout, stderr } = await run(binary, ['validate', ...configs], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const { stdout, stderr } = await run(binary, ['validate', ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
     return { ok: true, output: stdout + stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
     return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   }
+}
+
+interface Config {
+  extensions?: Record<string, { directory?: string } | undefined>;
+  exporters: Record<string, { sending_queue?: { storage?: string; block_on_overflow?: boolean }; retry_on_failure?: { max_elapsed_time?: number } } | undefined>;
+  service: { extensions?: string[]; pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] } | undefined> };
 }
 
 type Section = 'receivers' | 'processors' | 'exporters' | 'extensions' | 'connectors';
@@ -76,6 +83,19 @@ describe('collector-config/', () => {
     expect(r.ok, r.output).toBe(true);
   });
 
+  it.each(['otelcol.yaml', 'otelcol-scaled.yaml'])('%s with the otelcol-siem.yaml overlay is valid', async (name) => {
+    const r = await validate([join(CONFIG_DIR, name), join(CONFIG_DIR, 'otelcol-siem.yaml')]);
+    expect(r.output).toBe('');
+    expect(r.ok).toBe(true);
+  });
+
+  it('the SIEM overlay without SIEM_ENDPOINT fails validation', async () => {
+    const { SIEM_ENDPOINT: _, ...env } = ENV;
+    const r = await validate([join(CONFIG_DIR, 'otelcol.yaml'), join(CONFIG_DIR, 'otelcol-siem.yaml')], env);
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/siem.*endpoint/);
+  });
+
   it('otelcol-scaled.yaml is valid with its DNS resolver in place of the static one', async () => {
     const text = readFileSync(join(CONFIG_DIR, 'otelcol-scaled.yaml'), 'utf8');
     const dns = text
@@ -108,7 +128,7 @@ describe('collector-config/', () => {
   it('builder.yaml holds exactly the components the configurations use', async () => {
     const used = {} as Record<Section, Set<string>>;
     for (const s of SECTIONS) used[s] = new Set();
-    for (const name of ['otelcol.yaml', 'otelcol-scaled.yaml']) {
+    for (const name of ['otelcol.yaml', 'otelcol-scaled.yaml', 'otelcol-siem.yaml']) {
       const u = usedComponents(join(CONFIG_DIR, name));
       for (const s of SECTIONS) for (const c of u[s]) used[s].add(c);
     }
@@ -134,5 +154,25 @@ describe('collector-config/', () => {
         }
       }
     }
+  });
+
+  it('the SIEM overlay feeds the SIEM the audit records through a queue of its own that never holds up the sink', () => {
+    const base = parse(readFileSync(join(CONFIG_DIR, 'otelcol.yaml'), 'utf8')) as Config;
+    const siem = parse(readFileSync(join(CONFIG_DIR, 'otelcol-siem.yaml'), 'utf8')) as Config;
+    // The same records as the sink: the audit pipelines' receivers and processors.
+    for (const signal of ['logs', 'traces']) {
+      const audit = base.service.pipelines[`${signal}/audit`];
+      const own = siem.service.pipelines[`${signal}/siem`];
+      expect(own?.receivers).toEqual(audit?.receivers);
+      expect(own?.processors).toEqual(audit?.processors);
+      expect(own?.exporters).toEqual(['otlp_grpc/siem']);
+    }
+    const exporter = siem.exporters['otlp_grpc/siem'];
+    expect(exporter?.sending_queue?.storage).toBe('file_storage/siem');
+    expect(exporter?.sending_queue?.block_on_overflow).toBe(false);
+    expect(exporter?.retry_on_failure?.max_elapsed_time).toBe(0);
+    // A directory of its own, and the merged list of extensions keeps the sink's.
+    expect(siem.extensions?.['file_storage/siem']?.directory).toContain('SIEM_QUEUE_DIR');
+    expect(siem.service.extensions).toEqual([...(base.service.extensions ?? []), 'file_storage/siem']);
   });
 });

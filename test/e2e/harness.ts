@@ -2,7 +2,7 @@
  * The whole pipeline on one machine, every part a real process:
  *
  *   example service (node --import otel-audit/register)
- *     → OpenTelemetry Collector (collector-config/otelcol.yaml or otelcol-scaled.yaml)
+ *     → OpenTelemetry Collector (collector-config/otelcol.yaml or otelcol-scaled.yaml, with otelcol-siem.yaml when a SIEM is given)
  *       → APM (Jaeger v2, see apm.ts)
  *       → otel-audit sink process(es), as a login of audit_writer → Postgres (a fresh database)
  */
@@ -33,6 +33,8 @@ export const BUILD_TIMEOUT_MS = 30 * 60_000;
 export interface PipelineOptions {
   /** Number of sinks; more than one uses otelcol-scaled.yaml. Default 1. */
   sinks?: number;
+  /** OTLP/gRPC `host:port` of a SIEM: adds collector-config/otelcol-siem.yaml to the collector's configuration. */
+  siem?: string;
 }
 
 export interface ExampleService {
@@ -60,9 +62,21 @@ export interface Pipeline {
   rejected(): Promise<Record<string, unknown>[]>;
   /** A sink's Prometheus metric, summed over its labels (summed over all sinks when `i` is omitted). */
   sinkMetric(name: string, i?: number): Promise<number>;
+  /** One of the collector's own Prometheus metrics, summed over its labels. */
+  collectorMetric(name: string): Promise<number>;
   /** Wait until audit.records holds `n` rows (or fail with the counts and the processes' output). */
   waitForRows(n: number, timeoutMs?: number): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
+}
+
+/** A Prometheus metric served on 127.0.0.1:`port`/metrics, summed over its labels. */
+async function scrapeMetric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
 }
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -103,11 +117,14 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const startCollector = async (): Promise<Service> => {
     if (!apm) throw new Error('no APM');
     const scaled = nSinks > 1;
-    const config = join(REPO, 'collector-config', scaled ? 'otelcol-scaled.yaml' : 'otelcol.yaml');
+    const configs = [scaled ? 'otelcol-scaled.yaml' : 'otelcol.yaml', ...(options.siem ? ['otelcol-siem.yaml'] : [])];
+    const siemEnv: Record<string, string> = options.siem
+      ? { SIEM_ENDPOINT: options.siem, SIEM_INSECURE: 'true', SIEM_QUEUE_DIR: join(tmp, 'siem-queue') }
+      : {};
     const sinkEnv: Record<string, string> = scaled
       ? { AUDIT_SINK_HOSTNAMES: `[${sinkPorts.map(([g]) => `127.0.0.1:${g}`).join(', ')}]` }
       : { AUDIT_SINK_ENDPOINT: `127.0.0.1:${sinkPorts[0]?.[0]}` };
-    collector = await spawnService('collector', bins.gateway, ['--config', `file:${config}`], {
+    collector = await spawnService('collector', bins.gateway, configs.flatMap((c) => ['--config', `file:${join(REPO, 'collector-config', c)}`]), {
       env: {
         APM_ENDPOINT: apm.endpoint,
         APM_INSECURE: 'true',
@@ -119,6 +136,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         COLLECTOR_METRICS_PORT: String(metricsPort),
         MEMORY_LIMIT_MIB: '512',
         ...sinkEnv,
+        ...siemEnv,
       },
       ready: (out) => out.includes('Everything is ready'),
     });
@@ -178,13 +196,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       let total = 0;
       for (const [j, [, , m]] of sinkPorts.entries()) {
         if (i !== undefined && i !== j) continue;
-        const text = await (await fetch(`http://127.0.0.1:${m}/metrics`)).text();
-        for (const line of text.split('\n')) {
-          if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
+        total += await scrapeMetric(m, name);
       }
       return total;
     },
+    collectorMetric: (name) => scrapeMetric(metricsPort, name),
     async waitForRows(n, timeoutMs = 30_000) {
       await waitFor(
         async () => {
