@@ -44,7 +44,7 @@ beforeAll(async () => {
   page.on('pageerror', (e) => pageLog.push(e.message));
   page.on('request', (r) => sent.set(`${r.method()} ${new URL(r.url()).pathname}`, r.headers()));
   await page.goto(app.url);
-  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+  await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
 });
 
 afterAll(async () => {
@@ -72,14 +72,14 @@ function traceOf(headers: Record<string, string> | undefined): string {
 }
 
 type ClickSpan = { traceId: string; label?: string; element?: string };
-const clickSpans = (): Promise<ClickSpan[]> => page.evaluate(() => (window as unknown as { clickSpans(): ClickSpan[] }).clickSpans());
+const clickSpans = (): Promise<ClickSpan[]> => page.evaluate(() => (globalThis as unknown as { clickSpans(): ClickSpan[] }).clickSpans());
 
 describe('the click that caused the call', () => {
   it('a click on "Delete user" (on its icon) → the DELETE row shares the click trace and holds its label', async () => {
     await page.locator('#delete-user .icon').click();
     await page.locator('#status', { hasText: 'deleted 204' }).waitFor();
     const traceId = traceOf(sent.get('DELETE /users/7'));
-    await page.waitForFunction(() => (window as unknown as { clickSpans(): unknown[] }).clickSpans().length > 0);
+    await page.waitForFunction(() => (globalThis as unknown as { clickSpans(): unknown[] }).clickSpans().length > 0);
     expect(await clickSpans()).toEqual([{ traceId, label: 'Delete user', element: 'button#delete-user' }]);
     const row = await rowOf(traceId);
     expect(row).toMatchObject({ trace_id: traceId, action: 'user.delete', resource_id: '7', status_code: 204 });
