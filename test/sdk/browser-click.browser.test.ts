@@ -97,6 +97,16 @@ describe('the click that caused the call', () => {
     expect(row['attributes']).toMatchObject({ 'audit.ui.label': 'Save changes', 'audit.ui.element': 'button#save' });
   });
 
+  it('a long text is cut to 64 characters; an element without id is named by its tag', async () => {
+    await page.locator('a.archive').click();
+    await page.locator('#status', { hasText: 'archived 202' }).waitFor();
+    const row = await rowOf(traceOf(sent.get('POST /archive')));
+    const label = (row['attributes'] as Record<string, string>)['audit.ui.label'];
+    expect(label).toBe(`${'Archive every draft of this project Archive every draft of this'.slice(0, 63)}…`);
+    expect(label).toHaveLength(64);
+    expect(row['attributes']).toMatchObject({ 'audit.ui.element': 'a' });
+  });
+
   it('a call made in a later task is not the click\'s: its own trace, no audit.ui.* entries', async () => {
     await page.locator('#later').click();
     await page.locator('#status', { hasText: 'later 200' }).waitFor();
