@@ -44,3 +44,17 @@ await build({
   logLevel: 'warning',
 });
 for (const file of ['index.html', 'viewer.css']) copyFileSync(`src/serve/viewer/${file}`, `dist/viewer/${file}`);
+
+// The browser entry (otel-audit/browser), for a web app's own bundler:
+// ES module for browsers, its OpenTelemetry packages left to the app.
+await build({
+  entryPoints: ['src/browser/index.ts'],
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: true,
+  outfile: 'dist/browser/index.js',
+  logLevel: 'warning',
+});

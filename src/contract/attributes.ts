@@ -46,3 +46,16 @@ export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
 export const ATTR_CLIENT_ADDRESS = 'client.address';
 export const ATTR_USER_AGENT_ORIGINAL = 'user_agent.original';
 export const ATTR_SERVICE_NAME = 'service.name';
+
+/**
+ * Prefix of what the page said about the user interaction that caused the
+ * call (`audit.ui.label`, `audit.ui.element`, `audit.ui.event`), read from
+ * the request's W3C baggage entries of the same names.
+ */
+export const ATTR_AUDIT_UI_PREFIX = 'audit.ui.';
+/** Label of the element the user activated: its aria-label, else its trimmed text (the browser entry keeps 64 characters). */
+export const ATTR_AUDIT_UI_LABEL = 'audit.ui.label';
+/** The element: tag name and id, e.g. `button#delete-user`. */
+export const ATTR_AUDIT_UI_ELEMENT = 'audit.ui.element';
+/** The event type, e.g. `click`. */
+export const ATTR_AUDIT_UI_EVENT = 'audit.ui.event';

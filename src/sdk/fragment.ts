@@ -34,6 +34,8 @@ export interface AuditFragment {
   /** Sanitised, capped JSON. */
   after?: string;
   meta?: Record<string, AuditMetaValue>;
+  /** `audit.ui.*` entries of the request's baggage (keys without the prefix), already bounded and redacted. */
+  ui?: Record<string, string>;
   http?: HttpFacts;
   /** Span that describes the operation. */
   spanId?: string;
@@ -66,11 +68,12 @@ function sameResource(a: AuditFragment, b: AuditFragment): boolean {
 function mergeInto(base: AuditFragment, over: AuditFragment): AuditFragment {
   const out: AuditFragment = { ...base };
   for (const [k, v] of Object.entries(over) as [keyof AuditFragment, unknown][]) {
-    if (v === undefined || k === 'meta' || k === 'http' || k === 'source') continue;
+    if (v === undefined || k === 'meta' || k === 'ui' || k === 'http' || k === 'source') continue;
     if (k === 'actor' && (v as Actor).type === 'anonymous' && base.actor && base.actor.type !== 'anonymous') continue;
     (out as unknown as Record<string, unknown>)[k] = v;
   }
   if (base.meta || over.meta) out.meta = { ...base.meta, ...over.meta };
+  if (base.ui || over.ui) out.ui = { ...base.ui, ...over.ui };
   if (base.http || over.http) out.http = { ...base.http, ...over.http };
   if (base.source === 'auto' || over.source === 'auto') {
     // Timing and span identity of the operation come from its server span.

@@ -185,6 +185,7 @@ export function fragmentAttributes(f: AuditFragment): Attrs {
     put(out, A.ATTR_AUDIT_CHANGE_AFTER, f.after);
     put(out, A.ATTR_USER_AGENT_ORIGINAL, http?.userAgent);
     if (f.meta) for (const k in f.meta) put(out, A.ATTR_AUDIT_META_PREFIX + k, f.meta[k]);
+    if (f.ui) for (const k in f.ui) put(out, A.ATTR_AUDIT_UI_PREFIX + k, f.ui[k]);
   }
   if (f.attemptedPrincipal) out[`${A.ATTR_AUDIT_META_PREFIX}attempted_principal`] = true;
   return out;

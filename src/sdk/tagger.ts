@@ -18,6 +18,8 @@ import { templatePath } from './path-segments.js';
 import { compileRouteTable, type RouteRule, type RouteTable } from './route.js';
 import { matchRoute } from './route-template.js';
 import { customReasonPhrase } from './reason-phrase.js';
+import { sensitiveKeyTest } from './redact.js';
+import { uiBaggage } from './ui-baggage.js';
 import { getPath, parseSource } from './value-source.js';
 import type { AuditLevel, AuditOutcome, AuditRequestInfo } from './types.js';
 
@@ -49,6 +51,7 @@ export class Tagger {
   private readonly responseRules: boolean;
   private readonly isStatic: (path: string) => boolean;
   private readonly redact: (value: unknown) => unknown;
+  private readonly isSensitive: (key: string) => boolean;
   private readonly trusted: TrustedProxies;
   private hookErrors = 0;
   private readonly ops = new BoundedCache<Operation>({ maxBytes: 256 * 1024, maxKeyLength: 4096, valueBytes: (o) => 64 + 2 * (o.action.length + o.resourceType.length + (o.resourceId?.length ?? 0)) });
@@ -62,6 +65,7 @@ export class Tagger {
     this.isStatic = createStaticTest(config.staticExtensions);
     this.responseRules = config.routes.some((r) => typeof r?.resourceId === 'string' && r.resourceId.startsWith('response:'));
     this.redact = createRedactor(config.redactKeys, { maxBytes: config.maxValueBytes });
+    this.isSensitive = sensitiveKeyTest(config.redactKeys);
     this.trusted = parseTrustedProxies(config.trustedProxies);
     if (this.trusted.invalid.length > 0) {
       diag.warn(`otel-audit: ignoring invalid trusted proxies: ${this.trusted.invalid.join(', ')}`);
@@ -142,6 +146,8 @@ export class Tagger {
     else if (holds.request) request = this.sanitize(compactRequest(query, undefined));
 
     const ua = header(req, 'user-agent') ?? str(attrs['user_agent.original']);
+    // The click that caused the call, as the page's baggage tells it; a level without details holds none.
+    const ui = holds.details ? uiBaggage(req?.headers.baggage, this.isSensitive) : undefined;
     const clientAddress = this.clientOf(req, attrs);
     return {
       source: 'auto',
@@ -155,6 +161,7 @@ export class Tagger {
       module: rule?.module ?? this.modules.match(method, [route, path])?.rule.value ?? this.config.defaultModule,
       level,
       ...(request !== undefined ? { request } : {}),
+      ...(ui !== undefined ? { ui } : {}),
       http: {
         method,
         route,
