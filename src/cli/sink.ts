@@ -30,6 +30,10 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'seal-interval-ms', env: env('SEAL_INTERVAL_MS'), type: 'number', help: 'seal settled records into audit.digests this often (0: never)', default: String(SINK_DEFAULTS.sealIntervalMs) },
   { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: String(SINK_DEFAULTS.sealSettleMs) },
   { flag: 'digest-key-file', env: env('DIGEST_KEY_FILE'), type: 'string', help: 'sign digests: Ed25519 private key (PEM) or HMAC secret file' },
+  { flag: 'encryption-key-file', env: env('ENCRYPTION_KEY_FILE'), type: 'string', help: 'encrypt personal fields: file holding the 256-bit key-encryption key (64 hex digits, base64 or 32 bytes)' },
+  { flag: 'encryption-key', env: env('ENCRYPTION_KEY'), type: 'string', help: 'the key-encryption key itself (prefer the variable or the file to the flag)' },
+  { flag: 'encrypt-columns', env: env('ENCRYPT_COLUMNS'), type: 'string', help: 'columns to encrypt, comma-separated (of actor_id, actor_name, client_ip, user_agent, url_path, request, change_before, change_after)', default: 'actor_name,client_ip,user_agent,request,change_before,change_after' },
+  { flag: 'encryption-subject', env: env('ENCRYPTION_SUBJECT'), type: 'string', help: 'whose data key encrypts a record: actor or tenant', default: 'actor' },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: String(SINK_DEFAULTS.migrate) },
   { flag: 'help', type: 'boolean', help: 'show this help' },
 ];
