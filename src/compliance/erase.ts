@@ -8,6 +8,7 @@
 import { blindIndex } from '../crypto/blind-index.js';
 import type { SubjectMode } from '../crypto/encryption-config.js';
 import type { KeyProvider } from '../crypto/kek.js';
+import { loadIndexKey } from '../crypto/index-key.js';
 import { checkKek, eraseSubject } from '../crypto/subject-keys.js';
 import type { Database } from '../db/database.js';
 
@@ -21,8 +22,8 @@ export interface EraseOptions {
 }
 
 export interface EraseResult {
-  /** The subject's blind index, as the audit.erase record names it. */
-  subjectIndex: string;
+  /** The subject's blind index, as the audit.erase record names it (null when nothing was ever encrypted). */
+  subjectIndex: string | null;
   /** The data keys destroyed (none: the subject had no key, nothing was done). */
   erasedKeys: string[];
   /** The audit.erase record, when something was erased. */
@@ -32,7 +33,10 @@ export interface EraseResult {
 export async function eraseRecords(db: Database, options: EraseOptions): Promise<EraseResult> {
   // A wrong key would compute another blind index and find nothing: refuse it first.
   await checkKek(db, options.kek);
-  const subjectIndex = blindIndex(options.kek.indexKey, options.mode === 'tenant' ? 'subject:tenant' : 'subject:actor', options.subject);
+  const indexKey = await loadIndexKey(db, options.kek, false);
+  // No blind-index key: nothing was ever encrypted.
+  if (!indexKey) return { subjectIndex: null, erasedKeys: [], auditRecordId: null };
+  const subjectIndex = blindIndex(indexKey, options.mode === 'tenant' ? 'subject:tenant' : 'subject:actor', options.subject);
   return db.transaction(async (tx) => {
     const erasedKeys = await eraseSubject(tx, subjectIndex);
     if (erasedKeys.length === 0) return { subjectIndex, erasedKeys, auditRecordId: null };

@@ -11,7 +11,7 @@ import { HashingWriter } from './hashing-writer.js';
 import { isoTimestampSql } from './iso-timestamp-sql.js';
 import { countAbove } from './record-ids.js';
 import { blindIndex } from '../crypto/blind-index.js';
-import type { KeyProvider } from '../crypto/kek.js';
+import { loadIndexKey } from '../crypto/index-key.js';
 import { revealLine } from '../crypto/record-reader.js';
 import { allKeys } from '../crypto/subject-keys.js';
 
@@ -59,7 +59,8 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
 
   // Encrypted records: every data key read (and checked) before the first row.
   const keys = options.kek ? await allKeys(tx, options.kek) : undefined;
-  const actorIndexes = options.kek ? (filters.actor_id ?? []).map((a) => blindIndex((options.kek as KeyProvider).indexKey, 'actor_id', a)) : [];
+  const indexKey = options.kek ? await loadIndexKey(tx, options.kek, false) : undefined;
+  const actorIndexes = indexKey ? (filters.actor_id ?? []).map((a) => blindIndex(indexKey, 'actor_id', a)) : [];
   const { where, params } = exportWhere(options.from, options.to, filters, actorIndexes);
   let total: number | undefined;
   if (options.countFirst) {

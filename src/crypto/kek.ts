@@ -5,7 +5,7 @@
  * read from a file or an environment variable. A cloud KMS would be another
  * implementation of the same interface.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export interface KeyProvider {
@@ -14,8 +14,6 @@ export interface KeyProvider {
   wrap(dataKey: Buffer): Buffer;
   /** Throws when the wrapped key was not wrapped by this KEK. */
   unwrap(wrapped: Buffer): Buffer;
-  /** Key of the HMAC blind indexes (subjects, actor ids). */
-  readonly indexKey: Buffer;
 }
 
 const KEY_BYTES = 32;
@@ -34,13 +32,11 @@ export function parseKek(raw: Buffer, where: string): Buffer {
   throw new Error(`${where}: the encryption key must be 32 bytes: 64 hex digits, base64 of 32 bytes, or 32 raw bytes (e.g. "openssl rand -hex 32")`);
 }
 
-/** The local provider: AES-256-GCM key wrapping with the KEK; blind indexes with an HKDF-derived key. */
+/** The local provider: AES-256-GCM key wrapping with the KEK. */
 export function localKeyProvider(kek: Buffer): KeyProvider {
   const id = createHash('sha256').update('otel-audit kek id\0').update(kek).digest('hex').slice(0, 16);
-  const indexKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'otel-audit blind index', KEY_BYTES));
   return {
     id,
-    indexKey,
     wrap(dataKey) {
       const iv = randomBytes(IV_BYTES);
       const c = createCipheriv('aes-256-gcm', kek, iv);

@@ -14,13 +14,17 @@ import type { Queryable } from '../db/types.js';
 import type { AuditRow } from './row.js';
 
 export class RowEncryptor {
-  constructor(readonly config: EncryptionConfig) {}
+  constructor(
+    readonly config: EncryptionConfig,
+    /** The blind-index key (index-key.ts); also keys the rows' content hashes. */
+    readonly indexKey: Buffer,
+  ) {}
 
   /** The subject index of a row (the blind index of its actor id or tenant id; '' when it has none). */
   subjectOf(row: AuditRow): string {
-    const { subject, kek } = this.config;
+    const { subject } = this.config;
     const value = subject === 'tenant' ? row.tenantId : row.actorId;
-    return blindIndex(kek.indexKey, subject === 'tenant' ? 'subject:tenant' : 'subject:actor', value ?? '');
+    return blindIndex(this.indexKey, subject === 'tenant' ? 'subject:tenant' : 'subject:actor', value ?? '');
   }
 
   /** The rows encrypted (new objects; the originals are left as they are). */
@@ -31,7 +35,7 @@ export class RowEncryptor {
       const { kid, key } = keys.get(subjects[i] as string) as { kid: string; key: Buffer };
       const out: AuditRow = { ...row, attributes: { ...row.attributes } };
       const context = recordContext(row.traceId, row.spanId);
-      if (row.actorId !== null) out.attributes[ACTOR_INDEX_ATTRIBUTE] = blindIndex(this.config.kek.indexKey, 'actor_id', row.actorId);
+      if (row.actorId !== null) out.attributes[ACTOR_INDEX_ATTRIBUTE] = blindIndex(this.indexKey, 'actor_id', row.actorId);
       for (const column of this.config.columns) {
         const { type, field } = ENCRYPTABLE[column];
         const value: unknown = row[field];

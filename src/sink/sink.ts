@@ -14,6 +14,7 @@ import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
 import { resolveEncryption } from '../crypto/encryption-config.js';
 import { checkKek } from '../crypto/subject-keys.js';
+import { loadIndexKey } from '../crypto/index-key.js';
 import { RowEncryptor } from './row-encryption.js';
 
 /** A running sink. */
@@ -63,9 +64,11 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       log.info({ applied, current }, 'schema ready');
     }
     await ensurePartitions(db);
+    let encryptor: RowEncryptor | undefined;
     if (encryption) {
-      // A key that does not unwrap the stored data keys fails the start, never a batch.
+      // A key that does not unwrap the stored keys fails the start, never a batch.
       const live = await checkKek(db, encryption.kek);
+      encryptor = new RowEncryptor(encryption, (await loadIndexKey(db, encryption.kek, true)) as Buffer);
       log.info({ kek: encryption.kek.id, columns: encryption.columns, subject: encryption.subject, subjects: live }, 'encrypting personal fields');
     }
     const { method: writeMethod, reason } = await usableWriteMethod(db, config.writeMethod);
@@ -76,7 +79,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const writer: Writer = new Writer(
       db,
       { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers, method: writeMethod,
-        ...(encryption ? { encryptor: new RowEncryptor(encryption) } : {}) },
+        ...(encryptor ? { encryptor } : {}) },
       (b) => {
         metrics.written.inc(b.inserted);
         metrics.duplicates.inc(b.duplicates);

@@ -50,7 +50,7 @@ export class Writer {
     // PGlite has no COPY from a client's buffer (startSink also checks the privilege: usableWriteMethod).
     this.method = db.kind === 'postgres' ? (options.method ?? SINK_DEFAULTS.writeMethod) : 'unnest';
     this.encryptor = options.encryptor;
-    this.hashKey = options.encryptor?.config.kek.indexKey;
+    this.hashKey = options.encryptor?.indexKey;
   }
 
   /** Rows (and rejected inputs) waiting for a transaction. */

@@ -14,6 +14,7 @@ import { sealOnce } from '../../src/compliance/seal.js';
 import { verify } from '../../src/compliance/verify.js';
 import { ENCRYPTABLE } from '../../src/crypto/encryption-config.js';
 import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
+import { rewrapKeys } from '../../src/crypto/rewrap.js';
 import { startSink } from '../../src/sink/sink.js';
 import { logsRequest, postLogs, str, type LogSpec } from '../helpers/otlp-logs.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
@@ -169,6 +170,18 @@ describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)',
     expect(await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 4)]))).toEqual({ status: 200, rejected: 0, message: '' });
     const later = await exportJsonl('later.jsonl', { kek });
     expect(later[3]).toMatchObject(expected(ALICE, 4));
+
+    // Rotation: a new KEK re-wraps the keys; no record changes, indexes still match.
+    const before = await sink.rows("service_name = 'write-path'");
+    const next = loadKeyProvider({ file: newKeyFile('next') }) as KeyProvider;
+    expect(await rewrapKeys(sink.sink.db, kek, next)).toEqual({ rewrapped: 3, current: 0 });
+    expect(await sink.rows("service_name = 'write-path'")).toEqual(before);
+    const rotated = await exportJsonl('rotated.jsonl', { kek: next, actors: ['u-2'] });
+    expect(rotated).toHaveLength(1);
+    expect(rotated[0]).toMatchObject(expected(BOB, 2));
+    await expect(exportJsonl('old-key.jsonl', { kek })).rejects.toThrow(/wrapped by the key-encryption key [0-9a-f]{16}, not by the one given/);
+    await sealOnce(sink.sink.db, { settleMs: 0 });
+    expect((await verify(sink.sink.db)).ok).toBe(true);
   });
 
   it('verify detects a ciphertext that was altered', async () => {

@@ -18,6 +18,15 @@ CREATE TABLE audit.subject_keys (
   CHECK ((wrapped_key IS NULL) = (erased_at IS NOT NULL))
 );
 
+-- The key of the blind indexes (subjects, actor ids): random, wrapped by the
+-- KEK like the data keys, so that a new KEK re-wraps it and every index stays.
+CREATE TABLE audit.index_keys (
+  name           text        PRIMARY KEY CHECK (name = 'blind-index'),
+  wrapped_key    bytea       NOT NULL,
+  kek_id         text        NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT now()
+);
+
 -- One live key per subject; an erased subject that appears again gets a new key.
 CREATE UNIQUE INDEX subject_keys_live ON audit.subject_keys (subject_index) WHERE erased_at IS NULL;
 
@@ -27,15 +36,15 @@ CREATE INDEX records_actor_index ON audit.records ((attributes ->> 'audit.actor.
 DO $$
 BEGIN
   IF to_regrole('audit_writer') IS NOT NULL THEN
-    GRANT SELECT, INSERT ON audit.subject_keys TO audit_writer;
+    GRANT SELECT, INSERT ON audit.subject_keys, audit.index_keys TO audit_writer;
   END IF;
   IF to_regrole('audit_reader') IS NOT NULL THEN
-    GRANT SELECT ON audit.subject_keys TO audit_reader;
+    GRANT SELECT ON audit.subject_keys, audit.index_keys TO audit_reader;
   END IF;
   IF to_regrole('audit_auditor') IS NOT NULL THEN
-    GRANT SELECT ON audit.subject_keys TO audit_auditor;
+    GRANT SELECT ON audit.subject_keys, audit.index_keys TO audit_auditor;
   END IF;
   IF to_regrole('audit_admin') IS NOT NULL THEN
-    GRANT SELECT, INSERT, UPDATE ON audit.subject_keys TO audit_admin;
+    GRANT SELECT, INSERT, UPDATE ON audit.subject_keys, audit.index_keys TO audit_admin;
   END IF;
 END $$;
