@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eraseCommand } from '../../src/cli/erase.js';
+import { exportCommand } from '../../src/cli/export.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase } from '../helpers/pg.js';
@@ -27,7 +28,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(argv: string[], command = eraseCommand): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -39,7 +40,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
     return true;
   });
   try {
-    return { code: await eraseCommand(argv), out, err };
+    return { code: await command(argv), out, err };
   } finally {
     vi.restoreAllMocks();
   }
@@ -66,5 +67,18 @@ describe('otel-audit erase', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('otel-audit export --encryption-key-file', () => {
+  it('decrypts into JSON lines only: CSV with the key is a usage error, as is a bad key file', async () => {
+    const base = ['--from', '2026-01-01', '--to', '2026-02-01', '--database-url', test.url];
+    const csv = await run([...base, '--out', join(dir, 'x.csv'), '--encryption-key-file', keyFile], exportCommand);
+    expect(csv.code).toBe(2);
+    expect(csv.err).toContain('JSON lines only');
+    writeFileSync(join(dir, 'bad'), 'short');
+    const bad = await run([...base, '--out', join(dir, 'x.jsonl'), '--encryption-key-file', join(dir, 'bad')], exportCommand);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('must be 32 bytes');
   });
 });
