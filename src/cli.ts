@@ -3,6 +3,7 @@
  * `otel-audit` command line. Every command answers `--help`.
  */
 import { demoCommand } from './cli/demo.js';
+import { eraseCommand } from './cli/erase.js';
 import { exportCommand } from './cli/export.js';
 import { migrateCommand } from './cli/migrate.js';
 import { retentionCommand } from './cli/retention.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   export: { run: exportCommand, summary: 'audit records of a time range as CSV or JSON lines, with a verified manifest' },
   verify: { run: verifyCommand, summary: 'check the tamper-evidence chain and every sealed record' },
   retention: { run: retentionCommand, summary: 'drop whole sealed partitions older than the retention window' },
+  erase: { run: eraseCommand, summary: "crypto-shredding: destroy one subject's data key, so its encrypted fields read as erased" },
   serve: { run: serveCommand, summary: 'query API and audit viewer in the browser, access by token and tenant' },
   spool: { run: spoolCommand, summary: 'replay: send the audit records a stopped instance left in its spool directory' },
   demo: { run: demoCommand, summary: 'the whole pipeline on this machine: example service, sink, audit rows' },

@@ -14,6 +14,7 @@ import {
 } from '../compliance/export.js';
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
 import { OCSF_CLASS, OCSF_VERSION } from '../compliance/ocsf.js';
+import { loadKeyProvider, type KeyProvider } from '../crypto/kek.js';
 import { DATABASE_HELP, databaseFlagsProblem, describeDbError, oneLine, openCliDatabase, warnPasswordInArgv } from './database.js';
 import { parseCommand, usageError, type CommandValues } from './options.js';
 
@@ -54,6 +55,13 @@ Options:
   --key FILE          also check the digests' signatures: an Ed25519 public
                       or private key (PEM) or an HMAC secret file; repeatable
   --no-verify         skip checking the digests (the manifest says so)
+  --encryption-key-file FILE
+                      the key-encryption key of a sink that encrypts
+                      personal fields: JSON lines then hold those fields in
+                      clear ("[erased]" for an erased subject) and --actor
+                      also finds encrypted actor ids; the audit.export
+                      record says the export was decrypted. Without it the
+                      fields are exported as stored (encrypted)
   --progress          progress bar on stderr (default: when stderr is a
                       terminal; --no-progress turns it off)
   --fetch-rows N      rows per round trip (default ${DEFAULT_FETCH_ROWS})
@@ -112,6 +120,7 @@ interface Parsed {
   force: boolean;
   verify: boolean;
   keys: DigestKey[];
+  kek: KeyProvider | undefined;
   progress: boolean;
   fetchRows: number;
   url: string | undefined;
@@ -133,6 +142,7 @@ const OPTIONS = {
   outcome: { type: 'string', multiple: true },
   as: { type: 'string' },
   key: { type: 'string', multiple: true },
+  'encryption-key-file': { type: 'string' },
   force: { type: 'boolean' },
   verify: { type: 'boolean' },
   progress: { type: 'boolean' },
@@ -202,6 +212,13 @@ function parse(values: CommandValues<typeof OPTIONS>): Parsed {
     }
   }
   if (keys.length > 0 && values.verify === false) throw new UsageError('--key and --no-verify exclude each other');
+  let kek: KeyProvider | undefined;
+  try {
+    kek = loadKeyProvider({ file: values['encryption-key-file'] });
+  } catch (err) {
+    throw new UsageError(`--encryption-key-file: ${(err as Error).message}`);
+  }
+  if (kek && format !== 'jsonl') throw new UsageError('--encryption-key-file shows encrypted fields in clear in JSON lines only: use --format jsonl');
 
   return {
     from: from.iso,
@@ -213,6 +230,7 @@ function parse(values: CommandValues<typeof OPTIONS>): Parsed {
     force: values.force === true,
     verify: values.verify !== false,
     keys,
+    kek,
     progress: values.progress ?? process.stderr.isTTY === true,
     fetchRows,
     url,
@@ -282,6 +300,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
       actor: opts.actor,
       verify: opts.verify,
       keys: opts.keys,
+      ...(opts.kek ? { kek: opts.kek } : {}),
       force: opts.force,
       fetchRows: opts.fetchRows,
       countFirst: progress !== undefined,

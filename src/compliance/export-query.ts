@@ -8,6 +8,7 @@
 import { SEALED_COLUMNS, type SealedColumn } from '../contract/columns.js';
 import { isoTimestampSql } from './iso-timestamp-sql.js';
 import { OCSF_LATERAL_SQL, ocsfLineSql } from './ocsf-sql.js';
+import { ACTOR_INDEX_ATTRIBUTE } from '../crypto/encryption-config.js';
 
 /** The columns of `audit.records` an export holds, in this order: the sealed columns of `contract/columns.ts`, the ones the digests hash. */
 export const EXPORT_COLUMNS = SEALED_COLUMNS.map((c) => c.name);
@@ -120,13 +121,19 @@ export interface ExportQuery {
 }
 
 /** The half-open range [from, to) on occurred_at, and the filters. */
-export function exportWhere(from: string, to: string, filters: ExportFilters): ExportQuery {
+export function exportWhere(from: string, to: string, filters: ExportFilters, actorIndexes: readonly string[] = []): ExportQuery {
   const params: unknown[] = [from, to];
   const clauses = ['r.occurred_at >= $1::timestamptz', 'r.occurred_at < $2::timestamptz'];
   for (const column of FILTER_COLUMNS) {
     const values = filters[column];
     if (values === undefined || values.length === 0) continue;
     params.push(values);
+    if (column === 'actor_id' && actorIndexes.length > 0) {
+      // An encrypted actor id is found by its blind index (src/crypto/blind-index.ts).
+      params.push(actorIndexes);
+      clauses.push(`(r.actor_id = ANY($${params.length - 1}::text[]) OR r.attributes ->> '${ACTOR_INDEX_ATTRIBUTE}' = ANY($${params.length}::text[]))`);
+      continue;
+    }
     clauses.push(`r.${column} = ANY($${params.length}::text[])`);
   }
   return { where: `WHERE ${clauses.join(' AND ')}`, params };

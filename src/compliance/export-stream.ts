@@ -10,6 +10,10 @@ import { DEFAULT_FETCH_ROWS, type ExportedData, type ExportOptions } from './exp
 import { HashingWriter } from './hashing-writer.js';
 import { isoTimestampSql } from './iso-timestamp-sql.js';
 import { countAbove } from './record-ids.js';
+import { blindIndex } from '../crypto/blind-index.js';
+import { loadIndexKey } from '../crypto/index-key.js';
+import { revealLine } from '../crypto/record-reader.js';
+import { allKeys } from '../crypto/subject-keys.js';
 
 /** What a batch should hold, in characters of its lines: fewer rows per FETCH when rows are large. */
 const BATCH_CHARS = 512 * 1024;
@@ -53,7 +57,11 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
   const exportedAt = head[0]?.now ?? new Date().toISOString();
   const sealedUpToId = head[0]?.sealed_up_to ?? null;
 
-  const { where, params } = exportWhere(options.from, options.to, filters);
+  // Encrypted records: every data key read (and checked) before the first row.
+  const keys = options.kek ? await allKeys(tx, options.kek) : undefined;
+  const indexKey = options.kek ? await loadIndexKey(tx, options.kek, false) : undefined;
+  const actorIndexes = indexKey ? (filters.actor_id ?? []).map((a) => blindIndex(indexKey, 'actor_id', a)) : [];
+  const { where, params } = exportWhere(options.from, options.to, filters, actorIndexes);
   let total: number | undefined;
   if (options.countFirst) {
     const { rows } = await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit.records r ${where}`, params);
@@ -96,7 +104,7 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
     lastId = idOf(last);
     unsealedRows += countAbove(batch, sealedUpToId, idOf);
     try {
-      for (const row of batch) out.add(row.line);
+      for (const row of batch) out.add(keys ? revealLine(row.line, keys) : row.line);
     } catch (err) {
       await next?.catch(() => undefined);
       throw err;

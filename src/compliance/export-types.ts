@@ -2,6 +2,7 @@
  * What an export is asked to do and what it leaves behind: its options, its
  * progress, and the manifest written next to the data file.
  */
+import type { KeyProvider } from '../crypto/kek.js';
 import type { DigestStatus } from './verify.js';
 import type { ExportFilters, ExportFormat } from './export-query.js';
 import type { DigestKey } from './digest.js';
@@ -36,6 +37,13 @@ export interface ExportOptions {
   onVerifying?: (digests: number) => void;
   /** Aborting stops the export between batches; nothing is left behind. */
   signal?: AbortSignal;
+  /**
+   * The key-encryption key of encrypted records: JSON lines then show their
+   * encrypted fields in clear (erased ones as erased), and an actor filter
+   * also matches actors by blind index. Without it encrypted fields are
+   * exported as stored.
+   */
+  kek?: KeyProvider;
 }
 
 export interface ExportProgress {

@@ -9,6 +9,7 @@ import { conflictParams, rejectedParams, type HashedRow } from './batch-params.j
 import { FIND_CONFLICTS, INSERT_REJECTED } from './batch-sql.js';
 import { contentHashOrPlain, identityOf } from './content-hash.js';
 import type { AuditRow } from './row.js';
+import type { RowEncryptor } from './row-encryption.js';
 import type { RejectedInput, SubmitResult, SubmitSource, WriteMethod } from './writer-types.js';
 
 /** `reason` of a record kept in audit.rejected because its key exists with other content. */
@@ -28,6 +29,8 @@ export interface Pending {
   result: SubmitResult;
   resolve: (result: SubmitResult) => void;
   reject: (e: Error) => void;
+  /** Its rows are encrypted already (a batch may be written more than once). */
+  encrypted?: boolean;
 }
 
 /** What writing (part of) a batch did. */
@@ -50,8 +53,25 @@ export interface RowKey {
  * batch is written: hashing is most of the writer's own CPU, and this way it
  * runs while the previous batch is in the database.
  */
-export function keysOf(rows: readonly AuditRow[]): RowKey[] {
-  return rows.map((row) => ({ hash: contentHashOrPlain(row), id: identityOf(row) }));
+export function keysOf(rows: readonly AuditRow[], hashKey?: Buffer): RowKey[] {
+  return rows.map((row) => ({ hash: contentHashOrPlain(row, hashKey), id: identityOf(row) }));
+}
+
+/**
+ * Replaces the rows of the batch's submissions by their encrypted form, once
+ * per submission: from then on nothing of the batch (records, conflicts and
+ * refused rows kept in audit.rejected) holds the encrypted fields in clear.
+ */
+export async function encryptBatch(db: Database, batch: Pending[], encryptor: RowEncryptor): Promise<void> {
+  const todo = batch.filter((p) => p.encrypted !== true);
+  if (todo.length === 0) return;
+  const encrypted = await encryptor.encrypt(db, todo.flatMap((p) => p.rows));
+  let at = 0;
+  for (const p of todo) {
+    p.rows = encrypted.slice(at, at + p.rows.length);
+    at += p.rows.length;
+    p.encrypted = true;
+  }
 }
 
 /** A row with its content hash and the submission it came from. */
@@ -94,7 +114,8 @@ export async function keepRejected(db: Database, rejects: RejectedInput[]): Prom
  * failure after the first step leaves the client retrying: the retry finds
  * the same conflicts.
  */
-export async function writeBatch(db: Database, batch: Pending[], method: WriteMethod): Promise<WriteTotals> {
+export async function writeBatch(db: Database, batch: Pending[], method: WriteMethod, encryptor?: RowEncryptor): Promise<WriteTotals> {
+  if (encryptor) await encryptBatch(db, batch, encryptor);
   const unique: Keyed[] = [];
   const conflicts: Keyed[] = [];
   let duplicates = 0;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson } from '../contract/canonical.js';
 import type { AuditRow } from './row.js';
 import { sharedForm } from './shared-values.js';
@@ -12,8 +12,8 @@ const knownForms = (value: object): string | undefined => sharedForm(value, (v) 
  * record have the same hash; a record under an existing identity key with
  * another hash is a conflict.
  */
-export function contentHash(row: AuditRow): Buffer {
-  return createHash('sha256').update(canonicalJson(row, knownForms), 'utf8').digest();
+export function contentHash(row: AuditRow, key?: Buffer): Buffer {
+  return (key ? createHmac('sha256', key) : createHash('sha256')).update(canonicalJson(row, knownForms), 'utf8').digest();
 }
 
 /**
@@ -27,12 +27,15 @@ export function identityOf(row: AuditRow): string {
 
 /**
  * The row's content hash; a row holding a value canonical JSON has no form
- * for (the transform leaves none) is hashed as its plain JSON.
+ * for (the transform leaves none) is hashed as its plain JSON. With `key`
+ * (the sink encrypts personal fields) an HMAC-SHA-256 instead, computed
+ * over the row in clear so that a redelivery still matches: a plain hash of
+ * the clear row would let anyone confirm a guessed value, after erasure too.
  */
-export function contentHashOrPlain(row: AuditRow): Buffer {
+export function contentHashOrPlain(row: AuditRow, key?: Buffer): Buffer {
   try {
-    return contentHash(row);
+    return contentHash(row, key);
   } catch {
-    return createHash('sha256').update(JSON.stringify(row)).digest();
+    return (key ? createHmac('sha256', key) : createHash('sha256')).update(JSON.stringify(row)).digest();
   }
 }

@@ -13,6 +13,10 @@ import { createSinkMetrics, type SinkMetrics } from './metrics.js';
 import { DEFAULT_LIMITS } from './transform-limits.js';
 import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
+import { resolveEncryption } from '../crypto/encryption-config.js';
+import { checkKek } from '../crypto/subject-keys.js';
+import { loadIndexKey } from '../crypto/index-key.js';
+import { RowEncryptor } from './row-encryption.js';
 
 /** Who holds the embedded database when the caller does not say: a sink that serves no query API. */
 const SINK_HOLDER: DataDirHolder = {
@@ -45,6 +49,12 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
   const { host } = config;
   // A bad key file fails the start before anything is opened.
   const preparedJobs = prepareJobs(config);
+  const encryption = resolveEncryption({
+    file: config.encryptionKeyFile,
+    key: config.encryptionKey,
+    columns: config.encryptColumns,
+    subject: config.encryptionSubject,
+  });
 
   const db = await openDatabase({
     ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}),
@@ -62,6 +72,13 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       log.info({ applied, current }, 'schema ready');
     }
     await ensurePartitions(db);
+    let encryptor: RowEncryptor | undefined;
+    if (encryption) {
+      // A key that does not unwrap the stored keys fails the start, never a batch.
+      const live = await checkKek(db, encryption.kek);
+      encryptor = new RowEncryptor(encryption, (await loadIndexKey(db, encryption.kek, true)) as Buffer);
+      log.info({ kek: encryption.kek.id, columns: encryption.columns, subject: encryption.subject, subjects: live }, 'encrypting personal fields');
+    }
     const { method: writeMethod, reason } = await usableWriteMethod(db, config.writeMethod);
     if (reason !== undefined && db.kind === 'postgres') log.warn({ wanted: config.writeMethod, using: writeMethod }, `write method ${writeMethod}: ${reason}`);
 
@@ -69,7 +86,8 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     const metrics: SinkMetrics = createSinkMetrics(() => writer.depth);
     const writer: Writer = new Writer(
       db,
-      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers, method: writeMethod },
+      { maxBatchRows: config.batchRows, maxDelayMs: config.batchDelayMs, maxQueueRows: config.maxQueueRows, concurrency: config.writers, method: writeMethod,
+        ...(encryptor ? { encryptor } : {}) },
       (b) => {
         metrics.written.inc(b.inserted);
         metrics.duplicates.inc(b.duplicates);

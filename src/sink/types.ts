@@ -57,6 +57,14 @@ export interface SinkOptions {
   sealSettleMs?: number;
   /** Sign each digest: an Ed25519 private key (PEM) or an HMAC secret file. */
   digestKeyFile?: string;
+  /** Encrypt personal fields (src/crypto/): a file holding the 256-bit key-encryption key. Default: no encryption. */
+  encryptionKeyFile?: string;
+  /** The key-encryption key itself (64 hex digits or base64), when not in a file. */
+  encryptionKey?: string;
+  /** Columns to encrypt, comma-separated. Default `DEFAULT_ENCRYPTED_COLUMNS` (src/crypto/encryption-config.ts). */
+  encryptColumns?: string;
+  /** Whose data key encrypts a record: `actor` (default) or `tenant`. */
+  encryptionSubject?: string;
   /**
    * Programmatic only (no flag): the environment `DATABASE_URL`, `PG*` and
    * `OTEL_AUDIT_DATA_DIR` are read from when `databaseUrl` / `dataDir` leave

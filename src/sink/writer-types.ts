@@ -1,4 +1,5 @@
 /** What the writer takes and reports: submissions, their sources and results, its options. */
+import type { RowEncryptor } from './row-encryption.js';
 
 /** The OTLP signal an export carries. */
 export type Signal = 'logs' | 'traces';
@@ -33,6 +34,8 @@ export interface WriterOptions {
   concurrency?: number;
   /** How rows are written on Postgres. Default `SINK_DEFAULTS.writeMethod`; the embedded database always takes `unnest`. */
   method?: WriteMethod;
+  /** Encrypts personal fields before rows are written (row-encryption.ts). Default: none, rows are stored as they come. */
+  encryptor?: RowEncryptor;
 }
 
 /** What the writer reports after each batch (for metrics). */

@@ -3,6 +3,7 @@ import { isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTota
 import { SINK_DEFAULTS } from './config.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
+import type { RowEncryptor } from './row-encryption.js';
 import type { BatchReport, RejectedInput, SubmitResult, SubmitSource, WriteMethod, WriterOptions } from './writer-types.js';
 
 /** How often {@link Writer.close} looks whether the queue has drained, ms. */
@@ -33,6 +34,9 @@ export class Writer {
   private readonly maxQueueRows: number;
   private readonly concurrency: number;
   private readonly method: WriteMethod;
+  private readonly encryptor: RowEncryptor | undefined;
+  /** Key of the content hashes when rows are encrypted (content-hash.ts). */
+  private readonly hashKey: Buffer | undefined;
 
   constructor(
     private readonly db: Database,
@@ -45,6 +49,8 @@ export class Writer {
     this.concurrency = options.concurrency ?? SINK_DEFAULTS.writers;
     // PGlite has no COPY from a client's buffer (startSink also checks the privilege: usableWriteMethod).
     this.method = db.kind === 'postgres' ? (options.method ?? SINK_DEFAULTS.writeMethod) : 'unnest';
+    this.encryptor = options.encryptor;
+    this.hashKey = options.encryptor?.indexKey;
   }
 
   /** Rows (and rejected inputs) waiting for a transaction. */
@@ -63,7 +69,7 @@ export class Writer {
     if (this.queuedRows > 0 && this.queuedRows + rows.length > this.maxQueueRows) {
       return Promise.reject(new RetryableError(`write queue full (${this.queuedRows} rows waiting)`, 'exhausted', 1));
     }
-    const keys = keysOf(rows);
+    const keys = keysOf(rows, this.hashKey);
     return new Promise<SubmitResult>((resolve, reject) => {
       this.queue.push({ rows, keys, rejects, source, result: { rejected: 0, conflicts: 0, reasons: [] }, resolve, reject });
       this.queuedRows += rows.length + rejects.length;
@@ -136,10 +142,10 @@ export class Writer {
    */
   private async writeRetryingBroken(batch: Pending[]): Promise<WriteTotals> {
     try {
-      return await writeBatch(this.db, batch, this.method);
+      return await writeBatch(this.db, batch, this.method, this.encryptor);
     } catch (err) {
       if (!isBrokenConnection(err)) throw err;
-      return writeBatch(this.db, batch, this.method);
+      return writeBatch(this.db, batch, this.method, this.encryptor);
     }
   }
 
@@ -175,7 +181,7 @@ export class Writer {
       }
       for (const p of batch) {
         try {
-          add(batch.length > 1 ? await writeBatch(this.db, [p], this.method) : await setAside(this.db, p, err as Error));
+          add(batch.length > 1 ? await writeBatch(this.db, [p], this.method, this.encryptor) : await setAside(this.db, p, err as Error));
           settled.push(p);
         } catch (err2) {
           if (!isDataError(err2)) {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { demoCommand } from '../../src/cli/demo.js';
+import { eraseCommand } from '../../src/cli/erase.js';
 import { exportCommand } from '../../src/cli/export.js';
 import { migrateCommand } from '../../src/cli/migrate.js';
 import { USAGE_EXIT } from '../../src/cli/options.js';
@@ -21,6 +22,7 @@ const COMMANDS = {
   spool: spoolCommand,
   demo: demoCommand,
   serve: serveCommand,
+  erase: eraseCommand,
 } as const;
 
 /** Runs a command in this process with stdout and stderr captured. */

@@ -1,0 +1,73 @@
+/**
+ * Encrypted column values: AES-256-GCM under a subject's data key, with the
+ * column name, the key id and the record (its trace and span ids) as
+ * associated data: a ciphertext moved to another column or record does not
+ * decrypt.
+ *
+ * - text columns hold `enc:v1:<kid>:<iv>:<ciphertext+tag>` (base64url);
+ * - jsonb columns hold `{"enc":"v1","kid":…,"iv":…,"ct":…}`;
+ * - an inet column cannot hold ciphertext: it is stored NULL and its text
+ *   form goes into the record's attributes (row-encryption.ts).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const TEXT_PREFIX = 'enc:v1:';
+
+export interface Sealed {
+  kid: string;
+  iv: string;
+  ct: string;
+}
+
+/** The record a field belongs to, as bound into its ciphertext: its trace and span ids. */
+export function recordContext(traceId: unknown, spanId: unknown): string {
+  return `${String(traceId)}/${String(spanId)}`;
+}
+
+function aad(column: string, kid: string, context: string): Buffer {
+  return Buffer.from(`otel-audit field\0${column}\0${kid}\0${context}`);
+}
+
+/** Encrypts the JSON text of `value` for `column` of the record `context` ({@link recordContext}). */
+export function encryptField(dataKey: Buffer, kid: string, column: string, value: unknown, context: string): Sealed {
+  const iv = randomBytes(IV_BYTES);
+  const c = createCipheriv('aes-256-gcm', dataKey, iv);
+  c.setAAD(aad(column, kid, context));
+  const ct = Buffer.concat([c.update(JSON.stringify(value), 'utf8'), c.final(), c.getAuthTag()]);
+  return { kid, iv: iv.toString('base64url'), ct: ct.toString('base64url') };
+}
+
+/** The value back; throws when the ciphertext, key or column do not match. */
+export function decryptField(dataKey: Buffer, column: string, s: Sealed, context: string): unknown {
+  const ct = Buffer.from(s.ct, 'base64url');
+  const d = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(s.iv, 'base64url'));
+  d.setAAD(aad(column, s.kid, context));
+  d.setAuthTag(ct.subarray(ct.length - TAG_BYTES));
+  return JSON.parse(Buffer.concat([d.update(ct.subarray(0, ct.length - TAG_BYTES)), d.final()]).toString('utf8')) as unknown;
+}
+
+export function sealedToText(s: Sealed): string {
+  return `${TEXT_PREFIX}${s.kid}:${s.iv}:${s.ct}`;
+}
+
+export function sealedToJson(s: Sealed): { enc: 'v1'; kid: string; iv: string; ct: string } {
+  return { enc: 'v1', ...s };
+}
+
+/** The sealed value a stored text or jsonb value holds, if it is one. */
+export function parseSealed(v: unknown): Sealed | undefined {
+  if (typeof v === 'string') {
+    if (!v.startsWith(TEXT_PREFIX)) return undefined;
+    const [kid, iv, ct] = v.slice(TEXT_PREFIX.length).split(':');
+    return kid && iv && ct ? { kid, iv, ct } : undefined;
+  }
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    if (o['enc'] === 'v1' && typeof o['kid'] === 'string' && typeof o['iv'] === 'string' && typeof o['ct'] === 'string') {
+      return { kid: o['kid'], iv: o['iv'], ct: o['ct'] };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,42 @@
+/**
+ * Rotation of the key-encryption key: every stored key (the data keys not
+ * erased, and the blind-index key) unwrapped with the old KEK and wrapped
+ * with the new one, in one transaction. No record is read or rewritten: the
+ * ciphertexts, the blind indexes and the digest chain stay as they are.
+ * Keys already under the new KEK are left alone, so a run can be repeated.
+ */
+import type { Database } from '../db/database.js';
+import type { KeyProvider } from './kek.js';
+import { unwrapKey } from './subject-keys.js';
+
+export interface RewrapResult {
+  /** Keys re-wrapped (data keys and the blind-index key). */
+  rewrapped: number;
+  /** Keys that were under the new KEK already. */
+  current: number;
+}
+
+export async function rewrapKeys(db: Database, oldKek: KeyProvider, newKek: KeyProvider): Promise<RewrapResult> {
+  if (oldKek.id === newKek.id) throw new Error('the new key-encryption key is the old one');
+  return db.transaction(async (tx) => {
+    const result: RewrapResult = { rewrapped: 0, current: 0 };
+    for (const table of [
+      { name: 'audit.subject_keys', id: 'kid', live: 'wrapped_key IS NOT NULL' },
+      { name: 'audit.index_keys', id: 'name', live: 'true' },
+    ]) {
+      const { rows } = await tx.query<{ id: string; wrapped_key: Buffer; kek_id: string }>(
+        `SELECT ${table.id} AS id, wrapped_key, kek_id FROM ${table.name} WHERE ${table.live} ORDER BY ${table.id} FOR UPDATE`,
+      );
+      for (const r of rows) {
+        if (r.kek_id === newKek.id) {
+          result.current++;
+          continue;
+        }
+        const key = unwrapKey(oldKek, r.id, r.kek_id, r.wrapped_key);
+        await tx.query(`UPDATE ${table.name} SET wrapped_key = $1, kek_id = $2 WHERE ${table.id} = $3`, [newKek.wrap(key), newKek.id, r.id]);
+        result.rewrapped++;
+      }
+    }
+    return result;
+  });
+}

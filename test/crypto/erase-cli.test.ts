@@ -1,0 +1,84 @@
+/** `otel-audit erase` on the command line: the key is required, a subject without a key is a clear no-op. */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { eraseCommand } from '../../src/cli/erase.js';
+import { exportCommand } from '../../src/cli/export.js';
+import { openDatabase } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createTestDatabase } from '../helpers/pg.js';
+
+let test: Awaited<ReturnType<typeof createTestDatabase>>;
+let dir: string;
+let keyFile: string;
+
+beforeAll(async () => {
+  test = await createTestDatabase();
+  const db = await openDatabase({ url: test.url, env: {} });
+  await migrate(db);
+  await db.close();
+  dir = mkdtempSync(join(tmpdir(), 'otel-audit-erase-cli-'));
+  keyFile = join(dir, 'kek');
+  writeFileSync(keyFile, randomBytes(32).toString('base64'));
+});
+afterAll(async () => {
+  await test?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[], command = eraseCommand): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await command(argv), out, err };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+describe('otel-audit erase', () => {
+  it('needs the key-encryption key and a subject', async () => {
+    const noKey = await run(['--subject', 'u-1', '--database-url', test.url]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.err).toContain('--encryption-key-file');
+    const noSubject = await run(['--encryption-key-file', keyFile, '--database-url', test.url]);
+    expect(noSubject.code).toBe(2);
+    expect(noSubject.err).toContain('--subject ID is required');
+  });
+
+  it('a subject without a data key is a clear no-op, and nothing is recorded', async () => {
+    const r = await run(['--subject', 'u-9', '--encryption-key-file', keyFile, '--database-url', test.url]);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toBe('nothing to erase: no data key for actor "u-9" (never seen encrypted, or erased already)\n');
+    const db = await openDatabase({ url: test.url, env: {} });
+    try {
+      const { rows } = await db.query("SELECT 1 FROM audit.records WHERE action = 'audit.erase'");
+      expect(rows).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('otel-audit export --encryption-key-file', () => {
+  it('decrypts into JSON lines only: CSV with the key is a usage error, as is a bad key file', async () => {
+    const base = ['--from', '2026-01-01', '--to', '2026-02-01', '--database-url', test.url];
+    const csv = await run([...base, '--out', join(dir, 'x.csv'), '--encryption-key-file', keyFile], exportCommand);
+    expect(csv.code).toBe(2);
+    expect(csv.err).toContain('JSON lines only');
+    writeFileSync(join(dir, 'bad'), 'short');
+    const bad = await run([...base, '--out', join(dir, 'x.jsonl'), '--encryption-key-file', join(dir, 'bad')], exportCommand);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('must be 32 bytes');
+  });
+});

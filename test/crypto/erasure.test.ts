@@ -1,0 +1,231 @@
+/**
+ * Crypto-shredding end to end: records through a real sink into the
+ * database with personal fields encrypted, back out through export with the
+ * key-encryption key, erased, and the digest chain verifying throughout.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eraseRecords } from '../../src/compliance/erase.js';
+import { exportRecords } from '../../src/compliance/export.js';
+import { sealOnce } from '../../src/compliance/seal.js';
+import { verify } from '../../src/compliance/verify.js';
+import { ENCRYPTABLE } from '../../src/crypto/encryption-config.js';
+import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
+import { rewrapKeys } from '../../src/crypto/rewrap.js';
+import { startSink } from '../../src/sink/sink.js';
+import { logsRequest, postLogs, str, type LogSpec } from '../helpers/otlp-logs.js';
+import { startTestSink, type TestSink } from '../helpers/sink.js';
+
+const ALL_COLUMNS = Object.keys(ENCRYPTABLE).join(',');
+
+interface Person {
+  id: string;
+  name: string;
+  ip: string;
+  agent: string;
+}
+const ALICE: Person = { id: 'u-1', name: 'alice', ip: '203.0.113.7', agent: 'curl/8.5 alice-laptop' };
+const BOB: Person = { id: 'u-2', name: 'bob', ip: '2001:db8::42', agent: 'Mozilla/5.0 bob' };
+
+function record(p: Person, n: number): LogSpec {
+  return {
+    traceId: `${'ab'.repeat(15)}${n.toString(16).padStart(2, '0')}`,
+    spanId: `${'cd'.repeat(7)}${n.toString(16).padStart(2, '0')}`,
+    attributes: [
+      str('audit.action', 'user.update'),
+      str('audit.actor.id', p.id),
+      str('audit.actor.name', p.name),
+      str('audit.actor.type', 'user'),
+      str('audit.resource.type', 'user'),
+      str('audit.resource.id', String(n)),
+      str('audit.outcome', 'success'),
+      str('url.path', `/users/${n}/${p.name}`),
+      str('client.address', p.ip),
+      str('user_agent.original', p.agent),
+      str('audit.request', JSON.stringify({ body: { email: `${p.name}@example.com`, n } })),
+      str('audit.change.before', JSON.stringify({ name: `${p.name}-old` })),
+      str('audit.change.after', JSON.stringify({ name: p.name, tags: ['x', n] })),
+    ],
+  };
+}
+
+/** What each encrypted column of the person's record holds in clear. */
+function expected(p: Person, n: number): Record<string, unknown> {
+  return {
+    actor_id: p.id,
+    actor_name: p.name,
+    client_ip: p.ip,
+    user_agent: p.agent,
+    url_path: `/users/${n}/${p.name}`,
+    request: { body: { email: `${p.name}@example.com`, n } },
+    change_before: { name: `${p.name}-old` },
+    change_after: { name: p.name, tags: ['x', n] },
+  };
+}
+
+let t: TestSink | undefined;
+let dir: string;
+let kek: KeyProvider;
+let keyFile: string;
+
+function newKeyFile(name: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, `${randomBytes(32).toString('hex')}\n`);
+  return file;
+}
+
+async function exportJsonl(name: string, options: { kek?: KeyProvider; actors?: string[] } = {}): Promise<Record<string, unknown>[]> {
+  const db = (t as TestSink).sink.db;
+  const out = join(dir, name);
+  await exportRecords(db, {
+    from: '2000-01-01',
+    to: '2100-01-01',
+    format: 'jsonl',
+    out,
+    actor: 'tester',
+    ...(options.kek ? { kek: options.kek } : {}),
+    ...(options.actors ? { filters: { actor_id: options.actors } } : {}),
+  });
+  return readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r['service_name'] === 'write-path');
+}
+
+describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)', (backend) => {
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otel-audit-erasure-'));
+    keyFile = newKeyFile('kek');
+    kek = loadKeyProvider({ file: keyFile }) as KeyProvider;
+    t = await startTestSink(backend, { encryptionKeyFile: keyFile, encryptColumns: ALL_COLUMNS, sealIntervalMs: 0, ...(backend === 'pglite' ? { env: {} } : {}) });
+  });
+  afterEach(async () => {
+    await t?.stop();
+    t = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips every column, finds actors by blind index, erases a subject, and the chain verifies before and after', async () => {
+    const sink = t as TestSink;
+    const answer = await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2), record(ALICE, 3)]));
+    expect(answer).toEqual({ status: 200, rejected: 0, message: '' });
+    // A redelivery is a duplicate, not a conflict, although every ciphertext differs.
+    expect(await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1)]))).toEqual({ status: 200, rejected: 0, message: '' });
+
+    const stored = await sink.rows("service_name = 'write-path'");
+    expect(stored).toHaveLength(3);
+    const text = JSON.stringify(stored);
+    for (const clear of ['alice', 'bob', '203.0.113.7', '2001:db8::42', 'u-1', 'u-2', 'Mozilla']) expect(text).not.toContain(clear);
+    for (const row of stored) {
+      expect(row['actor_name']).toMatch(/^enc:v1:/);
+      expect(row['client_ip']).toBeNull();
+      expect(row['request']).toMatchObject({ enc: 'v1' });
+      expect(row['action']).toBe('user.update');
+    }
+    expect(await sink.rejected()).toEqual([]);
+
+    await sealOnce(sink.sink.db, { settleMs: 0 });
+    expect((await verify(sink.sink.db)).ok).toBe(true);
+
+    // With the key: every column in clear.
+    const clear = await exportJsonl('clear.jsonl', { kek });
+    expect(clear.map((r) => r['resource_id'])).toEqual(['1', '2', '3']);
+    const people = [ALICE, BOB, ALICE];
+    clear.forEach((r, i) => expect(r).toMatchObject(expected(people[i] as Person, i + 1)));
+    expect((clear[0] as { attributes: Record<string, unknown> }).attributes).not.toHaveProperty('audit.client_ip.encrypted');
+    // Without it: as stored, and no failure.
+    const sealed = await exportJsonl('sealed.jsonl');
+    expect(sealed[0]?.['actor_name']).toMatch(/^enc:v1:/);
+    // An equality filter on the encrypted actor id, by blind index.
+    const alices = await exportJsonl('alice.jsonl', { kek, actors: ['u-1'] });
+    expect(alices.map((r) => r['resource_id'])).toEqual(['1', '3']);
+
+    const erased = await eraseRecords(sink.sink.db, { kek, subject: 'u-1', mode: 'actor', actor: 'dpo' });
+    expect(erased.erasedKeys).toHaveLength(1);
+    expect(erased.auditRecordId).not.toBeNull();
+    const again = await eraseRecords(sink.sink.db, { kek, subject: 'u-1', mode: 'actor', actor: 'dpo' });
+    expect(again).toMatchObject({ erasedKeys: [], auditRecordId: null });
+    const op = await sink.rows("action = 'audit.erase'");
+    expect(op).toHaveLength(1);
+    expect(op[0]).toMatchObject({ resource_type: 'subject', resource_id: erased.subjectIndex, actor_id: 'dpo' });
+    expect(JSON.stringify(op[0])).not.toContain('u-1');
+
+    await sealOnce(sink.sink.db, { settleMs: 0 });
+    const report = await verify(sink.sink.db);
+    expect(report.findings).toEqual([]);
+    expect(report.ok).toBe(true);
+
+    const after = await exportJsonl('after.jsonl', { kek });
+    const erasedFields = Object.fromEntries(Object.keys(ENCRYPTABLE).map((c) => [c, '[erased]']));
+    expect(after[0]).toMatchObject({ ...erasedFields, action: 'user.update', resource_id: '1', outcome: 'success', trace_id: record(ALICE, 1).traceId });
+    expect(after[1]).toMatchObject(expected(BOB, 2));
+    expect(after[2]).toMatchObject(erasedFields);
+    expect(JSON.stringify(after)).not.toContain('alice');
+
+    // The subject's new records get a new key, readable until erased in turn.
+    expect(await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 4)]))).toEqual({ status: 200, rejected: 0, message: '' });
+    const later = await exportJsonl('later.jsonl', { kek });
+    expect(later[3]).toMatchObject(expected(ALICE, 4));
+
+    // Rotation: a new KEK re-wraps the keys; no record changes, indexes still match.
+    const before = await sink.rows("service_name = 'write-path'");
+    const next = loadKeyProvider({ file: newKeyFile('next') }) as KeyProvider;
+    expect(await rewrapKeys(sink.sink.db, kek, next)).toEqual({ rewrapped: 3, current: 0 });
+    expect(await sink.rows("service_name = 'write-path'")).toEqual(before);
+    const rotated = await exportJsonl('rotated.jsonl', { kek: next, actors: ['u-2'] });
+    expect(rotated).toHaveLength(1);
+    expect(rotated[0]).toMatchObject(expected(BOB, 2));
+    await expect(exportJsonl('old-key.jsonl', { kek })).rejects.toThrow(/wrapped by the key-encryption key [0-9a-f]{16}, not by the one given/);
+    await sealOnce(sink.sink.db, { settleMs: 0 });
+    expect((await verify(sink.sink.db)).ok).toBe(true);
+  });
+
+  it('verify detects a ciphertext that was altered', async () => {
+    const sink = t as TestSink;
+    await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2)]));
+    await sealOnce(sink.sink.db, { settleMs: 0 });
+    const rows = await sink.rows("service_name = 'write-path'");
+    const [a, b] = rows as [Record<string, unknown>, Record<string, unknown>];
+    await sink.sink.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      // Bob's name ciphertext moved onto Alice's record: well-formed, but not what was sealed.
+      await tx.query('UPDATE audit.records SET actor_name = $1 WHERE id = $2', [b['actor_name'], a['id']]);
+    });
+    const report = await verify(sink.sink.db);
+    expect(report.ok).toBe(false);
+    expect(report.findings.map((f) => [f.kind, f.recordId])).toEqual([['edited_row', String(a['id'])]]);
+    // And it does not decrypt as Bob's name either: the key and the column are bound to it.
+    const clear = await exportJsonl('tampered.jsonl', { kek });
+    expect(clear[0]?.['actor_name']).toBe('[undecryptable]');
+  });
+});
+
+describe('the key-encryption key', () => {
+  afterEach(async () => {
+    await t?.stop();
+    t = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a wrong or missing key stops the start with a clear error, before any batch', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otel-audit-erasure-'));
+    keyFile = newKeyFile('kek');
+    t = await startTestSink('postgres', { encryptionKeyFile: keyFile });
+    await postLogs(t.httpEndpoint, logsRequest([record(ALICE, 1)]));
+    const url = t.url as string;
+    await t.sink.close();
+    const other = newKeyFile('other');
+    const base = { databaseUrl: url, grpcPort: 0, httpPort: 0, metricsPort: 0, logLevel: 'silent' };
+    await expect(startSink({ ...base, encryptionKeyFile: other })).rejects.toThrow(/wrapped by the key-encryption key [0-9a-f]{16}, not by the one given/);
+    await expect(startSink({ ...base, encryptionKeyFile: join(dir, 'missing') })).rejects.toThrow(/cannot read the encryption key file .*missing/);
+    writeFileSync(join(dir, 'short'), 'abc\n');
+    await expect(startSink({ ...base, encryptionKeyFile: join(dir, 'short') })).rejects.toThrow(/must be 32 bytes/);
+    // The right key starts.
+    const again = await startSink({ ...base, encryptionKeyFile: keyFile });
+    await again.close();
+  });
+});
