@@ -12,6 +12,7 @@ import { sinkCommand } from '../../src/cli/sink.js';
 import { spoolCommand } from '../../src/cli/spool.js';
 import { verifyCommand } from '../../src/cli/verify.js';
 import { REPO } from '../helpers/processes.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 const COMMANDS = {
   sink: sinkCommand,
@@ -25,25 +26,7 @@ const COMMANDS = {
   erase: eraseCommand,
 } as const;
 
-/** Runs a command in this process with stdout and stderr captured. */
-async function run(command: (argv: readonly string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await command(argv);
-    return { code, out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCommand;
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../../src/cli/export.js';
 import { exportRecords, type ExportManifest } from '../../src/compliance/export.js';
 import { sealOnce } from '../../src/compliance/seal.js';
@@ -18,6 +18,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { tempDir } from '../helpers/app-process.js';
 import { openTestBackend, type TestBackend } from '../helpers/pg.js';
 import { OCSF_SUBSET, validateOcsf } from './ocsf/validate.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 interface Row {
   occurred_at: string;
@@ -212,18 +213,7 @@ const readLines = (path: string): Record<string, unknown>[] => {
 };
 const readManifest = (path: string): ExportManifest => JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8')) as ExportManifest;
 
-async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  try {
-    return { code: await exportCommand(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const runCli = (argv: string[]) => runCommand(exportCommand, argv);
 
 describe('the OCSF schema subset', () => {
   it('is OCSF 1.8.0 API Activity, and the checker finds what is wrong', () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../../src/cli/export.js';
 import { EXPORT_COLUMNS, exportRecords, parseTimeBound, type ExportManifest, type ExportOptions } from '../../src/compliance/export.js';
 import { sealOnce } from '../../src/compliance/seal.js';
@@ -15,6 +15,7 @@ import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { tempDir } from '../helpers/app-process.js';
 import { openTestBackend, type TestBackend } from '../helpers/pg.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -251,19 +252,7 @@ function expectJsonRow(got: Record<string, unknown>, want: Fixture & { id: strin
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const readManifest = (path: string): ExportManifest => JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8')) as ExportManifest;
 
-async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  try {
-    const code = await exportCommand(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const runCli = (argv: string[]) => runCommand(exportCommand, argv);
 
 const base = (out: string, over: Partial<ExportOptions> = {}): ExportOptions => ({
   from: '2025-03-10T00:00:00.000000Z',

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../../src/cli/export.js';
 import { retentionCommand } from '../../src/cli/retention.js';
 import { verifyCommand } from '../../src/cli/verify.js';
@@ -27,6 +27,7 @@ import { startSink } from '../../src/sink/sink.js';
 import { REPO } from '../helpers/app-process.js';
 import { adminQuery, createTestDatabase, roleConnections } from '../helpers/pg.js';
 import { seedRecords } from '../helpers/records.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 const suffix = randomBytes(4).toString('hex');
 const LOGINS = {
@@ -68,19 +69,7 @@ async function one<T>(sql: string, params: unknown[] = []): Promise<T> {
 }
 
 /** Run a command in this process; its stdout, stderr and exit status. */
-async function cli(command: (argv: readonly string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  try {
-    const code = await command(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = runCommand;
 
 /** The verdict retention (as audit_admin) gives January 2024 with --require-export, on a dry run. */
 async function januaryVerdict(): Promise<RetentionResult['verdicts'][number] | undefined> {

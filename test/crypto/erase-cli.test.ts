@@ -3,12 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCommand } from '../../src/cli/erase.js';
 import { exportCommand } from '../../src/cli/export.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase } from '../helpers/pg.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 let test: Awaited<ReturnType<typeof createTestDatabase>>;
 let dir: string;
@@ -28,23 +29,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[], command = eraseCommand): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await command(argv), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = (argv: string[], command: (argv: readonly string[]) => Promise<number> = eraseCommand) => runCommand(command, argv);
 
 describe('otel-audit erase', () => {
   it('needs the key-encryption key and a subject', async () => {

@@ -8,6 +8,7 @@ import { migrateCommand } from '../../src/cli/migrate.js';
 import { type Database, openDatabase } from '../../src/db/database.js';
 import { ensurePartitions, loadMigrations, migrate, schemaStatus } from '../../src/db/migrate.js';
 import { createTestDatabase, openConnections, openTestBackend, type TestBackend } from '../helpers/pg.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 const SHIPPED = assetPath('db', 'migrations');
 /** The migrations that ship, and names for test migrations that come after them. */
@@ -251,19 +252,7 @@ describe('concurrent migration from several processes (postgres)', () => {
 });
 
 describe('otel-audit migrate', () => {
-  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-    try {
-      const code = await migrateCommand(argv);
-      return { code, out, err };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
-  }
+  const run = (argv: string[]) => runCommand(migrateCommand, argv);
 
   it('prints help', async () => {
     const { code, out } = await run(['--help']);

@@ -1,28 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, FIXTURES, fakeJwt, startApp, tempDir, type AppProcess } from '../helpers/app-process.js';
+import { describe, expect, it } from 'vitest';
+import { fakeJwt, type AppProcess } from '../helpers/app-process.js';
 import { recordsOf, type AppRequestInit } from '../helpers/app-records.js';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { useFrameworkApps } from '../helpers/framework-apps.js';
+import type { OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 let receiver: OtlpReceiver;
-let spool: { path: string; remove: () => void };
 let esm: AppProcess;
 let cjs: AppProcess;
 
-beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  spool = tempDir('hono');
-  const env = { ...baseEnv(receiver.endpoint, spool.path), OTEL_AUDIT_CONFIG: `${FIXTURES}audit-config.cjs` };
-  [esm, cjs] = await Promise.all([
-    startApp('hono-app.mjs', { env: { ...env, OTEL_SERVICE_NAME: 'hono-esm' } }),
-    startApp('hono-app.cjs', { loader: 'require', env: { ...env, OTEL_SERVICE_NAME: 'hono-cjs' } }),
-  ]);
-});
-
-afterAll(async () => {
-  await Promise.all([esm?.stop(), cjs?.stop()]);
-  await receiver?.stop();
-  spool?.remove();
-});
+useFrameworkApps('hono', (apps) => ({ receiver, esm, cjs } = apps));
 
 const send = (method: string, path: string, init?: AppRequestInit, expected?: number) => recordsOf(receiver, esm, method, path, init, expected);
 
