@@ -14,7 +14,7 @@ import { sanitizeFragment, spanAttributes } from './record-builder.js';
 import { RecordEmitter, type Ready } from './record-emitter.js';
 import type { RecordValueLimits } from './record-values.js';
 import { sensitiveKeyTest } from './redact.js';
-import { capturedRequests, takeCapturedRequest } from './request-capture.js';
+import { capturedRequestOf, takeCapturedRequest } from './request-capture.js';
 import { Tagger } from './tagger.js';
 import type { AuditOptions, AuditSetInput } from './types.js';
 
@@ -279,7 +279,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
     this.scopes.close(scope);
     // A request still in flight (timeout, shutdown) is recorded as it stands: never as a success.
     if (inFlight && !scope.rootEnded && !scope.tagged && scope.root && isHttpServer(scope.root)) {
-      const inFlight = this.tagger.tag(scope.root, capturedRequests().get(scope.root), true);
+      const inFlight = this.tagger.tag(scope.root, capturedRequestOf(scope.root), true);
       if (inFlight) {
         scope.tagged = true;
         scope.fragments.unshift(inFlight);

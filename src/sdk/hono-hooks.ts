@@ -3,7 +3,7 @@ import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { declaresRecordedBody, type BodyWatchOptions } from './body-snapshot.js';
 import { noteFrameworkError } from './framework-error.js';
 import { watchHonoBody } from './hono-body.js';
-import { capturedRequests, type CapturedRequest } from './request-capture.js';
+import { capturedRequestOf, type CapturedRequest } from './request-capture.js';
 
 /**
  * Hono 4 under the register hook. Hono has no instrumentation of its own
@@ -177,7 +177,7 @@ export class HonoHooks {
   /** The first call of a request: attach it to the server span, watch its body, name a provisional route. */
   private begin(c: object): RequestState {
     const span = trace.getActiveSpan();
-    const entry = span ? capturedRequests().get(span) : undefined;
+    const entry = span ? capturedRequestOf(span) : undefined;
     const req = (c as { req?: { matchedRoutes?: unknown } }).req;
     if (entry && declaresRecordedBody(entry.req.headers, this.watch.maxDeclaredBytes)) {
       entry.sent ??= { taken: false, final: false, value: undefined };

@@ -36,12 +36,20 @@ export interface Scope {
   closed: boolean;
 }
 
+/**
+ * Where a span keeps its operation: a property of the span object itself
+ * (set once, in `onStart`, right after the span was constructed), which is
+ * several times cheaper per span than a WeakMap entry and is collected with
+ * the span. A symbol key: invisible to `Object.keys`, `for…in` and JSON, so
+ * nothing that walks a span's fields sees it.
+ */
+const SCOPE = Symbol('otel-audit.scope');
+type ScopeHolder = { [SCOPE]?: Scope };
+
 /** Open operations by key (in creation order) and by span, bounded in number. */
 export class OperationScopes {
   /** Open operations by key, in creation order. */
   private readonly byKey = new Map<string, Scope>();
-  /** Span → its operation (weak: spans are never held here). */
-  private readonly bySpan = new WeakMap<object, Scope>();
 
   /**
    * @param maxOpen open operations held at most
@@ -64,11 +72,11 @@ export class OperationScopes {
 
   /** The operation a span was bound to when it started. */
   ofSpan(span: object): Scope | undefined {
-    return this.bySpan.get(span);
+    return (span as ScopeHolder)[SCOPE];
   }
 
   bind(span: object, scope: Scope): void {
-    this.bySpan.set(span, scope);
+    (span as ScopeHolder)[SCOPE] = scope;
   }
 
   /** Closes an operation: it is no longer open under its key. */
@@ -126,7 +134,7 @@ export class OperationScopes {
   current(create: boolean): Scope | undefined {
     const span = trace.getSpan(context.active());
     if (!span) return undefined;
-    const known = this.bySpan.get(span);
+    const known = (span as ScopeHolder)[SCOPE];
     if (known) return this.live(known);
     const sc = span.spanContext();
     if (!trace.isSpanContextValid(sc)) return undefined;

@@ -24,13 +24,18 @@ export interface CapturedRequest {
   error?: string;
 }
 
-const REGISTRY = Symbol.for('otel-audit.captured-requests');
-type Holder = { [REGISTRY]?: WeakMap<object, CapturedRequest> };
+/**
+ * A span's request objects live in a property of the span (a global symbol,
+ * so that the ESM and CommonJS builds share it): cheaper per request than a
+ * WeakMap entry. A symbol key is invisible to `Object.keys`, `for…in` and
+ * JSON.
+ */
+const CAPTURED = Symbol.for('otel-audit.captured-request');
+type Holder = { [CAPTURED]?: CapturedRequest | undefined };
 
-/** Span → request objects. On globalThis so that the ESM and CommonJS builds share it. */
-export function capturedRequests(): WeakMap<object, CapturedRequest> {
-  const g = globalThis as Holder;
-  return (g[REGISTRY] ??= new WeakMap());
+/** The request objects of a span, if its request was captured. */
+export function capturedRequestOf(span: object): CapturedRequest | undefined {
+  return (span as Holder)[CAPTURED];
 }
 
 /**
@@ -39,9 +44,9 @@ export function capturedRequests(): WeakMap<object, CapturedRequest> {
  * entry it would keep the request, its parsed body and response chunks alive.
  */
 export function takeCapturedRequest(span: object): CapturedRequest | undefined {
-  const map = capturedRequests();
-  const entry = map.get(span);
-  if (entry !== undefined) map.delete(span);
+  const holder = span as Holder;
+  const entry = holder[CAPTURED];
+  if (entry !== undefined) holder[CAPTURED] = undefined;
   return entry;
 }
 
@@ -61,14 +66,14 @@ function watchSentBody(entry: CapturedRequest, target: object, watch: BodyWatchO
  * server span and, with `watch`, the body a parser assigns to `req.body`.
  */
 export function captureRequest(span: object, req: IncomingMessage, watch?: BodyWatchOptions): void {
-  const map = capturedRequests();
-  const existing = map.get(span);
+  const holder = span as Holder;
+  const existing = holder[CAPTURED];
   if (existing) {
     existing.req = req;
     return;
   }
   const entry: CapturedRequest = { req };
-  map.set(span, entry);
+  holder[CAPTURED] = entry;
   watchSentBody(entry, req, watch);
 }
 
@@ -85,8 +90,7 @@ function toBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
  * POST learn their id from the response).
  */
 export function captureResponse(span: object, res: ServerResponse, keepBody: boolean): void {
-  const map = capturedRequests();
-  const entry = map.get(span);
+  const entry = capturedRequestOf(span);
   if (!entry) return;
   entry.res = res;
   if (!keepBody) return;
@@ -123,7 +127,7 @@ export function captureFrameworkRequest(request: unknown, watch?: BodyWatchOptio
   if (request === null || typeof request !== 'object') return undefined;
   const span = trace.getActiveSpan();
   if (!span) return undefined;
-  const entry = capturedRequests().get(span);
+  const entry = capturedRequestOf(span);
   if (!entry) return undefined;
   entry.framework = request as Record<string, unknown>;
   if (bodyKey !== undefined) entry.bodyKey = bodyKey;

@@ -54,6 +54,22 @@ describe('AuditDelivery over the official OTLP gRPC exporter', () => {
     expect(delivery.getStats()).toMatchObject({ emitted: 35, exported: 35, dropped: 0 });
   });
 
+  it('a backlog goes out in catch-up exports of several batches, a trickle one batch at a time', async () => {
+    const { receiver, delivery } = await setup();
+    // 45 records at once (queue 50, batch 10): behind by more than two batches.
+    for (let i = 1; i <= 45; i++) delivery.enqueue(rec(i));
+    expect(await delivery.flush(5000)).toBe(true);
+    expect(seqs(receiver)).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+    expect(receiver.calls.logs).toBe(1);
+    // Fewer than two batches waiting: a batch per export, as configured.
+    receiver.clear();
+    for (let i = 46; i <= 60; i++) delivery.enqueue(rec(i));
+    expect(await delivery.flush(5000)).toBe(true);
+    expect(seqs(receiver)).toEqual(Array.from({ length: 15 }, (_, i) => i + 46));
+    expect(receiver.calls.logs).toBe(2);
+    expect(delivery.getStats()).toMatchObject({ spooled: 0, exported: 60 });
+  });
+
   it('retryable failures are retried (spooled meanwhile) until they go through; nothing is lost or reordered', async () => {
     const { receiver, delivery } = await setup();
     receiver.failNext(4, grpc.status.UNAVAILABLE);

@@ -36,6 +36,15 @@ const DROP_REPORT_INTERVAL_MS = 10_000;
 const DRAIN_RETRY_INITIAL_MS = 50;
 /** Longest retry delay while draining, ms (and never past the end of the window). */
 const DRAIN_RETRY_MAX_MS = 1_000;
+/**
+ * Behind by two batches or more (a burst, a slow receiver, an app using
+ * every cycle of its core): one export takes up to this many batches at
+ * once, so that the per-export cost (a request, its frames, the wait for the
+ * acknowledgement) does not grow with the backlog until the memory queue
+ * overflows into the spool. The transport still splits what exceeds its
+ * request size limit.
+ */
+const CATCH_UP_BATCHES = 8;
 
 /**
  * Delivers audit records without silent loss, in emission order:
@@ -270,17 +279,24 @@ export class AuditDelivery {
   }
 
   private nextBatch(): { records: AuditRecord[]; fromSpool?: SpoolBatch } | undefined {
-    if (this.queue.length > 0) return { records: this.queue.splice(0, this.options.batchSize) };
+    if (this.queue.length > 0) return { records: this.queue.splice(0, this.takeCount(this.queue.length)) };
     // What waits for the spool follows what is in it.
     this.writePending();
     if (!this.spool) return undefined;
     try {
-      const batch = this.spool.peek(this.options.batchSize);
+      // The spool is a backlog by definition: it goes out in catch-up batches.
+      const batch = this.spool.peek(this.options.batchSize * CATCH_UP_BATCHES);
       return batch ? { records: batch.records, fromSpool: batch } : undefined;
     } catch (err) {
       diag.error('otel-audit: cannot read the spool', err);
       return undefined;
     }
+  }
+
+  /** Records one export takes from `waiting` records in memory: a batch, more when behind. */
+  private takeCount(waiting: number): number {
+    const { batchSize } = this.options;
+    return waiting >= 2 * batchSize ? Math.min(waiting, batchSize * CATCH_UP_BATCHES) : batchSize;
   }
 
   private async send(batch: { records: AuditRecord[]; fromSpool?: SpoolBatch }): Promise<void> {
