@@ -6,6 +6,9 @@
 //   node --import ./bench/plain-otel.mjs app.mjs
 // The baseline of bench/sdk-overhead: otel-audit's register hook sets up the
 // same instrumentation, span pipeline and ES module loader hook, plus audit.
+// BENCH_PLAIN_FASTIFY=1 adds fastify's own instrumentation (@fastify/otel),
+// as the APM set-up of a fastify service would have it: bench/sdk-startup
+// sets it for its fastify app, whose otel-audit run loads @fastify/otel too.
 import { supportsSyncHooks, register as registerSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import * as nodeModule from 'node:module';
@@ -17,12 +20,18 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 
 // ES module apps are patched only through a loader hook, which must be in
 // place before the instrumentations are created and the app is imported.
-const include = ['http', 'https', 'express'];
+const withFastify = process.env.BENCH_PLAIN_FASTIFY === '1';
+const include = ['http', 'https', 'express', ...(withFastify ? ['fastify'] : [])];
 if (supportsSyncHooks()) {
   registerSyncHooks({ include });
 } else {
   const { registerOptions } = createAddHookMessageChannel();
   nodeModule.register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+}
+
+async function fastifyInstrumentation() {
+  const { FastifyOtelInstrumentation } = await import('@fastify/otel');
+  return new FastifyOtelInstrumentation({ registerOnInitialization: true });
 }
 
 // `traceExporter` makes the SDK wrap it in a BatchSpanProcessor configured from
@@ -31,7 +40,7 @@ if (supportsSyncHooks()) {
 const tracesExported = !(process.env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim()).includes('none');
 const sdk = new NodeSDK({
   ...(tracesExported ? { traceExporter: new OTLPTraceExporter() } : {}),
-  instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+  instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), ...(withFastify ? [await fastifyInstrumentation()] : [])],
 });
 sdk.start();
 

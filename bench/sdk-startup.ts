@@ -141,6 +141,8 @@ async function runOnce(app: App, scenario: Scenario, sinkPort: number, spoolDir:
       OTEL_LOGS_EXPORTER: 'none',
       OTEL_AUDIT_SPOOL_DIR: spoolDir,
     });
+    // Plain OpenTelemetry for a fastify service instruments fastify too, as otel-audit does.
+    if (app.id === 'fastify') env['BENCH_PLAIN_FASTIFY'] = '1';
   }
   const started = performance.now();
   const child = spawn(process.execPath, [...scenario.nodeArgs, app.file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
