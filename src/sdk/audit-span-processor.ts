@@ -34,6 +34,12 @@ export interface AuditSpanProcessorOptions extends AuditOptions {
   emitterId?: string;
   /** Resolved configuration; default: resolved from these options and the environment. */
   config?: ResolvedAuditConfig;
+  /**
+   * Tag HTTP server spans with who/what/which resource/outcome for the APM
+   * (default true). Without any span export nobody reads them: `startAudit`
+   * turns it off then and saves their cost on every request.
+   */
+  tagSpans?: boolean;
 }
 
 function isHttpServer(span: ReadableSpan): boolean {
@@ -73,10 +79,12 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
   private readonly manual = new ManualCallBound();
   private readonly emitter: RecordEmitter;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly tagSpans: boolean;
   private errors = 0;
   private closed = false;
 
   constructor(options: AuditSpanProcessorOptions) {
+    this.tagSpans = options.tagSpans !== false;
     this.config = options.config ?? resolveConfig(options);
     this.tagger = new Tagger(this.config);
     this.limits = { maxValueBytes: this.config.maxValueBytes, isSensitive: sensitiveKeyTest(this.config.redactKeys) };
@@ -129,6 +137,7 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
       if (span === scope.root) scope.tagged = true;
       if (scope.fragments.length >= MAX_FRAGMENTS_PER_OPERATION) this.flush(scope, true);
       this.scopes.live(scope).fragments.push(fragment);
+      if (!this.tagSpans) return;
       // The APM sees the audit attributes on the server span too. The emitter
       // id tells a receiver that this span's record also travels as a log
       // record, so that the span is never stored as a second record.

@@ -85,9 +85,12 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
 
   const transport = transportFor(config);
   // Records reach delivery only after start-up, when `delivery` exists.
+  const apm = apmSpanProcessors();
   const processor = new AuditSpanProcessor({
     config,
     onRecord: (r) => delivery.enqueue(r),
+    // No span leaves the process (OTEL_TRACES_EXPORTER=none, no processors given): spans are not tagged for an APM.
+    tagSpans: apm.length > 0 || (options.spanProcessors?.length ?? 0) > 0,
   });
 
   let spool: Spool | undefined;
@@ -133,7 +136,7 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
 
   const sdk = new NodeSDK({
     sampler: auditSampler(),
-    spanProcessors: [processor, ...apmSpanProcessors(), ...(options.spanProcessors ?? [])],
+    spanProcessors: [processor, ...apm, ...(options.spanProcessors ?? [])],
     instrumentations,
     ...optionalProviders(),
   });

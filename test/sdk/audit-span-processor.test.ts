@@ -1,6 +1,6 @@
 import { context, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audit } from '../../src/sdk/audit-api.js';
 import { AuditSpanProcessor } from '../../src/sdk/audit-span-processor.js';
@@ -41,6 +41,22 @@ describe('AuditSpanProcessor', () => {
     expect(records[0]!.attributes).toMatchObject({ 'audit.action': 'user.read', 'audit.resource.id': '12', 'audit.emitter.seq': 1 });
     expect(records[0]!.traceId).toBe(span.spanContext().traceId);
     expect(records[0]!.spanId).toBe(span.spanContext().spanId);
+  });
+
+  it('tags the server span for the APM unless told that no span leaves the process', async () => {
+    for (const tagSpans of [undefined, false]) {
+      const records: AuditRecord[] = [];
+      const exported = new InMemorySpanExporter();
+      const processor = new AuditSpanProcessor({ config: resolveConfig({}, {}), onRecord: (r) => records.push(r), ...(tagSpans === undefined ? {} : { tagSpans }) });
+      const local = new TracerProvider({ spanProcessors: [processor, new SimpleSpanProcessor({ exporter: exported })] });
+      local.getTracer('test').startSpan('PUT', { kind: SpanKind.SERVER, attributes: serverAttrs('PUT', '/users/7', 200) }).end();
+      expect(records.map((r) => r.attributes['audit.action'])).toEqual(['user.update']);
+      await local.forceFlush();
+      const span = exported.getFinishedSpans()[0]!;
+      if (tagSpans === false) expect(Object.keys(span.attributes).filter((k) => k.startsWith('audit.'))).toEqual([]);
+      else expect(span.attributes).toMatchObject({ 'audit.action': 'user.update', 'audit.resource.id': '7', 'audit.outcome': 'success' });
+      await local.shutdown();
+    }
   });
 
   it('waits for a child that ends after the root (grace period), and merges its manual record', async () => {
