@@ -49,6 +49,31 @@ export interface RuleTable<R> {
   match(method: string, inputs: string | readonly string[], inputParams?: Readonly<Record<string, string>>): RuleMatch<R> | undefined;
 }
 
+interface SplitInput {
+  readonly segments: readonly string[];
+  /** The input is a route template (has parameter segments). */
+  readonly templated: boolean;
+}
+
+/**
+ * Inputs already split, by text: each request matches its path and route against
+ * several tables (routes, levels, modules, quiet rules), and a route
+ * template recurs on every request of its route. Bounded: emptied when full.
+ */
+const splitCache = new Map<string, SplitInput>();
+const MAX_SPLIT_CACHE = 1024;
+
+function splitInput(input: string): SplitInput {
+  const key = String(input);
+  const hit = splitCache.get(key);
+  if (hit !== undefined) return hit;
+  const segments = splitSegments(key);
+  const split: SplitInput = { segments, templated: segments.some((seg) => segmentParam(seg) !== undefined) };
+  if (splitCache.size >= MAX_SPLIT_CACHE) splitCache.clear();
+  splitCache.set(key, split);
+  return split;
+}
+
 interface CompiledRule<R> {
   rule: R;
   parsed: ParsedTemplate;
@@ -107,10 +132,7 @@ export function compilePathRules<R extends PathRule>(rules: readonly R[]): RuleT
       // Most level and module tables are empty: nothing is split for them.
       if (compiled.length === 0) return undefined;
       const m = String(method).toUpperCase();
-      const split = (typeof inputs === 'string' ? [inputs] : inputs).map((p) => {
-        const segments = splitSegments(String(p));
-        return { segments, templated: segments.some((s) => segmentParam(s) !== undefined) };
-      });
+      const split = typeof inputs === 'string' ? [splitInput(inputs)] : inputs.map(splitInput);
       for (const c of compiled) {
         if (c.methods !== undefined && !c.methods.has(m)) continue;
         for (const input of split) {
