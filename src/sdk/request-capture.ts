@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { declaresRecordedBody, watchBody, type BodySnapshot, type BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
 import { redactText, type RedactTextOptions } from './redact-text.js';
@@ -84,6 +84,47 @@ function toBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
   return undefined;
 }
 
+/** The entry whose response body a response keeps (a global symbol: the ESM and CommonJS builds share it). */
+const KEEPS_BODY = Symbol.for('otel-audit.keeps-response-body');
+type ResponseHolder = { [KEEPS_BODY]?: CapturedRequest | undefined };
+/** Set on ServerResponse.prototype once it is patched (by either build). */
+const PATCHED = Symbol.for('otel-audit.response-capture-patched');
+
+function keepChunk(entry: CapturedRequest, chunk: unknown, encoding: unknown): void {
+  const buf = toBuffer(chunk, encoding);
+  if (!buf || !entry.responseChunks || (entry.responseBytes ?? 0) + buf.length > MAX_RESPONSE_BYTES) return;
+  entry.responseChunks.push(buf);
+  entry.responseBytes = (entry.responseBytes ?? 0) + buf.length;
+}
+
+/**
+ * `write` and `end` of every HTTP server response, patched once: a response
+ * whose body is kept (see {@link captureResponse}) hands its chunks over;
+ * every other response costs one property read. No closure or own property
+ * per response. The arguments are passed through untouched. Called when the
+ * SDK starts, before the HTTP instrumentation first reads a response's `end`.
+ */
+export function patchResponsePrototype(): void {
+  const proto = ServerResponse.prototype as unknown as Record<PropertyKey, unknown>;
+  if (proto[PATCHED] === true) return;
+  const write = proto['write'] as (...a: unknown[]) => boolean;
+  const end = proto['end'] as (...a: unknown[]) => ServerResponse;
+  proto['write'] = function (this: ResponseHolder, ...args: unknown[]) {
+    const entry = this[KEEPS_BODY];
+    if (entry !== undefined) keepChunk(entry, args[0], args[1]);
+    return write.apply(this, args);
+  };
+  proto['end'] = function (this: ResponseHolder, ...args: unknown[]) {
+    const entry = this[KEEPS_BODY];
+    if (entry !== undefined) {
+      this[KEEPS_BODY] = undefined;
+      if (typeof args[0] !== 'function') keepChunk(entry, args[0], args[1]);
+    }
+    return end.apply(this, args);
+  };
+  Object.defineProperty(proto, PATCHED, { value: true });
+}
+
 /**
  * `responseHook` of the HTTP instrumentation: remember the response, and when
  * `keepBody` says so, keep a bounded copy of its body (resources created by a
@@ -94,25 +135,10 @@ export function captureResponse(span: object, res: ServerResponse, keepBody: boo
   if (!entry) return;
   entry.res = res;
   if (!keepBody) return;
+  patchResponsePrototype();
   entry.responseChunks = [];
   entry.responseBytes = 0;
-  const keep = (chunk: unknown, encoding: unknown): void => {
-    const buf = toBuffer(chunk, encoding);
-    if (!buf || !entry.responseChunks || (entry.responseBytes ?? 0) + buf.length > MAX_RESPONSE_BYTES) return;
-    entry.responseChunks.push(buf);
-    entry.responseBytes = (entry.responseBytes ?? 0) + buf.length;
-  };
-  const write = res.write;
-  const end = res.end;
-  // Same signatures as the originals; the arguments are passed through untouched.
-  res.write = function (this: ServerResponse, ...args: unknown[]) {
-    keep(args[0], args[1]);
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as ServerResponse['write'];
-  res.end = function (this: ServerResponse, ...args: unknown[]) {
-    if (typeof args[0] !== 'function') keep(args[0], args[1]);
-    return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as ServerResponse['end'];
+  (res as ResponseHolder)[KEEPS_BODY] = entry;
 }
 
 /**

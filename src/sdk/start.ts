@@ -24,7 +24,7 @@ import { RestifyInstrumentation } from './restify-instrumentation.js';
 import { optionalProviders } from './optional-providers.js';
 import type { BodyWatchOptions } from './body-snapshot.js';
 import { recordedBodyBytes } from './input-limits.js';
-import { captureFrameworkRequest, captureRequest, captureResponse } from './request-capture.js';
+import { captureFrameworkRequest, captureRequest, captureResponse, patchResponsePrototype } from './request-capture.js';
 import { auditSampler } from './sampler.js';
 import type { AuditOptions } from './types.js';
 
@@ -106,6 +106,7 @@ export function startAudit(options: StartAuditOptions = {}): AuditHandle {
   const delivery = new AuditDelivery(transport, spool, config);
 
   const tagger = processor.requestTagger;
+  patchResponsePrototype();
   // The redactor reads at most `maxValueBytes` values of a body; twice that are copied (see body-snapshot.ts).
   const watch: BodyWatchOptions = { maxNodes: 2 * config.maxValueBytes, maxDeclaredBytes: recordedBodyBytes(config.maxValueBytes) };
   const instrumentations = [
