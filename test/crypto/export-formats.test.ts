@@ -4,9 +4,8 @@
  * every other field as the export without the key wrote it; the manifest
  * describes the file written and the audit.export record says it was decrypted.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eraseRecords } from '../../src/compliance/erase.js';
@@ -14,20 +13,17 @@ import { EXPORT_COLUMNS, exportRecords, type ExportFormat } from '../../src/comp
 import { parseCsvRecord } from '../../src/compliance/export-reveal.js';
 import { sealOnce } from '../../src/compliance/seal.js';
 import { ENCRYPTABLE } from '../../src/crypto/encryption-config.js';
-import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
 import { validateOcsf } from '../compliance/ocsf/validate.js';
 import { logsRequest, postLogs } from '../helpers/otlp-logs.js';
-import { startTestSink, type TestSink } from '../helpers/sink.js';
-import { ALICE, ALL_COLUMNS, BOB, expected, record, type Person } from './people.js';
+import { ALICE, ALL_COLUMNS, BOB, expected, record, startEncryptedSink, type EncryptedSink, type Person } from './people.js';
 
-let t: TestSink | undefined;
-let dir: string;
-let kek: KeyProvider;
+let e: EncryptedSink | undefined;
 
 /** The exported file's lines of the test's records, and its manifest. */
 async function exportFile(format: ExportFormat, name: string, withKey: boolean): Promise<{ lines: string[]; sha256: string; manifestSha: string; auditId: string }> {
+  const { sink, dir, kek } = e as EncryptedSink;
   const out = join(dir, name);
-  const result = await exportRecords((t as TestSink).sink.db, {
+  const result = await exportRecords(sink.sink.db, {
     from: '2000-01-01',
     to: '2100-01-01',
     format,
@@ -64,20 +60,15 @@ function ocsfPersonal(p: Person, n: number): Record<string, unknown> {
 
 describe.each(['postgres', 'pglite'] as const)('decrypted CSV and OCSF exports (%s)', (backend) => {
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'otel-audit-export-formats-'));
-    const keyFile = join(dir, 'kek');
-    writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`);
-    kek = loadKeyProvider({ file: keyFile }) as KeyProvider;
-    t = await startTestSink(backend, { encryptionKeyFile: keyFile, encryptColumns: ALL_COLUMNS, sealIntervalMs: 0, ...(backend === 'pglite' ? { env: {} } : {}) });
+    e = await startEncryptedSink(backend, { encryptColumns: ALL_COLUMNS });
   });
   afterEach(async () => {
-    await t?.stop();
-    t = undefined;
-    rmSync(dir, { recursive: true, force: true });
+    await e?.stop();
+    e = undefined;
   });
 
   it('round-trips every encrypted column, shows erased subjects as erased, and keeps the manifest true to the file', async () => {
-    const sink = t as TestSink;
+    const { sink, kek } = e as EncryptedSink;
     expect(await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2)]))).toEqual({ status: 200, rejected: 0, message: '' });
     await sealOnce(sink.sink.db, { settleMs: 0 });
 

@@ -4,16 +4,10 @@
  * or "[erased]" once the subject was erased, never the ciphertext; every
  * other column reads as before.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseRecords } from '../../src/compliance/erase.js';
-import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
-import { ALICE, BOB, record } from '../crypto/people.js';
+import { ALICE, BOB, record, startEncryptedSink, type EncryptedSink } from '../crypto/people.js';
 import { logsRequest, postLogs } from '../helpers/otlp-logs.js';
-import { startTestSink, type TestSink } from '../helpers/sink.js';
 import { connectReader, type Reader } from './dashboard-db.js';
 import { loadDashboard, panelSql, variable, variableQuery } from './dashboard-model.js';
 import { expandSql, type QueryOptions } from './grafana-query.js';
@@ -22,27 +16,23 @@ const d = loadDashboard('audit-overview.json');
 /** Around the records' time (2025-11-21 12:00 UTC). */
 const RANGE = { from: new Date('2025-11-21T11:00:00Z'), to: new Date('2025-11-21T13:00:00Z') };
 
-let dir: string;
-let sink: TestSink;
+let e: EncryptedSink;
 let reader: Reader;
 let ids: string[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'otel-audit-dash-enc-'));
-  const keyFile = join(dir, 'kek');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'));
   // The default encrypted columns: actor_name, client_ip, user_agent, request, change_before, change_after.
-  sink = await startTestSink('postgres', { encryptionKeyFile: keyFile, sealIntervalMs: 0 });
+  e = await startEncryptedSink('postgres');
+  const { sink } = e;
   expect(await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2)]))).toMatchObject({ status: 200, rejected: 0 });
   ids = (await sink.rows("service_name = 'write-path'")).map((r) => String(r['id']));
-  await eraseRecords(sink.sink.db, { kek: loadKeyProvider({ file: keyFile }) as KeyProvider, subject: ALICE.id, mode: 'actor', actor: 'dpo' });
+  await eraseRecords(sink.sink.db, { kek: e.kek, subject: ALICE.id, mode: 'actor', actor: 'dpo' });
   reader = await connectReader(sink.url as string);
 }, 60_000);
 
 afterAll(async () => {
   await reader?.end();
-  await sink?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await e?.stop();
 });
 
 async function run(title: string, o: Omit<QueryOptions, 'range'> = {}): Promise<Record<string, unknown>[]> {

@@ -6,19 +6,14 @@
  * endpoint likewise; and the audit.view records saying what was decrypted.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseRecords } from '../../src/compliance/erase.js';
 import { ENCRYPTABLE } from '../../src/crypto/encryption-config.js';
-import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
 import { startServe, type ServeServer } from '../../src/serve/server.js';
 import { tokenHash, type TokenSpec } from '../../src/serve/tokens.js';
-import { ALICE, ALL_COLUMNS, BOB, expected, record } from '../crypto/people.js';
+import { ALICE, ALL_COLUMNS, BOB, expected, record, startEncryptedSink, type EncryptedSink } from '../crypto/people.js';
 import { logsRequest, postLogs } from '../helpers/otlp-logs.js';
 import { adminQuery } from '../helpers/pg.js';
-import { startTestSink, type TestSink } from '../helpers/sink.js';
 
 const suffix = randomBytes(4).toString('hex');
 const ROLE = `t_enc_auditor_${suffix}`;
@@ -29,31 +24,24 @@ const tokens: TokenSpec[] = [
   { name: 'support', sha256: tokenHash(MASKED), role: ROLE },
 ];
 
-let dir: string;
-let kek: KeyProvider;
-let sink: TestSink;
+let e: EncryptedSink;
 let withKey: ServeServer;
 let withoutKey: ServeServer;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'otel-audit-serve-enc-'));
-  const keyFile = join(dir, 'kek');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'));
-  kek = loadKeyProvider({ file: keyFile }) as KeyProvider;
-  sink = await startTestSink('postgres', { encryptionKeyFile: keyFile, encryptColumns: ALL_COLUMNS, sealIntervalMs: 0 });
-  expect(await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2), record(ALICE, 3)]))).toMatchObject({ status: 200, rejected: 0 });
+  e = await startEncryptedSink('postgres', { encryptColumns: ALL_COLUMNS });
+  expect(await postLogs(e.sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2), record(ALICE, 3)]))).toMatchObject({ status: 200, rejected: 0 });
   await adminQuery(`CREATE ROLE ${ROLE} IN ROLE audit_auditor`);
-  const base = { databaseUrl: sink.url as string, env: {}, host: '127.0.0.1', port: 0, tokens, log: () => undefined };
-  withKey = await startServe({ ...base, kek });
+  const base = { databaseUrl: e.sink.url as string, env: {}, host: '127.0.0.1', port: 0, tokens, log: () => undefined };
+  withKey = await startServe({ ...base, kek: e.kek });
   withoutKey = await startServe(base);
 }, 60_000);
 
 afterAll(async () => {
   await withKey?.close();
   await withoutKey?.close();
-  await sink?.stop();
+  await e?.stop();
   await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function fetchText(server: ServeServer, path: string, token: string, init: RequestInit = {}): Promise<string> {
@@ -117,7 +105,7 @@ describe('encrypted fields in the query API', () => {
     }
 
     // What each token saw is recorded.
-    const { rows } = await sink.sink.db.query<{ actor_id: string; decrypted: boolean }>(
+    const { rows } = await e.sink.sink.db.query<{ actor_id: string; decrypted: boolean }>(
       "SELECT actor_id, (attributes ->> 'decrypted')::boolean AS decrypted FROM audit.records WHERE action = 'audit.view' AND attributes ->> 'kind' IN ('search', 'record')",
     );
     expect(new Set(rows.filter((r) => r.decrypted).map((r) => r.actor_id))).toEqual(new Set(['dpo']));
@@ -151,7 +139,7 @@ describe('encrypted fields in the query API', () => {
   });
 
   it('after erasure shows the subject\'s fields as "[erased]", with and without the key, every other column intact', async () => {
-    await eraseRecords(sink.sink.db, { kek, subject: 'u-1', mode: 'actor', actor: 'dpo' });
+    await eraseRecords(e.sink.sink.db, { kek: e.kek, subject: 'u-1', mode: 'actor', actor: 'dpo' });
     const clear = await read(withKey, CLEAR);
     expect(clear.details[0]?.record).toMatchObject({ ...all('[erased]'), action: 'user.update', resource_id: '1', outcome: 'success', trace_id: record(ALICE, 1).traceId });
     expect(clear.details[0]?.diff).toMatchObject({ entries: [], unreadable: '[erased]' });

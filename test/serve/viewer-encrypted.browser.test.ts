@@ -6,19 +6,16 @@
  * an encrypted actor id. Runs on the built page (`npm run build`).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseRecords } from '../../src/compliance/erase.js';
-import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
 import { startServe, type ServeServer } from '../../src/serve/server.js';
 import { tokenHash } from '../../src/serve/tokens.js';
-import { ALICE, ALL_COLUMNS, BOB, record } from '../crypto/people.js';
+import { ALICE, ALL_COLUMNS, BOB, record, startEncryptedSink, type EncryptedSink } from '../crypto/people.js';
 import { logsRequest, postLogs } from '../helpers/otlp-logs.js';
 import { adminQuery } from '../helpers/pg.js';
-import { startTestSink, type TestSink } from '../helpers/sink.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const suffix = randomBytes(4).toString('hex');
@@ -26,23 +23,19 @@ const ROLE = `t_browser_enc_${suffix}`;
 const CLEAR = `browser-clear-${suffix}-0123456789`;
 const MASKED = `browser-masked-${suffix}-0123456789`;
 
-let dir: string;
-let sink: TestSink;
+let e: EncryptedSink;
 let server: ServeServer;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   if (!existsSync(join(import.meta.dirname, '../../dist/viewer/viewer.js'))) throw new Error('dist/viewer is missing: run "npm run build" first');
-  dir = mkdtempSync(join(tmpdir(), 'otel-audit-viewer-enc-'));
-  const keyFile = join(dir, 'kek');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'));
-  sink = await startTestSink('postgres', { encryptionKeyFile: keyFile, encryptColumns: ALL_COLUMNS, sealIntervalMs: 0 });
-  expect(await postLogs(sink.httpEndpoint, logsRequest([record(BOB, 2), record(ALICE, 3)]))).toMatchObject({ status: 200, rejected: 0 });
-  await eraseRecords(sink.sink.db, { kek: loadKeyProvider({ file: keyFile }) as KeyProvider, subject: ALICE.id, mode: 'actor', actor: 'dpo' });
+  e = await startEncryptedSink('postgres', { encryptColumns: ALL_COLUMNS });
+  expect(await postLogs(e.sink.httpEndpoint, logsRequest([record(BOB, 2), record(ALICE, 3)]))).toMatchObject({ status: 200, rejected: 0 });
+  await eraseRecords(e.sink.sink.db, { kek: e.kek, subject: ALICE.id, mode: 'actor', actor: 'dpo' });
   await adminQuery(`CREATE ROLE ${ROLE} IN ROLE audit_auditor`);
   server = await startServe({
-    databaseUrl: sink.url as string,
+    databaseUrl: e.sink.url as string,
     env: {},
     host: '127.0.0.1',
     port: 0,
@@ -50,7 +43,7 @@ beforeAll(async () => {
       { name: 'dpo', sha256: tokenHash(CLEAR), role: ROLE, decrypt: true },
       { name: 'support', sha256: tokenHash(MASKED), role: ROLE },
     ],
-    kek: loadKeyProvider({ file: keyFile }) as KeyProvider,
+    kek: e.kek,
     log: () => undefined,
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -59,9 +52,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await sink?.stop();
+  await e?.stop();
   await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function open(token: string): Promise<Page> {
