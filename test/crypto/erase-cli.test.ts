@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCommand } from '../../src/cli/erase.js';
 import { exportCommand } from '../../src/cli/export.js';
+import { serveCommand } from '../../src/cli/serve.js';
+import { localKeyProvider } from '../../src/crypto/kek.js';
+import { liveKeys } from '../../src/crypto/subject-keys.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase } from '../helpers/pg.js';
@@ -66,5 +69,27 @@ describe('otel-audit export --encryption-key-file', () => {
     const bad = await run([...base, '--out', join(dir, 'x.jsonl'), '--encryption-key-file', join(dir, 'bad')], exportCommand);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('must be 32 bytes');
+  });
+});
+
+describe('otel-audit serve --encryption-key-file', () => {
+  it('refuses a malformed key, and a key that does not unwrap the stored data keys', async () => {
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify([{ name: 'dpo', token: 'a-long-enough-token-1', role: 'audit_auditor', decrypt: true }]));
+    const base = ['--tokens', tokens, '--database-url', test.url, '--port', '0'];
+    writeFileSync(join(dir, 'short'), 'short');
+    const bad = await run([...base, '--encryption-key-file', join(dir, 'short')], serveCommand);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('must be 32 bytes');
+    // A data key wrapped by another KEK than the one given.
+    const db = await openDatabase({ url: test.url, env: {} });
+    try {
+      await liveKeys(db, localKeyProvider(randomBytes(32)), ['someone']);
+    } finally {
+      await db.close();
+    }
+    const wrong = await run([...base, '--encryption-key-file', keyFile], serveCommand);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/cannot start: data key [0-9a-f]+ is wrapped by the key-encryption key [0-9a-f]{16}, not by the one given/);
   });
 });
