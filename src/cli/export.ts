@@ -57,8 +57,9 @@ Options:
   --no-verify         skip checking the digests (the manifest says so)
   --encryption-key-file FILE
                       the key-encryption key of a sink that encrypts
-                      personal fields: JSON lines then hold those fields in
-                      clear ("[erased]" for an erased subject) and --actor
+                      personal fields: the file (any format) then holds
+                      those fields in clear ("[erased]" for an erased
+                      subject) and --actor
                       also finds encrypted actor ids; the audit.export
                       record says the export was decrypted. Without it the
                       fields are exported as stored (encrypted)
@@ -218,7 +219,6 @@ function parse(values: CommandValues<typeof OPTIONS>): Parsed {
   } catch (err) {
     throw new UsageError(`--encryption-key-file: ${(err as Error).message}`);
   }
-  if (kek && format !== 'jsonl') throw new UsageError('--encryption-key-file shows encrypted fields in clear in JSON lines only: use --format jsonl');
 
   return {
     from: from.iso,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { loadKeyProvider } from '../crypto/kek.js';
 import { startServe } from '../serve/server.js';
 import { parseTokens, type TokenSpec } from '../serve/tokens.js';
 import { SERVE_DEFAULTS, type ServeOptions } from '../serve/types.js';
@@ -16,6 +17,18 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'export-dir', env: env('EXPORT_DIR'), type: 'string', help: 'where exports are written', default: 'a temporary directory, removed on exit' },
   { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: "the viewer's own database connections", default: String(SERVE_DEFAULTS.poolSize) },
   { flag: 'statement-timeout-ms', env: env('STATEMENT_TIMEOUT_MS'), type: 'number', help: 'longest a query of the viewer may run', default: String(SERVE_DEFAULTS.statementTimeoutMs) },
+  {
+    flag: 'encryption-key-file',
+    env: [...env('ENCRYPTION_KEY_FILE'), 'OTEL_AUDIT_ENCRYPTION_KEY_FILE', 'OTEL_AUDIT_SINK_ENCRYPTION_KEY_FILE'],
+    type: 'string',
+    help: 'the key-encryption key of a sink that encrypts personal fields: tokens with "decrypt" read them in clear',
+  },
+  {
+    flag: 'encryption-key',
+    env: [...env('ENCRYPTION_KEY'), 'OTEL_AUDIT_ENCRYPTION_KEY', 'OTEL_AUDIT_SINK_ENCRYPTION_KEY'],
+    type: 'string',
+    help: 'the key-encryption key itself (prefer the variable or the file to the flag)',
+  },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: 'true' },
   { flag: 'help', type: 'boolean', help: 'show this help' },
 ];
@@ -38,7 +51,10 @@ Token file (JSON):
    {"name": "audit-team", "sha256": "<hex SHA-256 of the token>", "role": "audit_auditor"}]
 A role with "tenants" must be in audit_reader (its tenant grants are set to
 the list when this login may); audit_auditor and audit_admin read every
-tenant and take no "tenants".
+tenant and take no "tenants". "decrypt": true lets a token read encrypted
+personal fields in clear when the server has the key-encryption key
+(--encryption-key-file); every other token sees them as "[encrypted]", or
+"[erased]" once the subject was erased.
 
 Options (each also an environment variable):
 ${flagHelp(SERVE_FLAGS)}
@@ -72,6 +88,9 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       ...(num('statementTimeoutMs') !== undefined ? { statementTimeoutMs: num('statementTimeoutMs') } : {}),
       ...(flags['migrate'] === false ? { migrate: false } : {}),
     };
+    // The same variables as export and erase read (encryption-key.ts), after serve's own.
+    const kek = loadKeyProvider({ file: str('encryptionKeyFile'), key: str('encryptionKey') });
+    if (kek) options.kek = kek;
   } catch (err) {
     process.stderr.write(`otel-audit serve: ${(err as Error).message}\n`);
     return 2;

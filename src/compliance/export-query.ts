@@ -142,13 +142,17 @@ export function exportWhere(from: string, to: string, filters: ExportFilters, ac
 /**
  * `SELECT line` in id order: the cursor's query. Each CSV and JSON line
  * starts with the record's id ({@link lineId} reads it back), so rows carry
- * one value only; an OCSF line holds it deeper, so its rows carry the id too.
+ * one value only; an OCSF line holds it deeper, so its rows carry the id too
+ * (and, given `sealedSql`, the stored values its encrypted fields come from).
  * Postgres formats the lines: formatting them here from per-column values
  * instead took this process three times the CPU (a string per value, and the
  * garbage) for a third less of Postgres' time.
  */
-export function exportSelectSql(format: ExportFormat, where: string): string {
-  if (format === 'ocsf') return `SELECT r.id::text AS id, ${ocsfLineSql()} AS line FROM audit.records r ${OCSF_LATERAL_SQL} ${where} ORDER BY r.id`;
+export function exportSelectSql(format: ExportFormat, where: string, sealedSql?: string): string {
+  if (format === 'ocsf') {
+    const sealed = sealedSql === undefined ? '' : `, ${sealedSql} AS sealed`;
+    return `SELECT r.id::text AS id, ${ocsfLineSql()} AS line${sealed} FROM audit.records r ${OCSF_LATERAL_SQL} ${where} ORDER BY r.id`;
+  }
   const line = format === 'csv' ? csvLineSql('r') : jsonLineSql('r');
   return `SELECT ${line} AS line FROM audit.records r ${where} ORDER BY r.id`;
 }
@@ -158,6 +162,8 @@ export interface ExportLine {
   line: string;
   /** The record's id, where the line does not start with it (OCSF). */
   id?: string;
+  /** The stored values of an OCSF line's fields that may be encrypted (JSON), when the export reveals them. */
+  sealed?: string;
 }
 
 /** The id of a row of {@link exportSelectSql}: `123,…` (CSV), `{"id":123,…` (JSON lines), or its own column. */

@@ -12,8 +12,8 @@ import { isoTimestampSql } from './iso-timestamp-sql.js';
 import { countAbove } from './record-ids.js';
 import { blindIndex } from '../crypto/blind-index.js';
 import { loadIndexKey } from '../crypto/index-key.js';
-import { revealLine } from '../crypto/record-reader.js';
-import { allKeys } from '../crypto/subject-keys.js';
+import { allKeys, readerKeys } from '../crypto/subject-keys.js';
+import { OCSF_SEALED_SQL, revealExportLine } from './export-reveal.js';
 
 /** What a batch should hold, in characters of its lines: fewer rows per FETCH when rows are large. */
 const BATCH_CHARS = 512 * 1024;
@@ -57,8 +57,9 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
   const exportedAt = head[0]?.now ?? new Date().toISOString();
   const sealedUpToId = head[0]?.sealed_up_to ?? null;
 
-  // Encrypted records: every data key read (and checked) before the first row.
-  const keys = options.kek ? await allKeys(tx, options.kek) : undefined;
+  // Encrypted records: every data key read (and checked) before the first row;
+  // without the KEK, which keys are erased, when encrypted fields are to be masked.
+  const keys = options.kek ? await allKeys(tx, options.kek) : options.maskEncrypted ? await readerKeys(tx, undefined) : undefined;
   const indexKey = options.kek ? await loadIndexKey(tx, options.kek, false) : undefined;
   const actorIndexes = indexKey ? (filters.actor_id ?? []).map((a) => blindIndex(indexKey, 'actor_id', a)) : [];
   const { where, params } = exportWhere(options.from, options.to, filters, actorIndexes);
@@ -69,7 +70,7 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
   }
   // Shortest exact text of double precision values, whatever the role's settings.
   await tx.query('SET LOCAL extra_float_digits = 1');
-  await tx.query(`DECLARE otel_audit_export NO SCROLL CURSOR FOR ${exportSelectSql(options.format, where)}`, params);
+  await tx.query(`DECLARE otel_audit_export NO SCROLL CURSOR FOR ${exportSelectSql(options.format, where, keys ? OCSF_SEALED_SQL : undefined)}`, params);
 
   const out = new HashingWriter(fd);
   if (options.format === 'csv') out.add(CSV_HEADER);
@@ -104,7 +105,7 @@ export async function streamRows(tx: Transaction, fd: number, filters: ExportFil
     lastId = idOf(last);
     unsealedRows += countAbove(batch, sealedUpToId, idOf);
     try {
-      for (const row of batch) out.add(keys ? revealLine(row.line, keys) : row.line);
+      for (const row of batch) out.add(keys ? revealExportLine(options.format, row, keys) : row.line);
     } catch (err) {
       await next?.catch(() => undefined);
       throw err;

@@ -38,12 +38,17 @@ export interface ExportOptions {
   /** Aborting stops the export between batches; nothing is left behind. */
   signal?: AbortSignal;
   /**
-   * The key-encryption key of encrypted records: JSON lines then show their
-   * encrypted fields in clear (erased ones as erased), and an actor filter
-   * also matches actors by blind index. Without it encrypted fields are
-   * exported as stored.
+   * The key-encryption key of encrypted records: every format then shows
+   * their encrypted fields in clear (erased ones as `[erased]`), and an actor
+   * filter also matches actors by blind index. Without it encrypted fields
+   * are exported as stored (see maskEncrypted).
    */
   kek?: KeyProvider;
+  /**
+   * Without kek: write each encrypted field as `[encrypted]`, or `[erased]`
+   * once its key is destroyed, instead of its ciphertext. Default false.
+   */
+  maskEncrypted?: boolean;
 }
 
 export interface ExportProgress {

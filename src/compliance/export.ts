@@ -49,7 +49,6 @@ export async function exportRecords(db: Database, exportOptions: ExportOptions):
   const from = parseTimeBound(exportOptions.from, 'from');
   const to = parseTimeBound(exportOptions.to, 'to');
   if (from.us >= to.us) throw new Error(`from ${from.iso} is not before to ${to.iso}: the range [from, to) is empty`);
-  if (exportOptions.kek && exportOptions.format !== 'jsonl') throw new Error('encrypted fields are shown in clear in JSON lines only: export with --format jsonl, or without the encryption key');
   const options = { ...exportOptions, from: from.iso, to: to.iso };
   const file = resolve(options.out);
   const manifestFile = manifestPath(file);
@@ -87,6 +86,7 @@ export async function exportRecords(db: Database, exportOptions: ExportOptions):
       verified: verification.verified,
       hidden_rows: stream.hiddenRows,
       decrypted: options.kek !== undefined,
+      ...(options.kek === undefined && options.maskEncrypted === true ? { encrypted_fields: 'masked' } : {}),
       file,
       manifest: manifestFile,
     };

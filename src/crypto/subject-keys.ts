@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/types.js';
 import type { KeyProvider } from './kek.js';
+import { ENCRYPTED, UNDECRYPTABLE, type KeyState } from './record-reader.js';
 
 export interface DataKey {
   kid: string;
@@ -59,6 +60,34 @@ export async function allKeys(db: Queryable, kek: KeyProvider): Promise<Map<stri
   const { rows } = await db.query<{ kid: string; wrapped_key: Buffer | null; kek_id: string }>('SELECT kid, wrapped_key, kek_id FROM audit.subject_keys');
   const out = new Map<string, Buffer | null>();
   for (const r of rows) out.set(r.kid, r.wrapped_key === null ? null : unwrapKey(kek, r.kid, r.kek_id, r.wrapped_key));
+  return out;
+}
+
+/**
+ * What a reader holds of the data keys `kids` (every key when undefined),
+ * by kid: with the KEK, the keys unwrapped (one that does not unwrap with it
+ * reads as undecryptable, never an error); without it, {@link ENCRYPTED} for
+ * each key not erased. Erased keys are null: erasure is known without the KEK.
+ */
+export async function readerKeys(db: Queryable, kek: KeyProvider | undefined, kids?: readonly string[]): Promise<Map<string, KeyState | null>> {
+  const out = new Map<string, KeyState | null>();
+  if (kids?.length === 0) return out;
+  const { rows } = await db.query<{ kid: string; wrapped_key: Buffer | null; kek_id: string }>(
+    `SELECT kid, ${kek ? 'wrapped_key' : "CASE WHEN wrapped_key IS NULL THEN NULL ELSE ''::bytea END AS wrapped_key"}, kek_id
+       FROM audit.subject_keys${kids ? ' WHERE kid = ANY($1::text[])' : ''}`,
+    kids ? [kids] : [],
+  );
+  for (const r of rows) {
+    if (r.wrapped_key === null) out.set(r.kid, null);
+    else if (!kek) out.set(r.kid, ENCRYPTED);
+    else {
+      try {
+        out.set(r.kid, unwrapKey(kek, r.kid, r.kek_id, r.wrapped_key));
+      } catch {
+        out.set(r.kid, UNDECRYPTABLE);
+      }
+    }
+  }
   return out;
 }
 

@@ -4,9 +4,13 @@
  * still matches it, and the link to its trace.
  */
 import { ROW_SELECT, rowValue, type RowText } from '../compliance/digest.js';
+import type { KeyProvider } from '../crypto/kek.js';
+import { parseSealed } from '../crypto/field-cipher.js';
+import { ENCRYPTED, ERASED, UNDECRYPTABLE } from '../crypto/record-reader.js';
 import type { Transaction } from '../db/database.js';
 import { jsonDiff, type Diff } from './diff.js';
 import { HttpError } from './http-error.js';
+import { revealRecords } from './reveal.js';
 import { checkSeal, type SealStatus } from './seal-check.js';
 import { traceLink, type TraceFields } from './trace-link.js';
 
@@ -17,6 +21,8 @@ export interface RecordDetail {
   seal: SealStatus;
   traceUrl: string | null;
 }
+
+const UNREADABLE: readonly string[] = [ENCRYPTED, ERASED, UNDECRYPTABLE];
 
 const ID = /^[1-9]\d{0,18}$/;
 
@@ -32,12 +38,25 @@ export async function readRow(tx: Transaction, id: string): Promise<RowText | un
   return rows[0];
 }
 
-export async function recordDetail(tx: Transaction, row: RowText, traceTemplate: string | undefined): Promise<RecordDetail> {
+/**
+ * The record as the viewer shows it: its encrypted fields in clear with the
+ * key the viewer may use (`kek`), else as `[encrypted]` or `[erased]`. The
+ * seal is checked on the row as stored.
+ */
+export async function recordDetail(tx: Transaction, row: RowText, traceTemplate: string | undefined, kek?: KeyProvider): Promise<RecordDetail> {
   const record = rowValue(row);
+  const sealedChange = parseSealed(record.change_before) !== undefined || parseSealed(record.change_after) !== undefined;
+  await revealRecords(tx, kek, [record]);
   return {
     record,
-    diff: jsonDiff(record.change_before, record.change_after),
+    diff: changeDiff(record.change_before, record.change_after, sealedChange),
     seal: await checkSeal(tx, row),
     traceUrl: traceLink(traceTemplate, record as unknown as TraceFields),
   };
+}
+
+/** The diff of the change values; none when either is unreadable (encrypted, erased), which the diff then says. */
+function changeDiff(before: unknown, after: unknown, sealed: boolean): Diff {
+  const hidden = sealed ? [before, after].find((v): v is string => typeof v === 'string' && UNREADABLE.includes(v)) : undefined;
+  return hidden === undefined ? jsonDiff(before, after) : { entries: [], truncated: false, unreadable: hidden };
 }

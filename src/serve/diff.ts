@@ -18,6 +18,8 @@ export const MAX_DIFF_ENTRIES = 1_000;
 export interface Diff {
   entries: DiffEntry[];
   truncated: boolean;
+  /** Why there are no entries although values were recorded: they read as `[encrypted]`, `[erased]` or `[undecryptable]`. */
+  unreadable?: string;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -7,6 +7,7 @@
  */
 import { parseTimeBound } from '../compliance/export-time.js';
 import { OUTCOMES } from '../contract/values.js';
+import { ACTOR_INDEX_ATTRIBUTE } from '../crypto/encryption-config.js';
 import { HttpError } from './http-error.js';
 
 /** Filters that match one column exactly, named as the column. */
@@ -23,6 +24,8 @@ export interface RecordFilter {
   from?: string;
   /** occurred_at < to. */
   to?: string;
+  /** The blind index of the actor_id filter (set when the reader may use the key): an encrypted actor id matches by it. */
+  actorIndex?: string;
 }
 
 /** Longest filter value accepted: values are compared, never stored. */
@@ -91,7 +94,12 @@ export function filterClauses(filter: RecordFilter, params: unknown[]): string[]
   if (filter.to !== undefined) clauses.push(`r.occurred_at < ${add(filter.to)}::timestamptz`);
   for (const column of EXACT_FILTERS) {
     const value = filter.exact[column];
-    if (value !== undefined) clauses.push(`r.${column} = ${add(value)}`);
+    if (value === undefined) continue;
+    if (column === 'actor_id' && filter.actorIndex !== undefined) {
+      clauses.push(`(r.actor_id = ${add(value)} OR r.attributes ->> '${ACTOR_INDEX_ATTRIBUTE}' = ${add(filter.actorIndex)})`);
+    } else {
+      clauses.push(`r.${column} = ${add(value)}`);
+    }
   }
   if (filter.q !== undefined) {
     const p = add(containsPattern(filter.q));

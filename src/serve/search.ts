@@ -30,12 +30,13 @@ export interface RecordSummary {
   http_method: string | null;
   url_path: string | null;
   trace_id: string;
+  span_id: string;
 }
 
 const SUMMARY_COLUMNS = [
   'r.id::text AS id',
   `${isoTimestampSql('r.occurred_at')} AS occurred_at`,
-  ...['tenant_id', 'service_name', 'module', 'actor_id', 'actor_name', 'actor_type', 'action', 'resource_type', 'resource_id', 'outcome', 'status_code', 'http_method', 'url_path', 'trace_id'].map(
+  ...['tenant_id', 'service_name', 'module', 'actor_id', 'actor_name', 'actor_type', 'action', 'resource_type', 'resource_id', 'outcome', 'status_code', 'http_method', 'url_path', 'trace_id', 'span_id'].map(
     (c) => `r.${c}`,
   ),
 ].join(', ');

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { packagePath } from '../assets.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
+import { checkKek } from '../crypto/subject-keys.js';
 import type { Viewer } from './access.js';
 import { createExport, listRecords, session, showRecord, stats, type ApiContext } from './api.js';
 import { prepareTokenRoles } from './grants.js';
@@ -67,6 +68,10 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
   try {
     if (options.migrate !== false) await migrate(db);
     const access = await prepareTokenRoles(db, options.tokens, log);
+    // A key that does not unwrap the stored keys is refused at start, as by the sink.
+    if (options.kek) await checkKek(db, options.kek);
+    const decrypting = options.tokens.filter((t) => t.decrypt === true).map((t) => t.name);
+    if (decrypting.length > 0 && !options.kek) log(`tokens with "decrypt" (${decrypting.join(', ')}) see encrypted fields as encrypted: no --encryption-key-file given`);
     // A temporary export directory is the server's own: removed when it stops (the files were downloaded).
     const tempExports = options.exportDir === undefined;
     const exportDir = tempExports ? await mkdtemp(join(tmpdir(), 'otel-audit-exports-')) : resolve(options.exportDir as string);
@@ -77,6 +82,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       exportStatementTimeoutMs: options.exportStatementTimeoutMs ?? SERVE_DEFAULTS.exportStatementTimeoutMs,
       traceUrl: options.traceUrl,
       exportDir,
+      kek: options.kek,
     };
     const assetsDir = options.assetsDir ?? packagePath('dist', 'viewer');
     /** Export files by the token name that made them. */

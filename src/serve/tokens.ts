@@ -9,8 +9,12 @@
  *
  * ```json
  * [{ "name": "alice", "sha256": "<hex of the token>", "role": "viewer_acme", "tenants": ["acme"] },
- *  { "name": "audit-team", "token": "<the token>", "role": "audit_auditor" }]
+ *  { "name": "audit-team", "token": "<the token>", "role": "audit_auditor", "decrypt": true }]
  * ```
+ *
+ * `decrypt: true` lets a token read encrypted personal fields in clear, when
+ * the server has the key-encryption key; other tokens see them as
+ * `[encrypted]` (or `[erased]`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
@@ -23,6 +27,8 @@ export interface TokenSpec {
   role: string;
   /** Tenants granted to the role; undefined for a role that reads every tenant (audit_auditor, audit_admin). */
   tenants?: string[];
+  /** May read encrypted personal fields in clear (with the server's key-encryption key). Default false. */
+  decrypt?: boolean;
 }
 
 /** Raised for a token file that cannot be used; the message says why. */
@@ -56,7 +62,7 @@ export function parseTokens(text: string, source: string): TokenSpec[] {
   return list.map((raw: unknown, i) => {
     const where = `${source}: token ${i + 1}`;
     if (typeof raw !== 'object' || raw === null) throw new TokenConfigError(`${where} is not an object`);
-    const { name, token, sha256, role, tenants } = raw as Record<string, unknown>;
+    const { name, token, sha256, role, tenants, decrypt } = raw as Record<string, unknown>;
     if (typeof name !== 'string' || name === '') throw new TokenConfigError(`${where}: "name" is required`);
     if (typeof role !== 'string' || role === '') throw new TokenConfigError(`${where} (${name}): "role" (a database role) is required`);
     let hash: string;
@@ -72,11 +78,18 @@ export function parseTokens(text: string, source: string): TokenSpec[] {
     if (tenants !== undefined && (!Array.isArray(tenants) || !tenants.every((t) => typeof t === 'string' && t !== ''))) {
       throw new TokenConfigError(`${where} (${name}): "tenants" must be a list of tenant ids`);
     }
+    if (decrypt !== undefined && typeof decrypt !== 'boolean') throw new TokenConfigError(`${where} (${name}): "decrypt" must be true or false`);
     if (names.has(name)) throw new TokenConfigError(`${where}: name "${name}" is used twice`);
     if (hashes.has(hash)) throw new TokenConfigError(`${where} (${name}): the same token is listed twice`);
     names.add(name);
     hashes.add(hash);
-    return { name, sha256: hash, role, ...(tenants !== undefined ? { tenants: [...new Set(tenants as string[])] } : {}) };
+    return {
+      name,
+      sha256: hash,
+      role,
+      ...(tenants !== undefined ? { tenants: [...new Set(tenants as string[])] } : {}),
+      ...(decrypt === true ? { decrypt: true } : {}),
+    };
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * Options of `otel-audit serve`: the query API and the audit viewer.
  */
+import type { KeyProvider } from '../crypto/kek.js';
 import type { Database } from '../db/database.js';
 import type { TokenSpec } from './tokens.js';
 
@@ -32,6 +33,12 @@ export interface ServeOptions {
   traceUrl?: string;
   /** Where exports are written. Default: a new directory under the system's temporary directory, removed when the server stops. */
   exportDir?: string;
+  /**
+   * The key-encryption key of encrypted records: tokens with `decrypt` read
+   * their encrypted fields in clear and find encrypted actor ids. Default:
+   * none (encrypted fields read as `[encrypted]` or `[erased]`).
+   */
+  kek?: KeyProvider;
   /** Apply the database migrations on start (the query indexes are one). Default true. */
   migrate?: boolean;
   /** Where the viewer's files are (default: `dist/viewer` of the package). */

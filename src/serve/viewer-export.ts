@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { exportRecords, type ExportFilters, type ExportFormat, type ExportManifest } from '../compliance/export.js';
 import { FILTER_COLUMNS } from '../compliance/export-query.js';
+import type { KeyProvider } from '../crypto/kek.js';
 import type { Database } from '../db/database.js';
 import { viewerDatabase, type Viewer } from './access.js';
 import type { RecordFilter } from './filters.js';
@@ -44,6 +45,8 @@ export async function exportForViewer(
   format: ExportFormat,
   dir: string,
   timeoutMs: number,
+  /** The key-encryption key the viewer may use: encrypted fields in clear; without it they read as `[encrypted]` or `[erased]`. */
+  kek?: KeyProvider,
 ): Promise<ViewerExport> {
   const filters = exportFilters(filter);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
@@ -57,6 +60,7 @@ export async function exportForViewer(
     actor: viewer.token.name,
     // Under row-level security the rows of other tenants would look deleted to verify.
     verify: viewer.access.allTenants,
+    ...(kek ? { kek } : { maskEncrypted: true }),
   });
   return { manifest: result.manifest, file: basename(result.file), manifestFile: basename(result.manifestFile) };
 }

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCommand } from '../../src/cli/erase.js';
 import { exportCommand } from '../../src/cli/export.js';
+import { serveCommand } from '../../src/cli/serve.js';
+import { localKeyProvider } from '../../src/crypto/kek.js';
+import { liveKeys } from '../../src/crypto/subject-keys.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase } from '../helpers/pg.js';
@@ -56,14 +59,37 @@ describe('otel-audit erase', () => {
 });
 
 describe('otel-audit export --encryption-key-file', () => {
-  it('decrypts into JSON lines only: CSV with the key is a usage error, as is a bad key file', async () => {
+  it('decrypts into every format; a bad key file is a usage error', async () => {
     const base = ['--from', '2026-01-01', '--to', '2026-02-01', '--database-url', test.url];
-    const csv = await run([...base, '--out', join(dir, 'x.csv'), '--encryption-key-file', keyFile], exportCommand);
-    expect(csv.code).toBe(2);
-    expect(csv.err).toContain('JSON lines only');
+    for (const out of ['x.csv', 'x.ocsf.jsonl']) {
+      const r = await run([...base, '--out', join(dir, out), '--encryption-key-file', keyFile], exportCommand);
+      expect(r).toMatchObject({ code: 0, err: '' });
+    }
     writeFileSync(join(dir, 'bad'), 'short');
     const bad = await run([...base, '--out', join(dir, 'x.jsonl'), '--encryption-key-file', join(dir, 'bad')], exportCommand);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('must be 32 bytes');
+  });
+});
+
+describe('otel-audit serve --encryption-key-file', () => {
+  it('refuses a malformed key, and a key that does not unwrap the stored data keys', async () => {
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify([{ name: 'dpo', token: 'a-long-enough-token-1', role: 'audit_auditor', decrypt: true }]));
+    const base = ['--tokens', tokens, '--database-url', test.url, '--port', '0'];
+    writeFileSync(join(dir, 'short'), 'short');
+    const bad = await run([...base, '--encryption-key-file', join(dir, 'short')], serveCommand);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('must be 32 bytes');
+    // A data key wrapped by another KEK than the one given.
+    const db = await openDatabase({ url: test.url, env: {} });
+    try {
+      await liveKeys(db, localKeyProvider(randomBytes(32)), ['someone']);
+    } finally {
+      await db.close();
+    }
+    const wrong = await run([...base, '--encryption-key-file', keyFile], serveCommand);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/cannot start: data key [0-9a-f]+ is wrapped by the key-encryption key [0-9a-f]{16}, not by the one given/);
   });
 });

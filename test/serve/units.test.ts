@@ -11,7 +11,7 @@ describe('tokens', () => {
   const tokens = parseTokens(
     JSON.stringify([
       { name: 'alice', token: 'alice-secret-token-1', role: 'viewer_a', tenants: ['a', 'a', 'b'] },
-      { name: 'bob', sha256: tokenHash('bob-secret-token-22'), role: 'audit_auditor' },
+      { name: 'bob', sha256: tokenHash('bob-secret-token-22'), role: 'audit_auditor', decrypt: true },
     ]),
     'tokens.json',
   );
@@ -21,6 +21,7 @@ describe('tokens', () => {
       ['alice', 'viewer_a', ['a', 'b']],
       ['bob', 'audit_auditor', undefined],
     ]);
+    expect(tokens.map((t) => t.decrypt === true)).toEqual([false, true]);
   });
 
   it('authenticates a bearer header to its token only', () => {
@@ -41,6 +42,7 @@ describe('tokens', () => {
       '[{"name": "a", "token": "long-enough-token-123", "sha256": "00", "role": "r"}]',
       '[{"name": "a", "sha256": "xyz", "role": "r"}]',
       '[{"name": "a", "token": "long-enough-token-123", "role": "r", "tenants": "t"}]',
+      '[{"name": "a", "token": "long-enough-token-123", "role": "r", "decrypt": "yes"}]',
       '[{"name": "a", "token": "long-enough-token-123", "role": "r"}, {"name": "a", "token": "other-long-token-456", "role": "r"}]',
       '[{"name": "a", "token": "long-enough-token-123", "role": "r"}, {"name": "b", "token": "long-enough-token-123", "role": "r"}]',
     ];

@@ -47,7 +47,8 @@ interface DiffEntry {
 }
 interface Detail {
   record: Record<string, unknown>;
-  diff: { entries: DiffEntry[]; truncated: boolean };
+  /** `unreadable`: the change values read as `[encrypted]` or `[erased]`, so nothing can be compared. */
+  diff: { entries: DiffEntry[]; truncated: boolean; unreadable?: string };
   seal: { status: string; digest: { id: string; created_at: string; signed: boolean } | null };
   traceUrl: string | null;
 }
@@ -298,6 +299,10 @@ function json(value: unknown): string {
 function renderDiff(diff: Detail['diff']): void {
   const box = $('diff');
   box.replaceChildren();
+  if (diff.unreadable !== undefined) {
+    box.textContent = `Before/after values: ${diff.unreadable}`;
+    return;
+  }
   if (diff.entries.length === 0) {
     box.textContent = 'No before/after values recorded, or no difference.';
     return;
