@@ -36,15 +36,19 @@ export class RowEncryptor {
   private readonly keyObjects = new Map<string, KeyObject>();
   /** Blind indexes by domain and value. */
   private readonly indexes = new Map<string, string>();
+  /** The blind-index key as a KeyObject: keys the blind indexes and the rows' content hashes (content-hash.ts). */
+  readonly hashKey: KeyObject;
 
   constructor(
     readonly config: EncryptionConfig,
-    /** The blind-index key (index-key.ts); also keys the rows' content hashes. */
-    readonly indexKey: Buffer,
-  ) {}
+    /** The blind-index key (index-key.ts). */
+    indexKey: Buffer,
+  ) {
+    this.hashKey = createSecretKey(indexKey);
+  }
 
   private index(domain: IndexDomain, value: string): string {
-    return remember(this.indexes, `${domain}\0${value}`, () => blindIndex(this.indexKey, domain, value));
+    return remember(this.indexes, `${domain}\0${value}`, () => blindIndex(this.hashKey, domain, value));
   }
 
   /** The subject index of a row (the blind index of its actor id or tenant id; '' when it has none). */
