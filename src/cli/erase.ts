@@ -32,7 +32,8 @@ Stop the sinks first and start them again with the new key (a sink holding
 the old key would have its batches refused).
 
 Options:
-  --subject ID              the actor id (or tenant id with --subject-type tenant)
+  --subject ID              the actor id, or the tenant id (sinks run with
+                            --encryption-subject tenant)
   --subject-type actor|tenant  what the sink's data keys are per (its
                             --encryption-subject; default: whichever of the
                             two has a data key for ID)

@@ -233,4 +233,26 @@ describe('a sink started without the key on a database that holds encrypted pers
     // With --no-encryption, and with the right key, it starts.
     for (const args of [['--no-encryption'], ['--encryption-key-file', keyFile]]) expect((await runSinkProcess(encrypted.url, args)).listening).toBe(true);
   });
+
+  it('erase refuses to guess when an id has data keys both as an actor and as a tenant, and erases the one --subject-type names', async () => {
+    // The same database, now written by a sink whose keys are per tenant, with a tenant named like the actor u-1.
+    const sink = await startSink(
+      { databaseUrl: encrypted.url, grpcPort: 0, httpPort: 0, metricsPort: 0, sealIntervalMs: 0, encryptionKeyFile: keyFile, encryptionSubject: 'tenant' },
+      pino({ level: 'silent' }),
+    );
+    try {
+      expect(await postLogs(`http://127.0.0.1:${sink.httpPort}`, logsRequest([personalRecord({ ...BOB, tenant: ALICE.id }, 2)]))).toMatchObject({ status: 200 });
+    } finally {
+      await sink.close();
+    }
+    const erase = (argv: string[]) => runCommand(eraseCommand, [...argv, '--encryption-key-file', keyFile, '--database-url', encrypted.url]);
+    const both = await erase(['--subject', ALICE.id]);
+    expect(both).toMatchObject({ code: 1, out: '' });
+    expect(both.err).toContain('"u-1" has data keys both as an actor and as a tenant: say which with --subject-type actor or --subject-type tenant');
+    const actor = await erase(['--subject', ALICE.id, '--subject-type', 'actor']);
+    expect(actor.code).toBe(0);
+    expect(actor.out).toMatch(/^erased actor [0-9a-f]{16}…: 1 data key/);
+    // Now only the tenant has one: found without --subject-type.
+    expect((await erase(['--subject', ALICE.id])).out).toMatch(/^erased tenant [0-9a-f]{16}…: 1 data key/);
+  });
 });
