@@ -13,6 +13,8 @@ interface BenchScenario {
   summary: string;
   /** Options of a run at smoke size: seconds, not minutes; proves the scenario still runs, measures nothing. */
   smoke: readonly string[];
+  /** Options the scenario always runs with (a variant of a script shared with another scenario). */
+  args?: readonly string[];
 }
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -50,6 +52,13 @@ const SCENARIOS: readonly BenchScenario[] = [
       '--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100', '--insert-rows', '200',
       '--latency-duration', '2', '--copy-procs', '1', '--scaled-records', '1000',
     ],
+  },
+  {
+    name: 'sink-encryption',
+    script: 'sink-ingest.ts',
+    summary: 'sink-ingest with encryption of the personal fields off and on, one after the other: the sink CPU per record encryption adds',
+    args: ['--encryption'],
+    smoke: ['--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100'],
   },
   {
     name: 'otlp-decode',
@@ -93,6 +102,7 @@ Examples:
   npm run bench -- sdk-overhead --duration 5 --rounds 1
   npm run bench -- sdk-overhead --help
   npm run bench -- sink-ingest --rounds 1 --latency-duration 10
+  npm run bench -- sink-encryption --exports 100 --rounds 3
   npm run bench -- sdk-attack --smoke
 `;
 
@@ -124,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
   let failed = 0;
   for (const s of selected) {
     if (selected.length > 1) console.log(`\n=== ${s.name} ===`);
-    const code = await runScenario(s, smoke ? [...s.smoke, ...options] : options);
+    const code = await runScenario(s, [...(s.args ?? []), ...(smoke ? s.smoke : []), ...options]);
     if (code !== 0) failed = code;
   }
   return failed;

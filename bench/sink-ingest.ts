@@ -25,7 +25,8 @@
  * included.
  */
 import pg from 'pg';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -148,20 +149,45 @@ function latencyPayloads(opts: Options, rate: number): Payload[] {
   return serialize(makeBatches(makeEmitters(`steady${Math.round(rate)}`, opts.clients), exports, opts.rateBatch));
 }
 
-/** Every sink configuration of --sink-args in turn, a sink process each (profiled with --cpu-prof). */
+interface SinkConfig {
+  label: string;
+  /** The flags of --sink-args. */
+  args: string[];
+  /** What the sink is started with: `args`, and the encryption flags under --encryption. */
+  launch: string[];
+  encryption: 'off' | 'on' | undefined;
+}
+
+/** The sink configurations of --sink-args; under --encryption each twice, encryption off then on (a new KEK in `tmp`). */
+function sinkConfigs(opts: Options, tmp: string): SinkConfig[] {
+  let kek: string | undefined;
+  return opts.sinkConfigs.flatMap((args): SinkConfig[] => {
+    const label = args.length ? `sink ${args.join(' ')}` : 'sink (defaults)';
+    if (!opts.encryption) return [{ label, args, launch: args, encryption: undefined }];
+    if (kek === undefined) {
+      kek = join(tmp, 'kek');
+      writeFileSync(kek, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    }
+    return [
+      { label: `${label}, encryption off`, args, launch: [...args, '--no-encryption'], encryption: 'off' },
+      { label: `${label}, encryption on`, args, launch: [...args, '--encryption-key-file', kek], encryption: 'on' },
+    ];
+  });
+}
+
+/** Every sink configuration in turn, a sink process each (profiled with --cpu-prof). */
 async function throughSink(run: Run, onSink: (sink: AuditSink | undefined) => void): Promise<void> {
   const { opts, admin } = run;
-  for (const [ci, args] of opts.sinkConfigs.entries()) {
-    const label = args.length ? `sink ${args.join(' ')}` : 'sink (defaults)';
+  for (const [ci, { label, args, launch, encryption }] of sinkConfigs(opts, run.tmp).entries()) {
     const profile = opts.cpuProfDir ? join(opts.cpuProfDir, `sink-${ci + 1}.cpuprofile`) : undefined;
-    const sink = await startAuditSink(run.dbUrl, { extra: args, profile });
+    const sink = await startAuditSink(run.dbUrl, { extra: launch, profile });
     onSink(sink);
     if (ci === 0) {
       await run.connectAdmin();
       // Indexes left out on purpose (what an index costs), once the sink has migrated.
       for (const name of opts.withoutIndex) await admin.query(`DROP INDEX audit.${name}`);
     }
-    const config: ConfigResult = { label, args, runs: [], latency: undefined, warmup: undefined, maxProbe: undefined };
+    const config: ConfigResult = { label, args, encryption, runs: [], latency: undefined, warmup: undefined, maxProbe: undefined };
     run.results.configs.push(config);
     if (opts.warmup > 0) {
       const warm = makeBatches(makeEmitters(`warm${ci}`, opts.clients), Math.ceil(opts.warmup / opts.recordsPerExport), opts.recordsPerExport);
@@ -206,6 +232,12 @@ function payloads(opts: Options): { sinkPayloads: Payload[] } {
   return { sinkPayloads };
 }
 
+/** The section of bench/README.md that --write replaces. */
+function readmeSection(opts: Options): string {
+  if (opts.encryption) return 'sink-ingest:encryption';
+  return opts.sinkConfigs.length > 1 ? 'sink-ingest:sweep' : 'sink-ingest:results';
+}
+
 async function main(): Promise<number> {
   const opts = commandLine(parseOptions, USAGE);
   if (typeof opts === 'number') return opts;
@@ -245,7 +277,7 @@ async function main(): Promise<number> {
     await afterSink(run);
     if (opts.phases.has('scaled')) results.scaled = await scaledRuns({ dbUrl, admin, connectAdmin, tmp, opts, payloads: scaledPayloads(opts) });
     printReport(opts, results);
-    if (opts.write) writeReadme(markdown(opts, results), opts.sinkConfigs.length > 1 ? 'sink-ingest:sweep' : 'sink-ingest:results');
+    if (opts.write) writeReadme(markdown(opts, results), readmeSection(opts));
   } catch (err) {
     failed = true;
     console.error(err);

@@ -56,6 +56,14 @@ Options:
                             5000" (with the =); repeatable: each set is measured
                             in turn (sink and latency phases), a tuning sweep;
                             --sink-args= is the defaults
+  --encryption              measure each sink configuration twice, encryption
+                            off (--no-encryption) and on (--encryption-key-file:
+                            a new key-encryption key in a temp directory, the
+                            default columns), one after the other in this run,
+                            and report the sink CPU per record encryption adds
+                            (goal: at most 5 µs); phases default to sink alone
+                            (scaled is refused); --write updates its own
+                            section of bench/README.md
   --without-index NAME      drop this index of audit.records after the migration,
                             e.g. records_trace, to measure what it costs
                             (repeatable; the results say so)
@@ -93,6 +101,8 @@ export interface Options extends CommonOptions, DatabaseOptions {
   latencyDuration: number;
   sinkConfigs: string[][];
   withoutIndex: string[];
+  /** Each sink configuration with encryption off and on. */
+  encryption: boolean;
 }
 
 export function parseOptions(argv: string[]): Options | undefined {
@@ -118,17 +128,21 @@ export function parseOptions(argv: string[]): Options | undefined {
       'latency-duration': { type: 'string' },
       'sink-args': { type: 'string', multiple: true },
       'without-index': { type: 'string', multiple: true },
+      encryption: { type: 'boolean' },
       ...COMMON_OPTIONS,
     },
     strict: true,
   });
   if (values.help) return undefined;
   const phases = new Set<Phase>();
-  for (const p of (values.phases ?? PHASES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)) {
+  // Under --encryption the point is the sink's CPU: its phase alone unless others are asked for.
+  const defaultPhases = values.encryption === true ? 'sink' : PHASES.join(',');
+  for (const p of (values.phases ?? defaultPhases).split(',').map((s) => s.trim()).filter(Boolean)) {
     if (!PHASES.includes(p as Phase)) throw new UsageError(`--phases: unknown phase "${p}" (${PHASES.join(', ')})`);
     phases.add(p as Phase);
   }
   if (phases.size === 0) throw new UsageError('--phases: none given');
+  if (values.encryption === true && phases.has('scaled')) throw new UsageError('--encryption: the scaled phase runs without encryption; leave it out of --phases');
   for (const p of ['copy', 'insert'] as const) {
     if (phases.has(p) && !phases.has('sink')) throw new UsageError(`--phases: ${p} needs the sink phase (it loads the rows the sink stored)`);
   }
@@ -156,6 +170,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       if (!SQL_NAME.test(name)) throw new UsageError(`--without-index ${name}: not an index name`);
       return name;
     }),
+    encryption: values.encryption === true,
     ...commonOptions(values),
   };
 }

@@ -15,6 +15,8 @@ const GOAL_VS_COPY = 0.6;
 const GOAL_SINK_US_PER_RECORD = 15;
 const GOAL_P99_MS = 1_000;
 const GOAL_SCALED = 1.6;
+/** Sink CPU per record that encrypting the personal fields (default columns) may add, µs. */
+const GOAL_ENCRYPTION_US_PER_RECORD = 5;
 /** Other processes using more than this share of the machine make a run noisy. */
 const NOISE_SHARE = 0.05;
 
@@ -36,6 +38,8 @@ export function share(ms: number | undefined, wallMs: number): string {
 export interface ConfigResult {
   label: string;
   args: string[];
+  /** Under --encryption: the sink with encryption off (--no-encryption) or on (a KEK, the default columns). */
+  encryption: 'off' | 'on' | undefined;
   runs: SinkRun[];
   latency: LatencyRun | undefined;
   warmup: WarmupRun | undefined;
@@ -77,7 +81,7 @@ function tableRows(r: Results): string[][] {
     if (c.runs.length === 0) continue;
     const m = medianRun(c.runs);
     rows.push([
-      `otel-audit sink${c.args.length ? ` (${c.args.join(' ')})` : ''}, ${r.clientsNote}`,
+      `otel-audit sink${c.args.length ? ` (${c.args.join(' ')})` : ''}${c.encryption ? `, encryption ${c.encryption}` : ''}, ${r.clientsNote}`,
       fmt(m.records),
       fmt(m.rate),
       copy ? (m.rate / copy.rate).toFixed(2) : '-',
@@ -109,6 +113,49 @@ interface Goal {
   met: boolean;
 }
 
+/** Sink CPU per record of the median run, µs; undefined when unknown. */
+function sinkUsPerRecord(c: ConfigResult): number | undefined {
+  if (c.runs.length === 0) return undefined;
+  const m = medianRun(c.runs);
+  return m.cpu.serverMs === undefined ? undefined : (1000 * m.cpu.serverMs) / Math.max(1, m.records);
+}
+
+/** Under --encryption: each configuration with encryption on against the same one off, the sink CPU per record it adds. */
+interface EncryptionCost {
+  label: string;
+  offUs: number;
+  onUs: number;
+  addedUs: number;
+  offRate: number;
+  onRate: number;
+}
+
+function encryptionCosts(r: Results): EncryptionCost[] {
+  const out: EncryptionCost[] = [];
+  r.configs.forEach((on, i) => {
+    const off = r.configs[i - 1];
+    if (on.encryption !== 'on' || off?.encryption !== 'off') return;
+    const [offUs, onUs] = [sinkUsPerRecord(off), sinkUsPerRecord(on)];
+    if (offUs === undefined || onUs === undefined) return;
+    out.push({
+      label: on.args.length ? `sink ${on.args.join(' ')}` : 'sink (defaults)',
+      offUs,
+      onUs,
+      addedUs: onUs - offUs,
+      offRate: medianRun(off.runs).rate,
+      onRate: medianRun(on.runs).rate,
+    });
+  });
+  return out;
+}
+
+function encryptionLines(r: Results): string[] {
+  return encryptionCosts(r).map(
+    (e) => `${e.label}: sink CPU ${fmt(e.offUs, 1)} µs/record with encryption off, ${fmt(e.onUs, 1)} on: encryption adds ${fmt(e.addedUs, 1)} µs/record; ` +
+      `${fmt(e.offRate)} → ${fmt(e.onRate)} records/s (medians)`,
+  );
+}
+
 function goals(r: Results): Goal[] {
   const out: Goal[] = [];
   const main = r.configs[0];
@@ -126,6 +173,10 @@ function goals(r: Results): Goal[] {
     const l = main.latency;
     const load = l.maxRate === undefined ? `a fixed ${fmt(l.targetRate)} records/s` : `${fmt((100 * l.targetRate) / l.maxRate)} % of the maximum (${fmt(l.targetRate)} of ${fmt(l.maxRate)} records/s)`;
     out.push({ met: l.p99 <= GOAL_P99_MS, text: `p99 ≤ ${fmt(GOAL_P99_MS)} ms at ${load}: ${fmt(l.p99, 1)} ms` });
+  }
+  const enc = encryptionCosts(r)[0];
+  if (enc) {
+    out.push({ met: enc.addedUs <= GOAL_ENCRYPTION_US_PER_RECORD, text: `encryption adds ≤ ${GOAL_ENCRYPTION_US_PER_RECORD} µs sink CPU/record: ${fmt(enc.addedUs, 1)} µs/record` });
   }
   const ratio = r.scaled ? scaledRatio(r.scaled) : undefined;
   if (r.scaled && ratio !== undefined) {
@@ -234,6 +285,11 @@ export function printReport(opts: Options, r: Results): void {
     console.log('\nLatency at a steady rate (call to OK, i.e. committed):');
     for (const l of lat) console.log(`  ${l}`);
   }
+  const enc = encryptionLines(r);
+  if (enc.length) {
+    console.log('\nEncryption of the personal fields (default columns), sink CPU per record:');
+    for (const l of enc) console.log(`  ${l}`);
+  }
   const sc = scaledLines(r);
   if (sc.length) {
     console.log('\nBehind the collector (records/s into Postgres, first request to last commit):');
@@ -259,6 +315,8 @@ export function markdown(opts: Options, r: Results): string {
   if (b.length) out.push('', 'Sink batches (from `/metrics`), throughput runs:', '', ...b.map((l) => `- ${l}`));
   const lat = latencyLines(r);
   if (lat.length) out.push('', 'Latency at a steady rate (call to OK, i.e. committed):', '', ...lat.map((l) => `- ${l}`));
+  const enc = encryptionLines(r);
+  if (enc.length) out.push('', 'Encryption of the personal fields (default columns), sink CPU per record:', '', ...enc.map((l) => `- ${l}`));
   const sc = scaledLines(r);
   if (sc.length) out.push('', 'Behind the collector (records/s into Postgres, first request to last commit):', '', ...sc.map((l) => `- ${l}`));
   // A sweep compares settings; the goals are judged on the full run.

@@ -36,6 +36,7 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'encryption-key', env: env('ENCRYPTION_KEY'), type: 'string', help: 'the key-encryption key itself (prefer the variable or the file to the flag)' },
   { flag: 'encrypt-columns', env: env('ENCRYPT_COLUMNS'), type: 'string', help: 'columns to encrypt, comma-separated (of actor_id, actor_name, client_ip, user_agent, url_path, request, change_before, change_after)', default: 'actor_name,client_ip,user_agent,request,change_before,change_after' },
   { flag: 'encryption-subject', env: env('ENCRYPTION_SUBJECT'), type: 'string', help: 'whose data key encrypts a record: actor or tenant', default: 'actor' },
+  { flag: 'encryption', env: env('ENCRYPTION'), type: 'boolean', help: 'require encryption (--encryption: a key must be given); --no-encryption stores personal fields in clear even into a database that holds encrypted ones (without a key the sink refuses such a database)' },
   { flag: 'migrate', env: env('MIGRATE'), type: 'boolean', help: 'apply migrations on start (--no-migrate to skip)', default: String(SINK_DEFAULTS.migrate) },
   ...SINK_SERVE_FLAGS,
   { flag: 'help', type: 'boolean', help: 'show this help' },

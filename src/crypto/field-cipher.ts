@@ -9,7 +9,7 @@
  * - an inet column cannot hold ciphertext: it is stored NULL and its text
  *   form goes into the record's attributes (row-encryption.ts).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync, type CipherKey } from 'node:crypto';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -30,17 +30,37 @@ function aad(column: string, kid: string, context: string): Buffer {
   return Buffer.from(`otel-audit field\0${column}\0${kid}\0${context}`);
 }
 
-/** Encrypts the JSON text of `value` for `column` of the record `context` ({@link recordContext}). */
-export function encryptField(dataKey: Buffer, kid: string, column: string, value: unknown, context: string): Sealed {
-  const iv = randomBytes(IV_BYTES);
+/** Random IVs drawn from the CSPRNG in blocks: one call per 1,024 IVs instead of one per field. */
+const ivPool = Buffer.alloc(IV_BYTES * 1024);
+let ivAt = ivPool.length;
+
+function nextIv(): Buffer {
+  if (ivAt >= ivPool.length) {
+    randomFillSync(ivPool);
+    ivAt = 0;
+  }
+  ivAt += IV_BYTES;
+  // A view of the pool: used (copied by the cipher, encoded) before the pool is refilled.
+  return ivPool.subarray(ivAt - IV_BYTES, ivAt);
+}
+
+/**
+ * Encrypts the JSON text of `value` for `column` of the record `context`
+ * ({@link recordContext}). `dataKey` may be a KeyObject (cheaper per call
+ * than the bytes, which the cipher imports each time).
+ */
+export function encryptField(dataKey: CipherKey, kid: string, column: string, value: unknown, context: string): Sealed {
+  const iv = nextIv();
   const c = createCipheriv('aes-256-gcm', dataKey, iv);
   c.setAAD(aad(column, kid, context));
-  const ct = Buffer.concat([c.update(JSON.stringify(value), 'utf8'), c.final(), c.getAuthTag()]);
+  const head = c.update(JSON.stringify(value), 'utf8');
+  const tail = c.final();
+  const ct = Buffer.concat([head, tail, c.getAuthTag()]);
   return { kid, iv: iv.toString('base64url'), ct: ct.toString('base64url') };
 }
 
 /** The value back; throws when the ciphertext, key or column do not match. */
-export function decryptField(dataKey: Buffer, column: string, s: Sealed, context: string): unknown {
+export function decryptField(dataKey: CipherKey, column: string, s: Sealed, context: string): unknown {
   const ct = Buffer.from(s.ct, 'base64url');
   const d = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(s.iv, 'base64url'));
   d.setAAD(aad(column, s.kid, context));

@@ -14,8 +14,13 @@ export interface DataKey {
 
 const DATA_KEY_BYTES = 32;
 
-/** The live data key of each subject index, created (wrapped by the KEK) when a subject has none. */
-export async function liveKeys(db: Queryable, kek: KeyProvider, subjects: readonly string[]): Promise<Map<string, DataKey>> {
+/**
+ * The live data key of each subject index, created (wrapped by the KEK) when
+ * a subject has none. With `unwrapped` (keys by kid), a key unwrapped before
+ * is taken from it instead of being unwrapped again, and new ones are added;
+ * the KEK id is checked either way.
+ */
+export async function liveKeys(db: Queryable, kek: KeyProvider, subjects: readonly string[], unwrapped?: Map<string, Buffer>): Promise<Map<string, DataKey>> {
   const out = new Map<string, DataKey>();
   if (subjects.length === 0) return out;
   const read = async (): Promise<string[]> => {
@@ -23,7 +28,14 @@ export async function liveKeys(db: Queryable, kek: KeyProvider, subjects: readon
       'SELECT kid, subject_index, wrapped_key, kek_id FROM audit.subject_keys WHERE subject_index = ANY($1::text[]) AND erased_at IS NULL',
       [subjects],
     );
-    for (const r of rows) out.set(r.subject_index, { kid: r.kid, key: unwrapKey(kek, r.kid, r.kek_id, r.wrapped_key) });
+    for (const r of rows) {
+      let key = r.kek_id === kek.id ? unwrapped?.get(r.kid) : undefined;
+      if (key === undefined) {
+        key = unwrapKey(kek, r.kid, r.kek_id, r.wrapped_key);
+        unwrapped?.set(r.kid, key);
+      }
+      out.set(r.subject_index, { kid: r.kid, key });
+    }
     return subjects.filter((s) => !out.has(s));
   };
   const missing = await read();

@@ -3,6 +3,7 @@
  * rejected input in one statement; conflicts found and kept in
  * audit.rejected; a submission the database refuses set aside there.
  */
+import type { KeyObject } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import { INSERT_BATCH } from './batch-insert.js';
 import { conflictParams, rejectedParams, type HashedRow } from './batch-params.js';
@@ -53,7 +54,7 @@ export interface RowKey {
  * batch is written: hashing is most of the writer's own CPU, and this way it
  * runs while the previous batch is in the database.
  */
-export function keysOf(rows: readonly AuditRow[], hashKey?: Buffer): RowKey[] {
+export function keysOf(rows: readonly AuditRow[], hashKey?: KeyObject): RowKey[] {
   return rows.map((row) => ({ hash: contentHashOrPlain(row, hashKey), id: identityOf(row) }));
 }
 

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../contract/canonical.js';
 import type { AuditRow } from './row.js';
 import { sharedForm } from './shared-values.js';
@@ -12,7 +12,7 @@ const knownForms = (value: object): string | undefined => sharedForm(value, (v) 
  * record have the same hash; a record under an existing identity key with
  * another hash is a conflict.
  */
-export function contentHash(row: AuditRow, key?: Buffer): Buffer {
+export function contentHash(row: AuditRow, key?: KeyObject): Buffer {
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(canonicalJson(row, knownForms), 'utf8').digest();
 }
 
@@ -31,8 +31,9 @@ export function identityOf(row: AuditRow): string {
  * (the sink encrypts personal fields) an HMAC-SHA-256 instead, computed
  * over the row in clear so that a redelivery still matches: a plain hash of
  * the clear row would let anyone confirm a guessed value, after erasure too.
+ * The key is a KeyObject: an HMAC made from one does not import the key per row.
  */
-export function contentHashOrPlain(row: AuditRow, key?: Buffer): Buffer {
+export function contentHashOrPlain(row: AuditRow, key?: KeyObject): Buffer {
   try {
     return contentHash(row, key);
   } catch {

@@ -3,44 +3,80 @@
  * each configured column under the data key of the row's subject (its actor,
  * or its tenant), and the blind index of the actor id in the attributes, so
  * that the stored row — what the digest chain hashes — holds no clear
- * personal data. Keys are read (or created) once per batch, never cached:
- * a subject erased meanwhile gets a new key for its new records.
+ * personal data. The live key of each subject is looked up once per batch:
+ * a subject erased meanwhile gets a new key for its new records. What is
+ * kept between batches: what each key (by kid) unwraps to, and the blind
+ * indexes of the ids seen, so that neither is computed per record.
  */
-import { blindIndex } from '../crypto/blind-index.js';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { blindIndex, type IndexDomain } from '../crypto/blind-index.js';
 import { ACTOR_INDEX_ATTRIBUTE, CLIENT_IP_ATTRIBUTE, ENCRYPTABLE, type EncryptionConfig } from '../crypto/encryption-config.js';
 import { encryptField, recordContext, sealedToJson, sealedToText } from '../crypto/field-cipher.js';
 import { liveKeys } from '../crypto/subject-keys.js';
 import type { Queryable } from '../db/types.js';
 import type { AuditRow } from './row.js';
 
+/** Entries a cache holds at most; past that it starts over (a sink seeing ever new actors keeps bounded memory). */
+const CACHE_LIMIT = 100_000;
+
+function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    v = make();
+    cache.set(key, v);
+  }
+  return v;
+}
+
 export class RowEncryptor {
+  /** Unwrapped data keys by kid. */
+  private readonly unwrapped = new Map<string, Buffer>();
+  /** The same keys as KeyObjects (a cipher made from one does not import the key again). */
+  private readonly keyObjects = new Map<string, KeyObject>();
+  /** Blind indexes by domain and value. */
+  private readonly indexes = new Map<string, string>();
+  /** The blind-index key as a KeyObject: keys the blind indexes and the rows' content hashes (content-hash.ts). */
+  readonly hashKey: KeyObject;
+
   constructor(
     readonly config: EncryptionConfig,
-    /** The blind-index key (index-key.ts); also keys the rows' content hashes. */
-    readonly indexKey: Buffer,
-  ) {}
+    /** The blind-index key (index-key.ts). */
+    indexKey: Buffer,
+  ) {
+    this.hashKey = createSecretKey(indexKey);
+  }
+
+  private index(domain: IndexDomain, value: string): string {
+    return remember(this.indexes, `${domain}\0${value}`, () => blindIndex(this.hashKey, domain, value));
+  }
 
   /** The subject index of a row (the blind index of its actor id or tenant id; '' when it has none). */
   subjectOf(row: AuditRow): string {
     const { subject } = this.config;
     const value = subject === 'tenant' ? row.tenantId : row.actorId;
-    return blindIndex(this.indexKey, subject === 'tenant' ? 'subject:tenant' : 'subject:actor', value ?? '');
+    return this.index(subject === 'tenant' ? 'subject:tenant' : 'subject:actor', value ?? '');
   }
 
   /** The rows encrypted (new objects; the originals are left as they are). */
   async encrypt(db: Queryable, rows: readonly AuditRow[]): Promise<AuditRow[]> {
     const subjects = rows.map((r) => this.subjectOf(r));
-    const keys = await liveKeys(db, this.config.kek, [...new Set(subjects)]);
+    if (this.unwrapped.size >= CACHE_LIMIT) {
+      this.unwrapped.clear();
+      this.keyObjects.clear();
+    }
+    const keys = await liveKeys(db, this.config.kek, [...new Set(subjects)], this.unwrapped);
     return rows.map((row, i) => {
       const { kid, key } = keys.get(subjects[i] as string) as { kid: string; key: Buffer };
+      const cipherKey = remember(this.keyObjects, kid, () => createSecretKey(key));
       const out: AuditRow = { ...row, attributes: { ...row.attributes } };
       const context = recordContext(row.traceId, row.spanId);
-      if (row.actorId !== null) out.attributes[ACTOR_INDEX_ATTRIBUTE] = blindIndex(this.indexKey, 'actor_id', row.actorId);
+      if (row.actorId !== null) out.attributes[ACTOR_INDEX_ATTRIBUTE] = this.index('actor_id', row.actorId);
       for (const column of this.config.columns) {
         const { type, field } = ENCRYPTABLE[column];
         const value: unknown = row[field];
         if (value === null || value === undefined) continue;
-        const sealed = encryptField(key, kid, column, value, context);
+        const sealed = encryptField(cipherKey, kid, column, value, context);
         if (type === 'jsonb') (out as unknown as Record<string, unknown>)[field] = sealedToJson(sealed);
         else if (type === 'text') (out as unknown as Record<string, unknown>)[field] = sealedToText(sealed);
         else {

@@ -14,9 +14,7 @@ import { DEFAULT_LIMITS } from './transform-limits.js';
 import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
 import { resolveEncryption } from '../crypto/encryption-config.js';
-import { checkKek } from '../crypto/subject-keys.js';
-import { loadIndexKey } from '../crypto/index-key.js';
-import { RowEncryptor } from './row-encryption.js';
+import { startEncryption } from './encryption-start.js';
 
 /** Who holds the embedded database when the caller does not say: a sink that serves no query API. */
 const SINK_HOLDER: DataDirHolder = {
@@ -72,13 +70,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
       log.info({ applied, current }, 'schema ready');
     }
     await ensurePartitions(db);
-    let encryptor: RowEncryptor | undefined;
-    if (encryption) {
-      // A key that does not unwrap the stored keys fails the start, never a batch.
-      const live = await checkKek(db, encryption.kek);
-      encryptor = new RowEncryptor(encryption, (await loadIndexKey(db, encryption.kek, true)) as Buffer);
-      log.info({ kek: encryption.kek.id, columns: encryption.columns, subject: encryption.subject, subjects: live }, 'encrypting personal fields');
-    }
+    const encryptor = await startEncryption(db, encryption, config.encryption, log);
     const { method: writeMethod, reason } = await usableWriteMethod(db, config.writeMethod);
     if (reason !== undefined && db.kind === 'postgres') log.warn({ wanted: config.writeMethod, using: writeMethod }, `write method ${writeMethod}: ${reason}`);
 

@@ -66,6 +66,13 @@ export interface SinkOptions {
   /** Whose data key encrypts a record: `actor` (default) or `tenant`. */
   encryptionSubject?: string;
   /**
+   * `false` (`--no-encryption`): store personal fields in clear on purpose,
+   * even into a database that holds encrypted ones. Without a key and without
+   * this, a sink refuses to start on such a database. `true` requires a key.
+   * Default: unset.
+   */
+  encryption?: boolean;
+  /**
    * Programmatic only (no flag): the environment `DATABASE_URL`, `PG*` and
    * `OTEL_AUDIT_DATA_DIR` are read from when `databaseUrl` / `dataDir` leave
    * the choice open. Default `process.env`; `{}` makes `dataDir` select the

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { isBrokenConnection, isConnectionError, type Database } from '../db/database.js';
 import { isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
 import { SINK_DEFAULTS } from './config.js';
@@ -36,7 +37,7 @@ export class Writer {
   private readonly method: WriteMethod;
   private readonly encryptor: RowEncryptor | undefined;
   /** Key of the content hashes when rows are encrypted (content-hash.ts). */
-  private readonly hashKey: Buffer | undefined;
+  private readonly hashKey: KeyObject | undefined;
 
   constructor(
     private readonly db: Database,
@@ -50,7 +51,7 @@ export class Writer {
     // PGlite has no COPY from a client's buffer (startSink also checks the privilege: usableWriteMethod).
     this.method = db.kind === 'postgres' ? (options.method ?? SINK_DEFAULTS.writeMethod) : 'unnest';
     this.encryptor = options.encryptor;
-    this.hashKey = options.encryptor?.indexKey;
+    this.hashKey = options.encryptor?.hashKey;
   }
 
   /** Rows (and rejected inputs) waiting for a transaction. */

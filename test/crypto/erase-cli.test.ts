@@ -47,7 +47,7 @@ describe('otel-audit erase', () => {
   it('a subject without a data key is a clear no-op, and nothing is recorded', async () => {
     const r = await run(['--subject', 'u-9', '--encryption-key-file', keyFile, '--database-url', test.url]);
     expect(r).toMatchObject({ code: 0, err: '' });
-    expect(r.out).toBe('nothing to erase: no data key for actor "u-9" (never seen encrypted, or erased already)\n');
+    expect(r.out).toBe('nothing to erase: no data key for actor or tenant "u-9" (never seen encrypted, or erased already)\n');
     const db = await openDatabase({ url: test.url, env: {} });
     try {
       const { rows } = await db.query("SELECT 1 FROM audit.records WHERE action = 'audit.erase'");

@@ -3,13 +3,11 @@
  * database with personal fields encrypted, back out through export with the
  * key-encryption key, erased, and the digest chain verifying throughout.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eraseRecords } from '../../src/compliance/erase.js';
-import { exportRecords } from '../../src/compliance/export.js';
 import { sealOnce } from '../../src/compliance/seal.js';
 import { verify } from '../../src/compliance/verify.js';
 import { ENCRYPTABLE } from '../../src/crypto/encryption-config.js';
@@ -17,38 +15,19 @@ import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
 import { rewrapKeys } from '../../src/crypto/rewrap.js';
 import { startSink } from '../../src/sink/sink.js';
 import { logsRequest, postLogs } from '../helpers/otlp-logs.js';
+import { ALICE, BOB, exportPersonal, newKeyFile as keyFileIn, personalFields as expected, personalRecord as record, type Person } from '../helpers/personal-records.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
-import { ALICE, ALL_COLUMNS, BOB, expected, record, type Person } from './people.js';
+
+const ALL_COLUMNS = Object.keys(ENCRYPTABLE).join(',');
 
 let t: TestSink | undefined;
 let dir: string;
 let kek: KeyProvider;
 let keyFile: string;
 
-function newKeyFile(name: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, `${randomBytes(32).toString('hex')}\n`);
-  return file;
-}
-
-async function exportJsonl(name: string, options: { kek?: KeyProvider; actors?: string[] } = {}): Promise<Record<string, unknown>[]> {
-  const db = (t as TestSink).sink.db;
-  const out = join(dir, name);
-  await exportRecords(db, {
-    from: '2000-01-01',
-    to: '2100-01-01',
-    format: 'jsonl',
-    out,
-    actor: 'tester',
-    ...(options.kek ? { kek: options.kek } : {}),
-    ...(options.actors ? { filters: { actor_id: options.actors } } : {}),
-  });
-  return readFileSync(out, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((r) => r['service_name'] === 'write-path');
-}
+const newKeyFile = (name: string): string => keyFileIn(dir, name);
+const exportJsonl = (name: string, options: { kek?: KeyProvider; actors?: string[] } = {}): Promise<Record<string, unknown>[]> =>
+  exportPersonal((t as TestSink).sink.db, dir, name, options);
 
 describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)', (backend) => {
   beforeEach(async () => {
@@ -128,7 +107,7 @@ describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)',
     // Rotation: a new KEK re-wraps the keys; no record changes, indexes still match.
     const before = await sink.rows("service_name = 'write-path'");
     const next = loadKeyProvider({ file: newKeyFile('next') }) as KeyProvider;
-    expect(await rewrapKeys(sink.sink.db, kek, next)).toEqual({ rewrapped: 3, current: 0 });
+    expect(await rewrapKeys(sink.sink.db, kek, next)).toEqual({ rewrapped: 3, dataKeys: 2, indexKeys: 1, current: 0 });
     expect(await sink.rows("service_name = 'write-path'")).toEqual(before);
     const rotated = await exportJsonl('rotated.jsonl', { kek: next, actors: ['u-2'] });
     expect(rotated).toHaveLength(1);
