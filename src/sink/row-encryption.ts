@@ -18,6 +18,10 @@ import type { AuditRow } from './row.js';
 
 /** Entries a cache holds at most; past that it starts over (a sink seeing ever new actors keeps bounded memory). */
 const CACHE_LIMIT = 100_000;
+/** How often the keys erased meanwhile are dropped from the caches. */
+export const FORGET_ERASED_INTERVAL_MS = 5_000;
+/** Erasure times are the database's clock: look back this much further than the last check. */
+const CLOCK_MARGIN_MS = 60_000;
 
 function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
   let v = cache.get(key);
@@ -38,6 +42,8 @@ export class RowEncryptor {
   private readonly indexes = new Map<string, string>();
   /** The blind-index key as a KeyObject: keys the blind indexes and the rows' content hashes (content-hash.ts). */
   readonly hashKey: KeyObject;
+  /** When the caches were last checked against erasures (epoch ms). */
+  private checkedAt = Date.now();
 
   constructor(
     readonly config: EncryptionConfig,
@@ -58,8 +64,37 @@ export class RowEncryptor {
     return this.index(subject === 'tenant' ? 'subject:tenant' : 'subject:actor', value ?? '');
   }
 
+  /**
+   * Erasure destroys every copy of a data key, this sink's memory included:
+   * at most every {@link FORGET_ERASED_INTERVAL_MS}, the keys erased since the
+   * last check are dropped from the caches.
+   * (They were never used again in any case: a subject's live key is looked
+   * up per batch.) Returns how many cached keys were forgotten.
+   */
+  async forgetErased(db: Queryable, now = Date.now()): Promise<number> {
+    if (now - this.checkedAt < FORGET_ERASED_INTERVAL_MS || this.unwrapped.size === 0) return 0;
+    const since = new Date(this.checkedAt - CLOCK_MARGIN_MS);
+    this.checkedAt = now;
+    const { rows } = await db.query<{ kid: string }>('SELECT kid FROM audit.subject_keys WHERE erased_at >= $1', [since]);
+    let forgotten = 0;
+    for (const { kid } of rows) {
+      if (!this.unwrapped.has(kid)) continue;
+      // Dropped, not overwritten: a batch encrypting at this moment may still hold the buffer.
+      this.unwrapped.delete(kid);
+      this.keyObjects.delete(kid);
+      forgotten++;
+    }
+    return forgotten;
+  }
+
+  /** Whether this sink holds the data key `kid` in memory. */
+  holdsKey(kid: string): boolean {
+    return this.unwrapped.has(kid) || this.keyObjects.has(kid);
+  }
+
   /** The rows encrypted (new objects; the originals are left as they are). */
   async encrypt(db: Queryable, rows: readonly AuditRow[]): Promise<AuditRow[]> {
+    await this.forgetErased(db);
     const subjects = rows.map((r) => this.subjectOf(r));
     if (this.unwrapped.size >= CACHE_LIMIT) {
       this.unwrapped.clear();
