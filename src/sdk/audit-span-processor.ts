@@ -9,12 +9,14 @@ import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js'
 import { clearActiveProcessor, setActiveProcessor, type FragmentReceiver } from './global.js';
 import { ManualCallBound } from './manual-bound.js';
 import { OperationScopes, type Scope } from './operation-scopes.js';
+import type { OutboxContext } from './outbox-types.js';
 import type { AuditRecord } from './record.js';
 import { sanitizeFragment, spanAttributes } from './record-builder.js';
 import { RecordEmitter, type Ready } from './record-emitter.js';
 import type { RecordValueLimits } from './record-values.js';
 import { sensitiveKeyTest } from './redact.js';
 import { capturedRequests, takeCapturedRequest } from './request-capture.js';
+import { defaultServiceName } from './service-name.js';
 import { Tagger } from './tagger.js';
 import type { AuditOptions, AuditSetInput } from './types.js';
 
@@ -216,6 +218,42 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
   /** Sanitise a value the way request parameters are (redaction + size cap). */
   sanitize(value: unknown): string | undefined {
     return this.tagger.sanitize(value);
+  }
+
+  /**
+   * For `audit.inTransaction()`: the current operation's trace and server
+   * span, and who did it as far as the request says so far (the actor
+   * and tenant of the request, then of `audit.set()`), with the process's
+   * service name and value limits. Outside any operation only the latter.
+   */
+  outboxContext(): OutboxContext {
+    const ctx: OutboxContext = {
+      serviceName: this.emitter.serviceName() ?? defaultServiceName(),
+      limits: this.limits,
+      sanitize: (value) => this.tagger.sanitize(value),
+    };
+    try {
+      const scope = this.closed ? undefined : this.scopes.current(true);
+      if (!scope) return ctx;
+      ctx.traceId = scope.traceId;
+      ctx.spanId = scope.rootSpanId;
+      ctx.traceFlags = scope.root?.spanContext().traceFlags ?? 0;
+      const root = scope.root;
+      // The request as it stands (still running): its actor, tenant and level.
+      const tagged = root && isHttpServer(root) ? this.tagger.tag(root, capturedRequests().get(root), true) : undefined;
+      const known = applyEnrichment(tagged ?? { source: 'auto', action: '' }, scope.enrich);
+      if (known.actor) ctx.actor = known.actor;
+      if (known.tenant !== undefined) ctx.tenant = known.tenant;
+      if (known.level !== undefined) ctx.level = known.level;
+      if (known.module !== undefined) ctx.module = known.module;
+      if (known.http) {
+        const { statusCode: _unsent, ...http } = known.http;
+        ctx.http = http;
+      }
+    } catch (err) {
+      this.report(err);
+    }
+    return ctx;
   }
 
   forceFlush(): Promise<void> {
