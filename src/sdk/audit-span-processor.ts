@@ -1,4 +1,5 @@
-import { diag, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, diag, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { getRPCMetadata } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
 import { ATTR_AUDIT_EMITTER_ID } from '../contract/attributes.js';
@@ -248,6 +249,9 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
       if (known.module !== undefined) ctx.module = known.module;
       if (known.http) {
         const { statusCode: _unsent, ...http } = known.http;
+        // A framework's route is known mid-request only to the context (the span gets it at its end).
+        const route = getRPCMetadata(context.active())?.route;
+        if (route !== undefined) http.route = route;
         ctx.http = http;
       }
     } catch (err) {
