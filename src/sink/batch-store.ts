@@ -8,7 +8,7 @@ import { INSERT_BATCH } from './batch-insert.js';
 import { conflictParams, rejectedParams, type HashedRow } from './batch-params.js';
 import { FIND_CONFLICTS, INSERT_REJECTED } from './batch-sql.js';
 import { contentHashOrPlain, identityOf } from './content-hash.js';
-import { addOutboxTotals, halfOf, mergeOutboxHalves, noOutboxTotals, outboxIdOf, type HalfEntry, type OutboxTotals } from './outbox-merge.js';
+import { addOutboxTotals, halfOf, mergeOutboxHalves, noOutboxTotals, outboxIdOf, reportLate, type HalfEntry, type OutboxTotals } from './outbox-merge.js';
 import type { AuditRow } from './row.js';
 import type { RowEncryptor } from './row-encryption.js';
 import type { RejectedInput, SubmitResult, SubmitSource, WriteMethod } from './writer-types.js';
@@ -102,7 +102,7 @@ export function isDataError(err: unknown): boolean {
   return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
 
-export function addReason(result: SubmitResult, reason: string): void {
+function addReason(result: SubmitResult, reason: string): void {
   if (result.reasons.length < MAX_REASONS) result.reasons.push(reason);
 }
 
@@ -131,15 +131,16 @@ export async function writeBatch(db: Database, batch: Pending[], method: WriteMe
   const halves = outboxHalves(batch);
   if (halves.length === 0) return writeRecords(db, batch, method, false);
   // Halves of outbox records (a minority) take their own path, in the same transaction as the batch's other rows.
-  return db.transaction(async (tx) => {
-    const inTx = transactionDatabase(db, tx);
-    const totals = await writeRecords(inTx, batch, method, true);
-    const outbox = await mergeOutboxHalves(tx, halves, encryptor?.indexKey, (rejects) => keepRejected(tx, rejects), addReason);
-    totals.inserted += outbox.merged;
-    totals.duplicates += outbox.duplicates;
-    totals.outbox = outbox;
-    return totals;
+  const { totals, late } = await db.transaction(async (tx) => {
+    const ordinary = await writeRecords(transactionDatabase(db, tx), batch, method, true);
+    const merge = await mergeOutboxHalves(tx, halves, encryptor?.indexKey, (rejects) => keepRejected(tx, rejects));
+    ordinary.inserted += merge.totals.merged;
+    ordinary.duplicates += merge.totals.duplicates;
+    ordinary.outbox = merge.totals;
+    return { totals: ordinary, late: merge.late };
   });
+  reportLate(late, addReason);
+  return totals;
 }
 
 /** The rows of a batch that are halves of outbox records, in batch order. */

@@ -250,34 +250,40 @@ async function applyResolution(tx: Queryable, res: Resolution, alone: HalfEntry[
   return rows;
 }
 
-/** The audit.rejected entries of late halves, and each counted rejected in its submission's answer. */
-export function lateRejects(late: readonly HalfEntry[], addReason: (r: SubmitResult, reason: string) => void): RejectedInput[] {
-  return late.map((e) => {
-    const reason =
-      e.half === 'request'
-        ? `${LATE_REASON}: the request's record (outbox id ${e.outboxId}) arrived after the row of its key was written from the outbox record alone (past the merge window)`
-        : `${LATE_REASON}: the outbox record (outbox id ${e.outboxId}) arrived after the row of its key was written without it (past the merge window); its change values are kept here`;
-    if (e.result) {
-      e.result.rejected++;
-      e.result.late = (e.result.late ?? 0) + 1;
-      addReason(e.result, reason);
-    }
-    return { ...e.source, reason, raw: Buffer.from(JSON.stringify(e.row)), record: e.row };
-  });
+/** Why a late half is kept in audit.rejected. */
+function lateReason(e: HalfEntry): string {
+  return e.half === 'request'
+    ? `${LATE_REASON}: the request's record (outbox id ${e.outboxId}) arrived after the row of its key was written from the outbox record alone (past the merge window)`
+    : `${LATE_REASON}: the outbox record (outbox id ${e.outboxId}) arrived after the row of its key was written without it (past the merge window); its change values are kept here`;
+}
+
+/** The audit.rejected entries of late halves. */
+function lateRejects(late: readonly HalfEntry[]): RejectedInput[] {
+  return late.map((e) => ({ ...e.source, reason: lateReason(e), raw: Buffer.from(JSON.stringify(e.row)), record: e.row }));
+}
+
+/** Reports late halves rejected in their submissions' answers: once their transaction committed. */
+export function reportLate(late: readonly HalfEntry[], addReason: (r: SubmitResult, reason: string) => void): void {
+  for (const e of late) {
+    if (!e.result) continue;
+    e.result.rejected++;
+    e.result.late = (e.result.late ?? 0) + 1;
+    addReason(e.result, lateReason(e));
+  }
 }
 
 /**
  * The halves of a batch, in the batch's transaction: lock their keys, read
  * what waits and what is stored under them, then write merged rows, new
- * waiting halves, and the late ones to audit.rejected.
+ * waiting halves, and the late ones to audit.rejected. Answers the late
+ * halves too, for {@link reportLate} once the transaction committed.
  */
 export async function mergeOutboxHalves(
   tx: Queryable,
   entries: readonly HalfEntry[],
   hashKey: Buffer | undefined,
   keepRejected: (rejects: RejectedInput[]) => Promise<void>,
-  addReason: (r: SubmitResult, reason: string) => void,
-): Promise<OutboxTotals> {
+): Promise<{ totals: OutboxTotals; late: HalfEntry[] }> {
   const keys = await identityKeys(tx, entries.map((e) => e.row));
   const unique = [...new Map(keys.map((k) => [k.toString('hex'), k])).values()].sort(Buffer.compare);
   await tx.query(LOCK_KEYS, [unique.map(lockOf)]);
@@ -288,8 +294,8 @@ export async function mergeOutboxHalves(
     states,
   );
   await applyResolution(tx, res, [], hashKey);
-  if (res.late.length > 0) await keepRejected(lateRejects(res.late, addReason));
-  return res.totals;
+  if (res.late.length > 0) await keepRejected(lateRejects(res.late));
+  return { totals: res.totals, late: res.late };
 }
 
 /**
@@ -315,6 +321,6 @@ export async function flushExpired(
     if (e.half === 'outbox') res.totals.flushedOutbox++;
     else res.totals.flushedRequest++;
   }
-  if (res.late.length > 0) await keepRejected(lateRejects(res.late, () => {}));
+  if (res.late.length > 0) await keepRejected(lateRejects(res.late));
   return { totals: res.totals, rows: rows.length };
 }
