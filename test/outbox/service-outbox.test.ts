@@ -120,7 +120,7 @@ describe('transactional outbox, service to sink', () => {
       status_code: 200,
       http_method: 'PUT',
       change_before: null,
-      change_after: { id: 'c-1', name: 'third', secret: null },
+      change_after: { id: 'c-1', name: 'third', secret: '[REDACTED]' },
     });
     expect(all[0]?.['emitter_id']).toMatch(/^[0-9a-f]{16}$/);
     expect((all[0]?.['attributes'] as Record<string, unknown>)['audit.origin']).toBe('request+outbox');
