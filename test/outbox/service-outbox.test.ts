@@ -125,4 +125,40 @@ describe('transactional outbox, service to sink', () => {
     expect(all[0]?.['emitter_id']).toMatch(/^[0-9a-f]{16}$/);
     expect((all[0]?.['attributes'] as Record<string, unknown>)['audit.origin']).toBe('request+outbox');
   });
+
+  it('under load: N committed changes across concurrent requests are exactly N rows, each with its change', async () => {
+    const app = apps.at(-1) as AppProcess;
+    const N = 2_000;
+    const CONCURRENT = 20;
+    let next = 0;
+    const failures: number[] = [];
+    await Promise.all(
+      Array.from({ length: CONCURRENT }, async () => {
+        while (next < N) {
+          const i = next++;
+          const res = await put(app, `load-${i}`, '', { name: `n-${i}` }, `u-${i % 7}`);
+          await res.arrayBuffer();
+          if (res.status !== 200) failures.push(res.status);
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+    const count = async (): Promise<number> => {
+      const [r] = await queryOnce<{ n: number }>(sink.url, "SELECT count(*)::int AS n FROM audit.records WHERE resource_id LIKE 'load-%'");
+      return r?.n ?? 0;
+    };
+    await waitFor(async () => ((await count()) >= N ? true : undefined), 120_000, async () => `${await count()} of ${N} rows\n${relay?.output() ?? ''}`);
+    // Past the merge window: nothing more arrives, nothing is doubled.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const [stats] = await queryOnce<Record<string, number>>(
+      sink.url,
+      `SELECT count(*)::int AS n, count(DISTINCT resource_id)::int AS resources,
+              count(*) FILTER (WHERE change_after->>'name' = 'n-' || substr(resource_id, 6))::int AS with_own_change,
+              count(*) FILTER (WHERE attributes->>'audit.origin' = 'request+outbox')::int AS merged,
+              count(*) FILTER (WHERE status_code = 200 AND emitter_id IS NOT NULL)::int AS from_request
+         FROM audit.records WHERE resource_id LIKE 'load-%'`,
+    );
+    expect(stats).toEqual({ n: N, resources: N, with_own_change: N, merged: N, from_request: N });
+    expect(await outboxCount(biz.url)).toBe(0);
+  }, 300_000);
 });
