@@ -83,6 +83,8 @@ export async function relayCommand(argv: readonly string[]): Promise<number> {
       log,
     });
   } catch (err) {
+    // A bad value (--batch-size 0) is a usage error; anything else means it cannot start.
+    if (err instanceof RangeError) return usageError('relay', err.message.replace(/^otel-audit relay: /, ''));
     process.stderr.write(`otel-audit relay: cannot start: ${oneLine(err).replace(/^otel-audit relay: /, '')}\n`);
     return 1;
   }

@@ -114,5 +114,9 @@ describe('relays under faults', () => {
     const [sample] = await sink.rows("resource_id = 'i-4321'");
     expect(sample?.['change_after']).toEqual({ n: 4321 });
     expect((sample?.['attributes'] as Record<string, unknown>)['audit.origin']).toBe('outbox');
+
+    // SIGTERM: a clean stop, exit status 0, with what it did.
+    expect(await relayB.stop('SIGTERM')).toBe(0);
+    expect(relayB.output()).toMatch(/otel-audit relay: stopped; \d+ records sent in \d+ batches/);
   });
 });

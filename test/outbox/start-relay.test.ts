@@ -77,6 +77,9 @@ describe('startRelay', () => {
       const r = await runCommand(relayCommand, ['--grace', 'soon']);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/--grace needs a duration such as 2s or 500ms/);
+      const zero = await runCommand(relayCommand, ['--batch-size', '0', '--database-url', 'postgres://127.0.0.1:1/x']);
+      expect(zero.code).toBe(2);
+      expect(zero.err).toMatch(/batchSize must be a number >= 1/);
     } finally {
       if (saved !== undefined) process.env['DATABASE_URL'] = saved;
     }
