@@ -57,8 +57,8 @@ export interface SinkUnderTest {
   stop(): Promise<void>;
 }
 
-/** `otel-audit sink` as a process over a fresh audit database, merge window {@link TEST_OUTBOX_WINDOW}. */
-export async function startOutboxSink(name = 'sink'): Promise<SinkUnderTest> {
+/** `otel-audit sink` as a process over a fresh audit database, merge window `window` (`--outbox-window`). */
+export async function startOutboxSink(name = 'sink', window = TEST_OUTBOX_WINDOW): Promise<SinkUnderTest> {
   const db = await createTestDatabase();
   const [grpcPort, httpPort, metricsPort] = (await freePorts(3)) as [number, number, number];
   const service = await startSinkProcess(name, {
@@ -66,7 +66,7 @@ export async function startOutboxSink(name = 'sink'): Promise<SinkUnderTest> {
     grpcPort,
     httpPort,
     metricsPort,
-    env: { OTEL_AUDIT_SINK_OUTBOX_WINDOW: TEST_OUTBOX_WINDOW },
+    env: { OTEL_AUDIT_SINK_OUTBOX_WINDOW: window },
   });
   return {
     service,

@@ -9,6 +9,17 @@ import { baseEnv, startApp, tempDir, type AppProcess } from '../helpers/app-proc
 import { createOutboxDatabase, outboxCount, queryOnce, startOutboxSink, startRelayProcess, type SinkUnderTest } from '../helpers/outbox.js';
 import { waitFor, type Service } from '../helpers/processes.js';
 
+/**
+ * The relay leaves rows for half a second (its grace period, 2 s by
+ * default), so that the request's own record usually reaches the sink
+ * first; the sink waits 5 s for a partner (30 s by default): on a loaded
+ * machine a request's record can trail its outbox row by more than a
+ * second, and each would then be written alone.
+ */
+const RELAY_GRACE = '500ms';
+const MERGE_WINDOW = '5s';
+const WINDOW_MS = 5_000;
+
 let biz: { url: string; drop(): Promise<void> };
 let sink: SinkUnderTest;
 let relay: Service | undefined;
@@ -31,7 +42,7 @@ function put(app: AppProcess, id: string, query: string, body: unknown, user: st
 
 beforeAll(async () => {
   biz = await createOutboxDatabase();
-  sink = await startOutboxSink();
+  sink = await startOutboxSink('sink', MERGE_WINDOW);
 });
 
 afterAll(async () => {
@@ -54,7 +65,7 @@ describe('transactional outbox, service to sink', () => {
     expect(await sink.rows()).toEqual([]);
     const [row] = await queryOnce(biz.url, 'SELECT trace_id, span_id FROM audit_outbox.records');
 
-    relay = await startRelayProcess('relay', biz.url, sink.endpoint);
+    relay = await startRelayProcess('relay', biz.url, sink.endpoint, [], { OTEL_AUDIT_RELAY_GRACE: RELAY_GRACE });
     const rows = await waitFor(async () => {
       const r = await sink.rows("resource_id = 'a-1'");
       return r.length > 0 ? r : undefined;
@@ -88,7 +99,7 @@ describe('transactional outbox, service to sink', () => {
       const r = await sink.rows("resource_id = 'b-1'");
       return r.length > 0 ? r : undefined;
     }, 30_000, () => `no request record for b-1\n${app.output()}`);
-    // The merge window passes without a partner: the request's record is written alone.
+    // Past the merge window without a partner: the request's record was written alone, and stays one row.
     await new Promise((r) => setTimeout(r, 2_500));
     const settled = await sink.rows("resource_id = 'b-1'");
     expect(settled).toHaveLength(1);
@@ -110,7 +121,7 @@ describe('transactional outbox, service to sink', () => {
       const r = await sink.rows("resource_id = 'c-1' AND change_after IS NOT NULL");
       return r.length > 0 ? r : undefined;
     }, 30_000, () => `no row with the change for c-1\n${relay?.output() ?? ''}`);
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 1_000));
     const all = await sink.rows("resource_id = 'c-1'");
     expect(all).toHaveLength(1);
     expect(all[0]?.['id']).toBe(rows[0]?.['id']);
@@ -149,7 +160,7 @@ describe('transactional outbox, service to sink', () => {
     };
     await waitFor(async () => ((await count()) >= N ? true : undefined), 120_000, async () => `${await count()} of ${N} rows\n${relay?.output() ?? ''}`);
     // Past the merge window: nothing more arrives, nothing is doubled.
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 1_000));
     const [stats] = await queryOnce<Record<string, number>>(
       sink.url,
       `SELECT count(*)::int AS n, count(DISTINCT resource_id)::int AS resources,
