@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealOnce } from '../../src/compliance/seal.js';
-import { verify } from '../../src/compliance/verify.js';
+import { verifyCommand } from '../../src/cli/verify.js';
 import { openGaps } from '../../src/sink/gaps.js';
+import { runCommand } from '../helpers/cli-run.js';
 import { postLogs } from '../helpers/otlp-logs.js';
 import { encodeRecords, outboxHalf, outboxOperation, requestHalf, type OutboxOperation } from '../helpers/outbox-records.js';
 import { waitFor } from '../helpers/processes.js';
@@ -109,6 +110,18 @@ describe.each(['postgres', 'pglite'] as const)('the two halves of an outbox reco
     expect(await t.metric('otel_audit_sink_outbox_merged_total')).toBeGreaterThanOrEqual(1);
   });
 
+  it('a half redelivered while it waits is a duplicate: one half waits, one row after its partner', async () => {
+    const op = outboxOperation();
+    const request = requestHalf(op, emitter());
+    const duplicates = await t.metric('otel_audit_sink_records_duplicate_total');
+    await send(t, [request]);
+    await send(t, [request, request]);
+    expect(await pendingOf(t, op)).toEqual(['request']);
+    expect(await t.metric('otel_audit_sink_records_duplicate_total')).toBe(duplicates + 2);
+    await send(t, [outboxHalf(op)]);
+    expect(await rowsOf(t, op)).toHaveLength(1);
+  });
+
   it('an ordinary record in the same export keeps its own path', async () => {
     const op = outboxOperation();
     const plain = outboxOperation();
@@ -165,6 +178,22 @@ describe('the merge window (postgres)', () => {
     expect(kept[0]?.['record']).toMatchObject({ traceId: op.traceId, statusCode: 200 });
     expect(await t.metric('otel_audit_sink_outbox_late_total')).toBe(1);
     expect(await pendingOf(t, op)).toEqual([]);
+  });
+
+  it('an outbox half after its request-only row is kept in audit.rejected with its change values', async () => {
+    const op = outboxOperation();
+    await send(t, [requestHalf(op, emitter())]);
+    await waitFor(async () => ((await rowsOf(t, op)).length > 0 ? true : undefined), 10_000, () => 'request-only row');
+    const answer = await send(t, [outboxHalf(op, { before: { qty: 3 }, after: { qty: 4 } })]);
+    expect(answer.rejected).toBe(1);
+    const rows = await rowsOf(t, op);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ change_after: null });
+    expect(rows[0]?.['attributes']).toMatchObject({ 'audit.origin': 'request' });
+    const kept = (await t.rejected()).filter((r) => JSON.stringify(r['record']).includes(op.outboxId));
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.['reason']).toContain('its change values are kept here');
+    expect(kept[0]?.['record']).toMatchObject({ changeBefore: { qty: 3 }, changeAfter: { qty: 4 } });
   });
 });
 
@@ -233,11 +262,14 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
     expect(await rowsOf(b, merged)).toHaveLength(1);
   });
 
-  it('the digest chain verifies over merged rows', async () => {
+  it('otel-audit verify passes over sealed merged rows', async () => {
+    const merged = await a.rows(`attributes ->> 'audit.origin' = 'request+outbox'`);
+    expect(merged.length).toBeGreaterThan(40);
     const sealed = await sealOnce(a.sink.db, { settleMs: 0 });
-    expect(sealed.digests.reduce((n, d) => n + d.rowCount, 0)).toBeGreaterThan(0);
-    const report = await verify(a.sink.db);
-    expect(report.findings).toEqual([]);
-    expect(report.ok).toBe(true);
+    expect(sealed.digests.reduce((n, d) => n + d.rowCount, 0)).toBeGreaterThanOrEqual(merged.length);
+    const run = await runCommand(verifyCommand, ['--json', '--no-record', '--database-url', a.url as string]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.out) as { ok: boolean; findings: unknown[] };
+    expect(report).toMatchObject({ ok: true, findings: [] });
   });
 });
