@@ -4,16 +4,21 @@
  * order, batch or sink; a half without a partner is written alone after the
  * merge window; redeliveries and late halves never make a second row.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealOnce } from '../../src/compliance/seal.js';
 import { verifyCommand } from '../../src/cli/verify.js';
+import { OtlpTransport } from '../../src/sdk/delivery/otlp-transport.js';
 import { openGaps } from '../../src/sink/gaps.js';
 import { runCommand } from '../helpers/cli-run.js';
 import { postLogs } from '../helpers/otlp-logs.js';
 import { encodeRecords, outboxHalf, outboxOperation, requestHalf, type OutboxOperation } from '../helpers/outbox-records.js';
 import { waitFor } from '../helpers/processes.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
-import type { EncodableLogRecord } from '../../src/otlp/logs-encoder.js';
+import type { AuditRecord } from '../../src/sdk/record.js';
 
 /** A merge window long enough that nothing is written alone during a test. */
 const LONG_WINDOW_MS = 600_000;
@@ -23,7 +28,7 @@ const SHORT_WINDOW_MS = 1_000;
 let seq = 0;
 const emitter = (): { id: string; seq: number } => ({ id: 'e-outbox', seq: ++seq });
 
-async function send(t: TestSink, records: EncodableLogRecord[]): Promise<{ rejected: number; message: string }> {
+async function send(t: TestSink, records: AuditRecord[]): Promise<{ rejected: number; message: string }> {
   const answer = await postLogs(t.httpEndpoint, encodeRecords(records));
   expect(answer.status).toBe(200);
   return answer;
@@ -231,7 +236,7 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
     const before = outboxOperation('gaps');
     const waiting = outboxOperation('gaps');
     const after = outboxOperation('gaps');
-    const plain = (op: OutboxOperation, s: number): EncodableLogRecord => {
+    const plain = (op: OutboxOperation, s: number): AuditRecord => {
       const r = requestHalf(op, { id, seq: s });
       const { 'audit.outbox.id': _unused, ...attributes } = r.attributes;
       return { ...r, attributes };
@@ -271,5 +276,41 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
     expect(run.code).toBe(0);
     const report = JSON.parse(run.out) as { ok: boolean; findings: unknown[] };
     expect(report).toMatchObject({ ok: true, findings: [] });
+  });
+});
+
+describe('over OTLP/gRPC with the SDK transport, personal fields encrypted (postgres)', () => {
+  let t: TestSink;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otel-audit-outbox-'));
+    const keyFile = join(dir, 'kek');
+    writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`);
+    t = await startTestSink('postgres', { outboxWindowMs: LONG_WINDOW_MS, encryptionKeyFile: keyFile });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a waiting half holds its change values encrypted; the merged row has them encrypted too', async () => {
+    const transport = new OtlpTransport({ url: t.grpcEndpoint, timeoutMs: 10_000 });
+    try {
+      const op = outboxOperation();
+      expect(await transport.send([outboxHalf(op)])).toEqual({ kind: 'success' });
+      const waiting = await t.sink.db.query(`SELECT fields FROM audit.outbox_pending WHERE outbox_id = $1`, [op.outboxId]);
+      expect(waiting.rows).toHaveLength(1);
+      expect(JSON.stringify(waiting.rows[0]?.['fields'])).not.toContain('"qty"');
+      expect(await transport.send([requestHalf(op, emitter())])).toEqual({ kind: 'success' });
+      const rows = await rowsOf(t, op);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status_code: 200, http_route: '/orders/:id' });
+      expect(rows[0]?.['attributes']).toMatchObject({ 'audit.origin': 'request+outbox' });
+      expect(rows[0]?.['change_after']).not.toBeNull();
+      expect(JSON.stringify(rows[0]?.['change_after'])).not.toContain('qty');
+      expect(await pendingOf(t, op)).toEqual([]);
+    } finally {
+      await transport.shutdown();
+    }
   });
 });
