@@ -164,6 +164,8 @@ describe('the merge window (postgres)', () => {
     expect(await pendingOf(t, relayOnly)).toEqual([]);
     expect(await pendingOf(t, requestOnly)).toEqual([]);
     expect(await t.metric('otel_audit_sink_outbox_flushed_total')).toBe(2);
+    expect(await t.metric('otel_audit_sink_outbox_pending_total')).toBe(2);
+    await waitFor(async () => ((await t.metric('otel_audit_sink_outbox_waiting')) === 0 ? true : undefined), 10_000, () => 'waiting gauge back to 0');
     expect(await rowsOf(t, relayOnly)).toHaveLength(1);
   });
 
