@@ -140,10 +140,10 @@ describe.each(['postgres', 'pglite'] as const)('the two halves of an outbox reco
   });
 });
 
-describe('the merge window (postgres)', () => {
+describe.each(['postgres', 'pglite'] as const)('the merge window (%s)', (kind) => {
   let t: TestSink;
   beforeAll(async () => {
-    t = await startTestSink('postgres', { outboxWindowMs: SHORT_WINDOW_MS });
+    t = await startTestSink(kind, { outboxWindowMs: SHORT_WINDOW_MS });
   });
   afterAll(async () => {
     await t?.stop();
@@ -231,6 +231,51 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
     for (const op of ops) expectMerged(rows.find((r) => r['trace_id'] === op.traceId), op);
     expect((await a.sink.db.query(`SELECT count(*)::int AS n FROM audit.outbox_pending`)).rows[0]?.['n']).toBe(0);
     expect((await a.metric('otel_audit_sink_outbox_merged_total')) + (await b.metric('otel_audit_sink_outbox_merged_total'))).toBe(ops.length);
+  });
+
+  it('halves racing the window job of two sinks: one row per operation, and every half in it or in audit.rejected', async () => {
+    const fast = await startTestSink('postgres', { outboxWindowMs: 1000, batchDelayMs: 2, databaseUrl: a.url as string });
+    const other = await startTestSink('postgres', { outboxWindowMs: 1000, batchDelayMs: 2, databaseUrl: a.url as string });
+    try {
+      const ops = Array.from({ length: 60 }, () => outboxOperation('race'));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await Promise.all(
+        ops.map(async (op, i) => {
+          const [first, second] = i % 2 === 0 ? [fast, other] : [other, fast];
+          const halves = i % 3 === 0 ? [outboxHalf(op), requestHalf(op, emitter())] : [requestHalf(op, emitter()), outboxHalf(op)];
+          await send(first, [halves[0] as AuditRecord]);
+          // At once, around the window, or well past it.
+          await sleep([0, (i * 37) % 1300, 2500][i % 3] as number);
+          await send(second, [halves[1] as AuditRecord]);
+        }),
+      );
+      await waitFor(
+        async () => ((await a.sink.db.query(`SELECT count(*)::int AS n FROM audit.outbox_pending`)).rows[0]?.['n'] === 0 ? true : undefined),
+        15_000,
+        () => 'pending table empty',
+      );
+      const rows = await a.rows(`service_name = 'race'`);
+      const rejected = (await a.rejected()).filter((r) => String(r['reason']).startsWith('outbox: late half'));
+      let merged = 0;
+      let alone = 0;
+      for (const op of ops) {
+        const mine = rows.filter((r) => r['trace_id'] === op.traceId);
+        expect(mine).toHaveLength(1);
+        const late = rejected.filter((r) => JSON.stringify(r['record']).includes(op.outboxId));
+        if ((mine[0]?.['attributes'] as Record<string, unknown>)['audit.origin'] === 'request+outbox') {
+          merged++;
+          expect(late).toEqual([]);
+        } else {
+          alone++;
+          expect(late).toHaveLength(1);
+        }
+      }
+      expect(merged).toBeGreaterThan(0);
+      expect(alone).toBeGreaterThan(0);
+    } finally {
+      await other.stop();
+      await fast.stop();
+    }
   });
 
   it('the gap monitor reports no gap for an SDK record waiting for its partner', async () => {
