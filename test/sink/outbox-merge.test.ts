@@ -184,6 +184,8 @@ describe.each(['postgres', 'pglite'] as const)('the merge window (%s)', (kind) =
     expect(kept[0]?.['reason']).toMatch(/^outbox: late half: the request's record .* arrived after the row of its key was written from the outbox record alone/);
     expect(kept[0]?.['record']).toMatchObject({ traceId: op.traceId, statusCode: 200 });
     expect(await t.metric('otel_audit_sink_outbox_late_total')).toBe(1);
+    expect(await t.metric('otel_audit_sink_records_rejected_total{signal="logs",reason="outbox_late"}')).toBe(1);
+    expect(await t.metric('otel_audit_sink_records_rejected_total{signal="logs",reason="database_refused"}')).toBe(0);
     expect(await pendingOf(t, op)).toEqual([]);
   });
 
