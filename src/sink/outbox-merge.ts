@@ -224,8 +224,8 @@ async function loadStates(tx: Queryable, keys: Buffer[], pending: PendingRow[]):
 /**
  * Writes what a resolution decided, in the caller's transaction: merged rows
  * and the `alone` halves (past the window) to audit.records, cleared keys out
- * of the pending table, and, unless halves are written alone, the new
- * waiting halves into it.
+ * of the pending table, and the halves that start waiting (those not read
+ * from it) into it.
  */
 async function applyResolution(tx: Queryable, res: Resolution, alone: HalfEntry[], hashKey: Buffer | undefined): Promise<AuditRow[]> {
   const rows = [...res.records, ...alone.map(aloneRow)];
@@ -234,7 +234,7 @@ async function applyResolution(tx: Queryable, res: Resolution, alone: HalfEntry[
     await tx.query(insertRecordsSql(1), recordParams(hashed));
   }
   if (res.clear.length > 0) await tx.query(DELETE_PENDING, [res.clear]);
-  const waiting = alone.length > 0 ? [] : res.waiting.filter((w) => !w.entry.stored);
+  const waiting = res.waiting.filter((w) => !w.entry.stored);
   if (waiting.length > 0) {
     await tx.query(INSERT_PENDING, [
       waiting.map((w) => w.key),

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { AUDIT_EVENT_NAME, AUDIT_SCOPE_NAME } from '../../src/contract/attributes.js';
 import { VERSION } from '../../src/contract/version.js';
-import { LogsEncoder, type EncodableLogRecord } from '../../src/otlp/logs-encoder.js';
+import { LogsEncoder } from '../../src/otlp/logs-encoder.js';
+import type { AuditAttributeValue, AuditRecord } from '../../src/sdk/record.js';
 
 /** One operation that wrote an outbox row: the ids both halves share. */
 export interface OutboxOperation {
@@ -38,7 +39,7 @@ const ENCODER = new LogsEncoder({ scopeName: AUDIT_SCOPE_NAME, scopeVersion: VER
 const at = (ms: number): string => (BigInt(Date.UTC(2026, 11, 1, 12)) * 1_000_000n + BigInt(ms) * 1_000_000n).toString();
 
 /** The SDK's span-derived record: request columns, its emitter id/seq, the outbox id, no change values. */
-export function requestHalf(op: OutboxOperation, emitter: { id: string; seq: number }, extra: Record<string, unknown> = {}): EncodableLogRecord {
+export function requestHalf(op: OutboxOperation, emitter: { id: string; seq: number }, extra: Record<string, AuditAttributeValue> = {}): AuditRecord {
   return {
     traceId: op.traceId,
     spanId: op.spanId,
@@ -66,7 +67,7 @@ export function requestHalf(op: OutboxOperation, emitter: { id: string; seq: num
 }
 
 /** The relay's record of the outbox row: the change values, meta, `audit.origin` = `outbox`, no emitter. */
-export function outboxHalf(op: OutboxOperation, change: { before: unknown; after: unknown } = { before: { qty: 1 }, after: { qty: 2 } }): EncodableLogRecord {
+export function outboxHalf(op: OutboxOperation, change: { before: unknown; after: unknown } = { before: { qty: 1 }, after: { qty: 2 } }): AuditRecord {
   return {
     traceId: op.traceId,
     spanId: op.spanId,
@@ -92,7 +93,7 @@ export function outboxHalf(op: OutboxOperation, change: { before: unknown; after
 }
 
 /** One ExportLogsServiceRequest of the records. */
-export function encodeRecords(records: readonly EncodableLogRecord[]): Buffer {
+export function encodeRecords(records: readonly AuditRecord[]): Buffer {
   const { bytes, count } = ENCODER.encode(records);
   if (count !== records.length) throw new Error(`${records.length - count} record(s) could not be encoded`);
   return bytes;

@@ -4,15 +4,21 @@
  * order, batch or sink; a half without a partner is written alone after the
  * merge window; redeliveries and late halves never make a second row.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealOnce } from '../../src/compliance/seal.js';
-import { verify } from '../../src/compliance/verify.js';
+import { verifyCommand } from '../../src/cli/verify.js';
+import { OtlpTransport } from '../../src/sdk/delivery/otlp-transport.js';
 import { openGaps } from '../../src/sink/gaps.js';
+import { runCommand } from '../helpers/cli-run.js';
 import { postLogs } from '../helpers/otlp-logs.js';
 import { encodeRecords, outboxHalf, outboxOperation, requestHalf, type OutboxOperation } from '../helpers/outbox-records.js';
 import { waitFor } from '../helpers/processes.js';
 import { startTestSink, type TestSink } from '../helpers/sink.js';
-import type { EncodableLogRecord } from '../../src/otlp/logs-encoder.js';
+import type { AuditRecord } from '../../src/sdk/record.js';
 
 /** A merge window long enough that nothing is written alone during a test. */
 const LONG_WINDOW_MS = 600_000;
@@ -22,7 +28,7 @@ const SHORT_WINDOW_MS = 1_000;
 let seq = 0;
 const emitter = (): { id: string; seq: number } => ({ id: 'e-outbox', seq: ++seq });
 
-async function send(t: TestSink, records: EncodableLogRecord[]): Promise<{ rejected: number; message: string }> {
+async function send(t: TestSink, records: AuditRecord[]): Promise<{ rejected: number; message: string }> {
   const answer = await postLogs(t.httpEndpoint, encodeRecords(records));
   expect(answer.status).toBe(200);
   return answer;
@@ -109,6 +115,18 @@ describe.each(['postgres', 'pglite'] as const)('the two halves of an outbox reco
     expect(await t.metric('otel_audit_sink_outbox_merged_total')).toBeGreaterThanOrEqual(1);
   });
 
+  it('a half redelivered while it waits is a duplicate: one half waits, one row after its partner', async () => {
+    const op = outboxOperation();
+    const request = requestHalf(op, emitter());
+    const duplicates = await t.metric('otel_audit_sink_records_duplicate_total');
+    await send(t, [request]);
+    await send(t, [request, request]);
+    expect(await pendingOf(t, op)).toEqual(['request']);
+    expect(await t.metric('otel_audit_sink_records_duplicate_total')).toBe(duplicates + 2);
+    await send(t, [outboxHalf(op)]);
+    expect(await rowsOf(t, op)).toHaveLength(1);
+  });
+
   it('an ordinary record in the same export keeps its own path', async () => {
     const op = outboxOperation();
     const plain = outboxOperation();
@@ -122,10 +140,10 @@ describe.each(['postgres', 'pglite'] as const)('the two halves of an outbox reco
   });
 });
 
-describe('the merge window (postgres)', () => {
+describe.each(['postgres', 'pglite'] as const)('the merge window (%s)', (kind) => {
   let t: TestSink;
   beforeAll(async () => {
-    t = await startTestSink('postgres', { outboxWindowMs: SHORT_WINDOW_MS });
+    t = await startTestSink(kind, { outboxWindowMs: SHORT_WINDOW_MS });
   });
   afterAll(async () => {
     await t?.stop();
@@ -146,6 +164,8 @@ describe('the merge window (postgres)', () => {
     expect(await pendingOf(t, relayOnly)).toEqual([]);
     expect(await pendingOf(t, requestOnly)).toEqual([]);
     expect(await t.metric('otel_audit_sink_outbox_flushed_total')).toBe(2);
+    expect(await t.metric('otel_audit_sink_outbox_pending_total')).toBe(2);
+    await waitFor(async () => ((await t.metric('otel_audit_sink_outbox_waiting')) === 0 ? true : undefined), 10_000, () => 'waiting gauge back to 0');
     expect(await rowsOf(t, relayOnly)).toHaveLength(1);
   });
 
@@ -164,7 +184,25 @@ describe('the merge window (postgres)', () => {
     expect(kept[0]?.['reason']).toMatch(/^outbox: late half: the request's record .* arrived after the row of its key was written from the outbox record alone/);
     expect(kept[0]?.['record']).toMatchObject({ traceId: op.traceId, statusCode: 200 });
     expect(await t.metric('otel_audit_sink_outbox_late_total')).toBe(1);
+    expect(await t.metric('otel_audit_sink_records_rejected_total{signal="logs",reason="outbox_late"}')).toBe(1);
+    expect(await t.metric('otel_audit_sink_records_rejected_total{signal="logs",reason="database_refused"}')).toBe(0);
     expect(await pendingOf(t, op)).toEqual([]);
+  });
+
+  it('an outbox half after its request-only row is kept in audit.rejected with its change values', async () => {
+    const op = outboxOperation();
+    await send(t, [requestHalf(op, emitter())]);
+    await waitFor(async () => ((await rowsOf(t, op)).length > 0 ? true : undefined), 10_000, () => 'request-only row');
+    const answer = await send(t, [outboxHalf(op, { before: { qty: 3 }, after: { qty: 4 } })]);
+    expect(answer.rejected).toBe(1);
+    const rows = await rowsOf(t, op);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ change_after: null });
+    expect(rows[0]?.['attributes']).toMatchObject({ 'audit.origin': 'request' });
+    const kept = (await t.rejected()).filter((r) => JSON.stringify(r['record']).includes(op.outboxId));
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.['reason']).toContain('its change values are kept here');
+    expect(kept[0]?.['record']).toMatchObject({ changeBefore: { qty: 3 }, changeAfter: { qty: 4 } });
   });
 });
 
@@ -197,12 +235,57 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
     expect((await a.metric('otel_audit_sink_outbox_merged_total')) + (await b.metric('otel_audit_sink_outbox_merged_total'))).toBe(ops.length);
   });
 
+  it('halves racing the window job of two sinks: one row per operation, and every half in it or in audit.rejected', async () => {
+    const fast = await startTestSink('postgres', { outboxWindowMs: 1000, batchDelayMs: 2, databaseUrl: a.url as string });
+    const other = await startTestSink('postgres', { outboxWindowMs: 1000, batchDelayMs: 2, databaseUrl: a.url as string });
+    try {
+      const ops = Array.from({ length: 60 }, () => outboxOperation('race'));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await Promise.all(
+        ops.map(async (op, i) => {
+          const [first, second] = i % 2 === 0 ? [fast, other] : [other, fast];
+          const halves = i % 3 === 0 ? [outboxHalf(op), requestHalf(op, emitter())] : [requestHalf(op, emitter()), outboxHalf(op)];
+          await send(first, [halves[0] as AuditRecord]);
+          // At once, around the window, or well past it.
+          await sleep([0, (i * 37) % 1300, 2500][i % 3] as number);
+          await send(second, [halves[1] as AuditRecord]);
+        }),
+      );
+      await waitFor(
+        async () => ((await a.sink.db.query(`SELECT count(*)::int AS n FROM audit.outbox_pending`)).rows[0]?.['n'] === 0 ? true : undefined),
+        15_000,
+        () => 'pending table empty',
+      );
+      const rows = await a.rows(`service_name = 'race'`);
+      const rejected = (await a.rejected()).filter((r) => String(r['reason']).startsWith('outbox: late half'));
+      let merged = 0;
+      let alone = 0;
+      for (const op of ops) {
+        const mine = rows.filter((r) => r['trace_id'] === op.traceId);
+        expect(mine).toHaveLength(1);
+        const late = rejected.filter((r) => JSON.stringify(r['record']).includes(op.outboxId));
+        if ((mine[0]?.['attributes'] as Record<string, unknown>)['audit.origin'] === 'request+outbox') {
+          merged++;
+          expect(late).toEqual([]);
+        } else {
+          alone++;
+          expect(late).toHaveLength(1);
+        }
+      }
+      expect(merged).toBeGreaterThan(0);
+      expect(alone).toBeGreaterThan(0);
+    } finally {
+      await other.stop();
+      await fast.stop();
+    }
+  });
+
   it('the gap monitor reports no gap for an SDK record waiting for its partner', async () => {
     const id = 'e-gaps';
     const before = outboxOperation('gaps');
     const waiting = outboxOperation('gaps');
     const after = outboxOperation('gaps');
-    const plain = (op: OutboxOperation, s: number): EncodableLogRecord => {
+    const plain = (op: OutboxOperation, s: number): AuditRecord => {
       const r = requestHalf(op, { id, seq: s });
       const { 'audit.outbox.id': _unused, ...attributes } = r.attributes;
       return { ...r, attributes };
@@ -233,11 +316,50 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
     expect(await rowsOf(b, merged)).toHaveLength(1);
   });
 
-  it('the digest chain verifies over merged rows', async () => {
+  it('otel-audit verify passes over sealed merged rows', async () => {
+    const merged = await a.rows(`attributes ->> 'audit.origin' = 'request+outbox'`);
+    expect(merged.length).toBeGreaterThan(40);
     const sealed = await sealOnce(a.sink.db, { settleMs: 0 });
-    expect(sealed.digests.reduce((n, d) => n + d.rowCount, 0)).toBeGreaterThan(0);
-    const report = await verify(a.sink.db);
-    expect(report.findings).toEqual([]);
-    expect(report.ok).toBe(true);
+    expect(sealed.digests.reduce((n, d) => n + d.rowCount, 0)).toBeGreaterThanOrEqual(merged.length);
+    const run = await runCommand(verifyCommand, ['--json', '--no-record', '--database-url', a.url as string]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.out) as { ok: boolean; findings: unknown[] };
+    expect(report).toMatchObject({ ok: true, findings: [] });
+  });
+});
+
+describe('over OTLP/gRPC with the SDK transport, personal fields encrypted (postgres)', () => {
+  let t: TestSink;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otel-audit-outbox-'));
+    const keyFile = join(dir, 'kek');
+    writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`);
+    t = await startTestSink('postgres', { outboxWindowMs: LONG_WINDOW_MS, encryptionKeyFile: keyFile });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a waiting half holds its change values encrypted; the merged row has them encrypted too', async () => {
+    const transport = new OtlpTransport({ url: t.grpcEndpoint, timeoutMs: 10_000 });
+    try {
+      const op = outboxOperation();
+      expect(await transport.send([outboxHalf(op)])).toEqual({ kind: 'success' });
+      const waiting = await t.sink.db.query(`SELECT fields FROM audit.outbox_pending WHERE outbox_id = $1`, [op.outboxId]);
+      expect(waiting.rows).toHaveLength(1);
+      expect(JSON.stringify(waiting.rows[0]?.['fields'])).not.toContain('"qty"');
+      expect(await transport.send([requestHalf(op, emitter())])).toEqual({ kind: 'success' });
+      const rows = await rowsOf(t, op);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status_code: 200, http_route: '/orders/:id' });
+      expect(rows[0]?.['attributes']).toMatchObject({ 'audit.origin': 'request+outbox' });
+      expect(rows[0]?.['change_after']).not.toBeNull();
+      expect(JSON.stringify(rows[0]?.['change_after'])).not.toContain('qty');
+      expect(await pendingOf(t, op)).toEqual([]);
+    } finally {
+      await transport.shutdown();
+    }
   });
 });

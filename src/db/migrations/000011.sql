@@ -32,7 +32,8 @@ DO $$
 BEGIN
   IF to_regrole('audit_writer') IS NOT NULL THEN
     -- DELETE: a half leaves when its row is written (audit.records stays append-only).
-    GRANT SELECT, INSERT, DELETE ON audit.outbox_pending TO audit_writer;
+    -- UPDATE: SELECT … FOR UPDATE needs it (the sink locks halves, never updates them).
+    GRANT SELECT, INSERT, UPDATE, DELETE ON audit.outbox_pending TO audit_writer;
   END IF;
   IF to_regrole('audit_auditor') IS NOT NULL THEN
     GRANT SELECT ON audit.outbox_pending TO audit_auditor;
