@@ -79,6 +79,12 @@ const SCENARIOS: readonly BenchScenario[] = [
     smoke: ['--rows', '2000'],
   },
   {
+    name: 'outbox',
+    script: 'outbox.ts',
+    summary: 'transactional outbox: µs added to a business transaction by audit.inTransaction(), relay records/s into a real sink',
+    smoke: ['--smoke'],
+  },
+  {
     name: 'query',
     script: 'query.ts',
     summary: 'otel-audit serve over a large partitioned table: p95 per page for each common filter, 30-day statistics, memory while paging',

@@ -8,7 +8,19 @@ import { build } from 'esbuild';
 // The register entry is a version check that loads register-start (the SDK)
 // only on a Node.js it supports; its CommonJS twin is register-cjs.ts.
 const shared = ['src/index.ts', 'src/register-start.ts', 'src/cli.ts'];
+// The outbox relay (startRelay) and the Postgres driver it needs load on
+// its first call: the entries keep `import('./relay/relay.js')` as it is,
+// and the relay is an ESM entry of its own, dist/relay/relay.js.
+const lazyRelay = {
+  name: 'lazy-relay',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/relay\.js$/ }, (args) =>
+      args.importer.endsWith('start-relay.ts') ? { path: './relay/relay.js', external: true } : undefined,
+    );
+  },
+};
 const common = {
+  plugins: [lazyRelay],
   bundle: true,
   platform: 'node',
   target: 'node22',
@@ -18,7 +30,7 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({ ...common, entryPoints: [...shared, 'src/register.ts'], format: 'esm', outExtension: { '.js': '.js' } });
+await build({ ...common, entryPoints: [...shared, 'src/register.ts', 'src/relay/relay.ts'], format: 'esm', outExtension: { '.js': '.js' } });
 // The command line runs as a program (`otel-audit`, the package's bin).
 chmodSync('dist/cli.js', 0o755);
 await build({

@@ -6,6 +6,7 @@ import { demoCommand } from './cli/demo.js';
 import { eraseCommand } from './cli/erase.js';
 import { exportCommand } from './cli/export.js';
 import { migrateCommand } from './cli/migrate.js';
+import { relayCommand } from './cli/relay.js';
 import { retentionCommand } from './cli/retention.js';
 import { serveCommand } from './cli/serve.js';
 import { sinkCommand } from './cli/sink.js';
@@ -17,7 +18,8 @@ type Command = (argv: readonly string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   sink: { run: sinkCommand, summary: 'OTLP receiver that writes audit records to Postgres' },
-  migrate: { run: migrateCommand, summary: 'apply the database migrations and exit' },
+  migrate: { run: migrateCommand, summary: 'apply the database migrations and exit (--outbox: the outbox of a business database)' },
+  relay: { run: relayCommand, summary: 'transactional outbox: send the audit records written in business transactions' },
   export: { run: exportCommand, summary: 'audit records of a time range as CSV or JSON lines, with a verified manifest' },
   verify: { run: verifyCommand, summary: 'check the tamper-evidence chain and every sealed record' },
   retention: { run: retentionCommand, summary: 'drop whole sealed partitions older than the retention window' },

@@ -11,3 +11,6 @@ export type {
 } from './sdk/types.js';
 export type { AuditRecord } from './sdk/record.js';
 export type { DeliveryStats } from './sdk/delivery/counters.js';
+export { startRelay } from './relay/start-relay.js';
+export type { RelayHandle, RelayOptions, RelayStats } from './relay/types.js';
+export type { OutboxClient, OutboxWriteInput } from './sdk/outbox-types.js';

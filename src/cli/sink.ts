@@ -1,8 +1,8 @@
-import { GAP_CHECK_MAX_INTERVAL_MS, GAP_CHECK_MIN_INTERVAL_MS, SINK_DEFAULTS } from '../sink/config.js';
+import { GAP_CHECK_MAX_INTERVAL_MS, GAP_CHECK_MIN_INTERVAL_MS, parseWindow, SINK_DEFAULTS } from '../sink/config.js';
 import { startSink } from '../sink/sink.js';
 import type { SinkOptions } from '../sink/types.js';
 import type { ServeServer } from '../serve/server.js';
-import { flagHelp, parseFlagCommand, type FlagSpec } from './options.js';
+import { flagHelp, parseFlagCommand, usageError, type FlagSpec } from './options.js';
 import { serveFromSink, servingHolder, SINK_SERVE_FLAGS, SINK_SERVE_KEYS } from './sink-serve.js';
 
 const env = (name: string): string[] => [`OTEL_AUDIT_SINK_${name}`];
@@ -31,6 +31,7 @@ export const SINK_FLAGS: FlagSpec[] = [
   { flag: 'log-level', env: env('LOG_LEVEL'), type: 'string', help: 'fatal, error, warn, info, debug, trace, silent', default: SINK_DEFAULTS.logLevel },
   { flag: 'seal-interval-ms', env: env('SEAL_INTERVAL_MS'), type: 'number', help: 'seal settled records into audit.digests this often (0: never)', default: String(SINK_DEFAULTS.sealIntervalMs) },
   { flag: 'seal-settle-ms', env: env('SEAL_SETTLE_MS'), type: 'number', help: 'seal only records received at least this long ago', default: String(SINK_DEFAULTS.sealSettleMs) },
+  { flag: 'outbox-window', env: env('OUTBOX_WINDOW'), type: 'string', help: 'how long a half of an outbox record waits for its partner before it is written alone: 30s, 1500ms, 2m (a bare number is seconds)', default: `${SINK_DEFAULTS.outboxWindowMs / 1000}s` },
   { flag: 'digest-key-file', env: env('DIGEST_KEY_FILE'), type: 'string', help: 'sign digests: Ed25519 private key (PEM) or HMAC secret file' },
   { flag: 'encryption-key-file', env: env('ENCRYPTION_KEY_FILE'), type: 'string', help: 'encrypt personal fields: file holding the 256-bit key-encryption key (64 hex digits, base64 or 32 bytes)' },
   { flag: 'encryption-key', env: env('ENCRYPTION_KEY'), type: 'string', help: 'the key-encryption key itself (prefer the variable or the file to the flag)' },
@@ -65,7 +66,14 @@ export async function sinkCommand(argv: readonly string[]): Promise<number> {
   if ('exit' in parsed) return parsed.exit;
   const flags = parsed.values;
   const options: SinkOptions = {};
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'help' && !SINK_SERVE_KEYS.has(k)) (options as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'help' && k !== 'outboxWindow' && !SINK_SERVE_KEYS.has(k)) (options as Record<string, unknown>)[k] = v;
+  if (typeof flags['outboxWindow'] === 'string') {
+    try {
+      options.outboxWindowMs = parseWindow(flags['outboxWindow']);
+    } catch (err) {
+      return usageError('sink', `--outbox-window: ${(err as Error).message}`);
+    }
+  }
   const serve = flags['serve'] === true;
   if (serve) options.holder = servingHolder(options.host ?? SINK_DEFAULTS.host, flags);
   let sink;

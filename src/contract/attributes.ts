@@ -32,6 +32,10 @@ export const ATTR_AUDIT_ABORTED = 'audit.aborted';
 export const ATTR_AUDIT_MANUAL_IGNORED = 'audit.manual.ignored';
 /** Wall-clock duration of the operation in milliseconds. */
 export const ATTR_AUDIT_DURATION_MS = 'audit.duration_ms';
+/** Id (uuid) of the transactional outbox row that holds the operation's change values. */
+export const ATTR_AUDIT_OUTBOX_ID = 'audit.outbox.id';
+/** Which path a record came by: `outbox` (the relay), `request` or `request+outbox` (written by the sink). */
+export const ATTR_AUDIT_ORIGIN = 'audit.origin';
 
 /** Event name of every audit log record on the wire. */
 export const AUDIT_EVENT_NAME = 'audit';

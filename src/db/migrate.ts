@@ -4,8 +4,8 @@
  * package, applied in order, each in its own transaction that holds a
  * transaction-level advisory lock. Any number of processes may migrate at
  * once: one applies a migration, the others wait for the lock and then find
- * it applied. `audit.schema_migrations` records what was applied, with a
- * checksum of the file; a shipped migration whose file no longer matches its
+ * it applied. `<schema>.schema_migrations` (`audit.schema_migrations` for
+ * the audit database) records what was applied, with a checksum of the file; a shipped migration whose file no longer matches its
  * checksum stops the migration (edit nothing that shipped: add a new number).
  */
 import { createHash } from 'node:crypto';
@@ -34,6 +34,26 @@ export interface MigrateOptions {
   log?: (msg: string) => void;
   /** Directory of the migration files (default: the ones shipped with the package). */
   dir?: string;
+  /** Schema of the tracking table `<schema>.schema_migrations` (default `audit`). */
+  schema?: string;
+  /** Key of the advisory lock held while migrating (default {@link SCHEMA_LOCK_KEY}). */
+  lockKey?: string;
+}
+
+/** Where a set of migrations keeps its tracking table, and the lock it takes. */
+interface MigrationTarget {
+  table: string;
+  lockKey: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
+
+function targetOf(options: { schema?: string; lockKey?: string }): MigrationTarget {
+  const schema = options.schema ?? 'audit';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`otel-audit: invalid schema name "${schema}"`);
+  const lockKey = options.lockKey ?? SCHEMA_LOCK_KEY;
+  if (!/^-?\d{1,19}$/.test(lockKey)) throw new Error(`otel-audit: invalid advisory lock key "${lockKey}"`);
+  return { table: `${schema}.schema_migrations`, lockKey };
 }
 
 const FILE_NAME = /^(\d{6})(?:-[A-Za-z0-9_-]+)?\.sql$/;
@@ -74,31 +94,30 @@ interface AppliedRow {
   checksum: string;
 }
 
-async function lockSchema(tx: Queryable): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`);
+async function lockSchema(tx: Queryable, lockKey = SCHEMA_LOCK_KEY): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(${lockKey})`);
 }
 
-async function hasMigrationsTable(q: Queryable): Promise<boolean> {
-  const { rows } = await q.query<{ present: boolean }>(
-    "SELECT to_regclass('audit.schema_migrations') IS NOT NULL AS present",
-  );
+async function hasMigrationsTable(q: Queryable, table: string): Promise<boolean> {
+  const { rows } = await q.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
   return rows[0]?.present === true;
 }
 
-async function readApplied(q: Queryable): Promise<Map<number, AppliedRow>> {
-  if (!(await hasMigrationsTable(q))) return new Map();
-  const { rows } = await q.query<AppliedRow>('SELECT id, name, checksum FROM audit.schema_migrations ORDER BY id');
+async function readApplied(q: Queryable, table: string): Promise<Map<number, AppliedRow>> {
+  if (!(await hasMigrationsTable(q, table))) return new Map();
+  const { rows } = await q.query<AppliedRow>(`SELECT id, name, checksum FROM ${table} ORDER BY id`);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/** Create `audit.schema_migrations` if missing. Call with the schema lock held. */
-async function bootstrap(tx: Transaction): Promise<void> {
+/** Create the tracking table (and its schema) if missing. Call with the schema lock held. */
+async function bootstrap(tx: Transaction, table: string): Promise<void> {
   // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
   // the database even when the schema exists, which a writer role may lack.
-  if (await hasMigrationsTable(tx)) return;
+  if (await hasMigrationsTable(tx, table)) return;
+  const schema = table.slice(0, table.indexOf('.'));
   await tx.exec(`
-    CREATE SCHEMA IF NOT EXISTS audit;
-    CREATE TABLE IF NOT EXISTS audit.schema_migrations (
+    CREATE SCHEMA IF NOT EXISTS ${schema};
+    CREATE TABLE IF NOT EXISTS ${table} (
       id          integer     PRIMARY KEY,
       name        text        NOT NULL,
       checksum    text        NOT NULL,
@@ -130,13 +149,14 @@ function verify(applied: Map<number, AppliedRow>, migrations: Migration[], log: 
  */
 export async function migrate(db: Database, options: MigrateOptions = {}): Promise<{ applied: string[]; current: number }> {
   const log = options.log ?? (() => {});
+  const target = targetOf(options);
   const migrations = await loadMigrations(options.dir);
   const applied: string[] = [];
   for (;;) {
     const step = await db.transaction(async (tx) => {
-      await lockSchema(tx);
-      await bootstrap(tx);
-      const done = await readApplied(tx);
+      await lockSchema(tx, target.lockKey);
+      await bootstrap(tx, target.table);
+      const done = await readApplied(tx, target.table);
       verify(done, migrations, log);
       const current = Math.max(0, ...done.keys());
       const next = migrations.find((m) => !done.has(m.id));
@@ -147,7 +167,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       } catch (err) {
         throw new Error(`otel-audit: migration ${next.name} failed: ${(err as Error).message}`, { cause: err });
       }
-      await tx.query('INSERT INTO audit.schema_migrations (id, name, checksum) VALUES ($1, $2, $3)', [
+      await tx.query(`INSERT INTO ${target.table} (id, name, checksum) VALUES ($1, $2, $3)`, [
         next.id,
         next.name,
         next.checksum,
@@ -190,10 +210,10 @@ export async function ensurePartitions(db: Database, monthsAhead = 12): Promise<
  */
 export async function schemaStatus(
   db: Database,
-  options: { dir?: string } = {},
+  options: { dir?: string; schema?: string } = {},
 ): Promise<{ applied: number; latest: number; pending: number }> {
   const migrations = await loadMigrations(options.dir);
-  const done = await readApplied(db);
+  const done = await readApplied(db, targetOf(options).table);
   return {
     applied: Math.max(0, ...done.keys()),
     latest: migrations.length,

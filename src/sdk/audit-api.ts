@@ -1,9 +1,10 @@
 import { diag } from '@opentelemetry/api';
-import type { Actor } from './actor.js';
+import { actorOf, cleanMeta, idText, resourceOf } from './api-values.js';
 import type { AuditFragment } from './fragment.js';
 import { getActiveProcessor } from './global.js';
-import { toText } from './record-values.js';
-import type { AuditActorInput, AuditMetaValue, AuditRecordInput, AuditSetInput } from './types.js';
+import { prepareOutboxRow, writeOutboxRow, type OutboxRow } from './outbox-write.js';
+import type { OutboxClient, OutboxWriteInput } from './outbox-types.js';
+import type { AuditRecordInput, AuditSetInput } from './types.js';
 
 let warnedInactive = false;
 let apiErrors = 0;
@@ -12,79 +13,6 @@ function inactive(): void {
   if (warnedInactive) return;
   warnedInactive = true;
   diag.warn('otel-audit: audit API called but the audit SDK is not started (use --import otel-audit/register or startAudit())');
-}
-
-let unconverted = 0;
-
-/** A value the API cannot turn into text was left out: reported once, then counted. */
-function dropped(what: string, v: unknown): undefined {
-  unconverted++;
-  if (unconverted === 1 || unconverted % 10_000 === 0) {
-    diag.warn(`otel-audit: audit API ${what} of type ${v === null ? 'null' : typeof v} cannot be recorded and was left out (${unconverted} so far)`);
-  }
-  return undefined;
-}
-
-/**
- * An id, name, tenant or resource type as text: strings as they are;
- * numbers (finite) and bigints in decimal; valid Dates as ISO 8601;
- * booleans as `true`/`false`; objects with a `toString` of their own
- * (database ids such as MongoDB's ObjectId) as that string. Anything else
- * is left out (reported).
- */
-function idText(what: string, v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  const t = toText(v);
-  if (t !== undefined) return t;
-  if (typeof v === 'object') {
-    const own = (v as { toString?: unknown }).toString;
-    if (typeof own === 'function' && own !== Object.prototype.toString && own !== Array.prototype.toString) {
-      try {
-        const s: unknown = own.call(v);
-        if (typeof s === 'string') return s;
-      } catch {
-        // a throwing toString: left out below
-      }
-    }
-  }
-  return dropped(what, v);
-}
-
-/**
- * Meta values: strings, booleans and finite numbers as they are; bigints
- * in decimal, valid Dates as ISO 8601 strings; anything else is left out
- * (reported).
- */
-function cleanMeta(meta: Record<string, unknown> | undefined): Record<string, AuditMetaValue> | undefined {
-  if (meta === null || typeof meta !== 'object') return undefined;
-  const out: Record<string, AuditMetaValue> = {};
-  for (const [k, v] of Object.entries(meta)) {
-    let value: AuditMetaValue | undefined;
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) value = v;
-    else if (v !== undefined) value = toText(v) ?? dropped(`meta value "${k.slice(0, 64)}"`, v);
-    if (value !== undefined) Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
-
-function actorOf(input: AuditActorInput | undefined): Actor | undefined {
-  if (input === null || typeof input !== 'object') return undefined;
-  const actor: Actor = { type: input.type === 'service' || input.type === 'anonymous' ? input.type : 'user' };
-  const id = idText('actor id', input.id);
-  if (id !== undefined) actor.id = id;
-  const name = idText('actor name', input.name);
-  if (name !== undefined) actor.name = name;
-  return actor;
-}
-
-function resourceOf(input: { type?: unknown; id?: unknown } | undefined): { type?: string; id?: string } | undefined {
-  if (input === null || typeof input !== 'object') return undefined;
-  const out: { type?: string; id?: string } = {};
-  const type = idText('resource type', input.type);
-  if (type !== undefined) out.type = type;
-  const id = idText('resource id', input.id);
-  if (id !== undefined) out.id = id;
-  return out;
 }
 
 function guard(fn: () => void): void {
@@ -132,6 +60,43 @@ export const audit = {
       if (meta) f.meta = meta;
       receiver.addFragment(f);
     });
+  },
+
+  /**
+   * Transactional outbox: write the audit record of a change into
+   * `audit_outbox.records` with `client`, in the caller's open transaction
+   * (a pg `Client`/`PoolClient` inside `BEGIN`, or an {@link OutboxClient}
+   * adapter), so that the record exists if and only if the change
+   * committed; `otel-audit relay` sends it. The row carries the current
+   * trace and server span, the service name, the actor and tenant the
+   * request already has, and the values sanitised and redacted like
+   * `audit.record()`'s. The current operation's record of the same
+   * (action, resource) is marked with `audit.outbox.id` (and gets no change
+   * values from here); outside any operation the row has a trace id of its
+   * own and becomes a record of the relay alone.
+   *
+   * Resolves with the row's id once the INSERT is done (await it before
+   * COMMIT). Rejects only with the INSERT's own error, which the caller's
+   * transaction must see; bad input is reported through `diag`, writes
+   * nothing and resolves with `undefined`.
+   */
+  async inTransaction(client: OutboxClient, input: OutboxWriteInput): Promise<string | undefined> {
+    let row: OutboxRow | undefined;
+    guard(() => {
+      row = prepareOutboxRow(client, input, getActiveProcessor());
+    });
+    if (!row) return undefined;
+    const written: OutboxRow = row;
+    await writeOutboxRow(client, written);
+    const mark = written.mark;
+    if (mark) {
+      guard(() => {
+        const receiver = getActiveProcessor();
+        if (!receiver || (receiver.admit && !receiver.admit())) return;
+        receiver.addFragment(mark);
+      });
+    }
+    return written.id;
   },
 
   /** Enrich the current operation's record (actor, tenant, resource, meta); never creates a record. */

@@ -1,4 +1,5 @@
-import { diag, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, diag, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { getRPCMetadata } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
 import { ATTR_AUDIT_EMITTER_ID } from '../contract/attributes.js';
@@ -9,12 +10,14 @@ import { mergeFragments, withDefaults, type AuditFragment } from './fragment.js'
 import { clearActiveProcessor, setActiveProcessor, type FragmentReceiver } from './global.js';
 import { ManualCallBound } from './manual-bound.js';
 import { OperationScopes, type Scope } from './operation-scopes.js';
+import type { OutboxContext } from './outbox-types.js';
 import type { AuditRecord } from './record.js';
 import { sanitizeFragment, spanAttributes } from './record-builder.js';
 import { RecordEmitter, type Ready } from './record-emitter.js';
 import type { RecordValueLimits } from './record-values.js';
 import { sensitiveKeyTest } from './redact.js';
 import { capturedRequestOf, takeCapturedRequest } from './request-capture.js';
+import { defaultServiceName } from './service-name.js';
 import { Tagger } from './tagger.js';
 import type { AuditOptions, AuditSetInput } from './types.js';
 
@@ -225,6 +228,45 @@ export class AuditSpanProcessor implements SpanProcessor, FragmentReceiver {
   /** Sanitise a value the way request parameters are (redaction + size cap). */
   sanitize(value: unknown): string | undefined {
     return this.tagger.sanitize(value);
+  }
+
+  /**
+   * For `audit.inTransaction()`: the current operation's trace and server
+   * span, and who did it as far as the request says so far (the actor
+   * and tenant of the request, then of `audit.set()`), with the process's
+   * service name and value limits. Outside any operation only the latter.
+   */
+  outboxContext(): OutboxContext {
+    const ctx: OutboxContext = {
+      serviceName: this.emitter.serviceName() ?? defaultServiceName(),
+      limits: this.limits,
+      sanitize: (value) => this.tagger.sanitize(value),
+    };
+    try {
+      const scope = this.closed ? undefined : this.scopes.current(true);
+      if (!scope) return ctx;
+      ctx.traceId = scope.traceId;
+      ctx.spanId = scope.rootSpanId;
+      ctx.traceFlags = scope.root?.spanContext().traceFlags ?? 0;
+      const root = scope.root;
+      // The request as it stands (still running): its actor, tenant and level.
+      const tagged = root && isHttpServer(root) ? this.tagger.tag(root, capturedRequestOf(root), true) : undefined;
+      const known = applyEnrichment(tagged ?? { source: 'auto', action: '' }, scope.enrich);
+      if (known.actor) ctx.actor = known.actor;
+      if (known.tenant !== undefined) ctx.tenant = known.tenant;
+      if (known.level !== undefined) ctx.level = known.level;
+      if (known.module !== undefined) ctx.module = known.module;
+      if (known.http) {
+        const { statusCode: _unsent, ...http } = known.http;
+        // A framework's route is known mid-request only to the context (the span gets it at its end).
+        const route = getRPCMetadata(context.active())?.route;
+        if (route !== undefined) http.route = route;
+        ctx.http = http;
+      }
+    } catch (err) {
+      this.report(err);
+    }
+    return ctx;
   }
 
   forceFlush(): Promise<void> {

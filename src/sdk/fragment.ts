@@ -53,6 +53,8 @@ export interface AuditFragment {
   aborted?: boolean;
   /** Manual API calls of the operation ignored past its bound. */
   manualIgnored?: number;
+  /** Id of the transactional outbox row written for this (action, resource) (`audit.inTransaction`). */
+  outboxId?: string;
 }
 
 function sameResource(a: AuditFragment, b: AuditFragment): boolean {

@@ -1,4 +1,5 @@
 import type { AuditFragment } from './fragment.js';
+import type { OutboxContext } from './outbox-types.js';
 import type { AuditSetInput } from './types.js';
 
 /** Receives the record fragments of the manual API (`audit.record` / `audit.set`): the running audit span processor. */
@@ -8,6 +9,8 @@ export interface FragmentReceiver {
   addFragment(fragment: AuditFragment): void;
   enrich(input: AuditSetInput, sanitize: boolean): void;
   sanitize(value: unknown): string | undefined;
+  /** For `audit.inTransaction()`: the current operation, the process's service name and value limits. */
+  outboxContext?(): OutboxContext;
 }
 
 const KEY = Symbol.for('otel-audit.active-processor');

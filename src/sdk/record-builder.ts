@@ -188,6 +188,7 @@ export function fragmentAttributes(f: AuditFragment): Attrs {
     if (f.ui) for (const k in f.ui) put(out, A.ATTR_AUDIT_UI_PREFIX + k, f.ui[k]);
   }
   if (f.attemptedPrincipal) out[`${A.ATTR_AUDIT_META_PREFIX}attempted_principal`] = true;
+  put(out, A.ATTR_AUDIT_OUTBOX_ID, f.outboxId);
   return out;
 }
 

@@ -53,6 +53,18 @@ export class RecordEmitter {
     this.resource ??= resource;
   }
 
+  /** `service.name` of the process's resource, once a span has shown the resource. */
+  serviceName(): string | undefined {
+    if (this.resourceAttrs) {
+      const v = this.resourceAttrs['service.name'];
+      return typeof v === 'string' ? v : undefined;
+    }
+    if (!this.resource) return undefined;
+    // Raw entries: reading `attributes` while detectors still run is an error of its own.
+    for (const [k, v] of this.resource.getRawAttributes()) if (k === 'service.name' && typeof v === 'string') return v;
+    return undefined;
+  }
+
   /** Settles when records waiting for resource detectors have been handed over (undefined: none ever waited). */
   get settling(): Promise<void> | undefined {
     return this.settlingResource;

@@ -4,11 +4,12 @@
  * audit.rejected; a submission the database refuses set aside there.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable, Transaction } from '../db/database.js';
 import { INSERT_BATCH } from './batch-insert.js';
 import { conflictParams, rejectedParams, type HashedRow } from './batch-params.js';
 import { FIND_CONFLICTS, INSERT_REJECTED } from './batch-sql.js';
 import { contentHashOrPlain, identityOf } from './content-hash.js';
+import { addOutboxTotals, halfOf, mergeOutboxHalves, noOutboxTotals, outboxIdOf, reportLate, type HalfEntry, type OutboxTotals } from './outbox-merge.js';
 import type { AuditRow } from './row.js';
 import type { RowEncryptor } from './row-encryption.js';
 import type { RejectedInput, SubmitResult, SubmitSource, WriteMethod } from './writer-types.js';
@@ -41,6 +42,17 @@ export interface WriteTotals {
   conflicts: number;
   /** Rows set aside because the database refused their export. */
   refused: number;
+  /** What the outbox merge did (outbox-merge.ts), when the batch held outbox halves. */
+  outbox?: OutboxTotals;
+}
+
+/** Adds `t` into `into`. */
+export function addTotals(into: WriteTotals, t: WriteTotals): void {
+  into.inserted += t.inserted;
+  into.duplicates += t.duplicates;
+  into.conflicts += t.conflicts;
+  into.refused += t.refused;
+  if (t.outbox) addOutboxTotals((into.outbox ??= noOutboxTotals()), t.outbox);
 }
 
 /** What a batch needs of each row before it is written. */
@@ -96,7 +108,7 @@ function addReason(result: SubmitResult, reason: string): void {
 }
 
 /** Inserts rejected input; when its decoded form or reason cannot be stored, keeps at least the bytes. */
-export async function keepRejected(db: Database, rejects: RejectedInput[]): Promise<void> {
+export async function keepRejected(db: Queryable, rejects: RejectedInput[]): Promise<void> {
   if (rejects.length === 0) return;
   try {
     await db.query(INSERT_REJECTED, rejectedParams(rejects));
@@ -117,14 +129,66 @@ export async function keepRejected(db: Database, rejects: RejectedInput[]): Prom
  */
 export async function writeBatch(db: Database, batch: Pending[], method: WriteMethod, encryptor?: RowEncryptor): Promise<WriteTotals> {
   if (encryptor) await encryptBatch(db, batch, encryptor);
+  const halves = outboxHalves(batch);
+  if (halves.length === 0) return writeRecords(db, batch, method, false);
+  // Halves of outbox records (a minority) take their own path, in the same transaction as the batch's other rows.
+  const { totals, late } = await db.transaction(async (tx) => {
+    const ordinary = await writeRecords(transactionDatabase(db, tx), batch, method, true);
+    const merge = await mergeOutboxHalves(tx, halves, encryptor?.hashKey, (rejects) => keepRejected(tx, rejects));
+    ordinary.inserted += merge.totals.merged;
+    ordinary.duplicates += merge.totals.duplicates;
+    ordinary.outbox = merge.totals;
+    return { totals: ordinary, late: merge.late };
+  });
+  reportLate(late, addReason);
+  return totals;
+}
+
+/** The rows of a batch that are halves of outbox records, in batch order. */
+function outboxHalves(batch: readonly Pending[]): HalfEntry[] {
+  const out: HalfEntry[] = [];
+  for (const p of batch) {
+    for (const row of p.rows) {
+      const outboxId = outboxIdOf(row);
+      if (outboxId !== undefined) out.push({ row, half: halfOf(row), outboxId, source: p.source, result: p.result });
+    }
+  }
+  return out;
+}
+
+/** `db` seen from inside one of its transactions: statements run on `tx`, and a nested transaction is `tx` itself. */
+function transactionDatabase(db: Database, tx: Transaction): Database {
+  return {
+    kind: db.kind,
+    description: db.description,
+    query<R>(sql: string, params?: unknown[]) {
+      return tx.query<R>(sql, params);
+    },
+    exec: (sql) => tx.exec(sql),
+    transaction<T>(fn: (t: Transaction) => Promise<T>) {
+      return fn(tx);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The batch's ordinary rows (all rows but outbox halves when `skipHalves`)
+ * to audit.records; the emitters' bookkeeping covers every row, halves
+ * included: a half waiting for its partner has arrived, and no sequence gap
+ * may be reported for it.
+ */
+async function writeRecords(db: Database, batch: Pending[], method: WriteMethod, skipHalves: boolean): Promise<WriteTotals> {
   const unique: Keyed[] = [];
   const conflicts: Keyed[] = [];
   let duplicates = 0;
   const seen = new Map<string, Buffer>();
   for (const p of batch) {
     for (let i = 0; i < p.rows.length; i++) {
+      const row = p.rows[i] as AuditRow;
+      if (skipHalves && outboxIdOf(row) !== undefined) continue;
       const { hash, id } = p.keys[i] as RowKey;
-      const keyed: Keyed = { row: p.rows[i] as AuditRow, hash, owner: p };
+      const keyed: Keyed = { row, hash, owner: p };
       const first = seen.get(id);
       if (first === undefined) {
         seen.set(id, keyed.hash);

@@ -49,11 +49,24 @@ export const SINK_DEFAULTS = Object.freeze({
   sealIntervalMs: 60_000,
   /** Seal only records received at least this long ago, ms. */
   sealSettleMs: 30_000,
+  /** How long a half of an outbox record waits for its partner before it is written alone, ms. */
+  outboxWindowMs: 30_000,
 } as const satisfies Partial<SinkOptions>);
 
 /** The least time between two gap checks when none is set: half the window, within 250 ms to 30 s. */
 export function defaultGapCheckIntervalMs(gapWindowMs: number): number {
   return Math.max(GAP_CHECK_MIN_INTERVAL_MS, Math.min(GAP_CHECK_MAX_INTERVAL_MS, gapWindowMs / 2));
+}
+
+const WINDOW_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000 };
+
+/** A window such as `30s`, `1500ms` or `2m` (a bare number is seconds), in ms; throws a clear error otherwise. */
+export function parseWindow(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not a duration like 30s, 1500ms or 2m`);
+  const ms = Number(m[1]) * (WINDOW_UNITS_MS[m[2] ?? 's'] as number);
+  if (ms <= 0) throw new Error('the window must be longer than zero');
+  return Math.round(ms);
 }
 
 type Filled = keyof typeof SINK_DEFAULTS | 'gapCheckIntervalMs';

@@ -96,7 +96,9 @@ export async function ingest(ctx: IngestContext, signal: Signal, wireFormat: Wir
     metrics.conflicts.inc(stored.conflicts);
     metrics.rejected.inc({ signal, reason: 'conflict' }, stored.conflicts);
   }
-  if (stored.rejected > stored.conflicts) metrics.rejected.inc({ signal, reason: 'database_refused' }, stored.rejected - stored.conflicts);
+  const late = stored.late ?? 0;
+  if (late > 0) metrics.rejected.inc({ signal, reason: 'outbox_late' }, late);
+  if (stored.rejected > stored.conflicts + late) metrics.rejected.inc({ signal, reason: 'database_refused' }, stored.rejected - stored.conflicts - late);
   // Every record is committed, or reported here (and kept in audit.rejected).
   const rejected = invalid + stored.rejected;
   for (const r of stored.reasons) if (reasons.length < 3) reasons.push(r);

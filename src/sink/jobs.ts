@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadDigestKey } from '../compliance/digest.js';
 import { sealOnce } from '../compliance/seal.js';
@@ -5,19 +6,22 @@ import type { Database } from '../db/database.js';
 import { ensurePartitions } from '../db/migrate.js';
 import type { SinkConfig } from './config.js';
 import { GapMonitor } from './gap-monitor.js';
+import { OutboxWindow } from './outbox-window.js';
 import type { SinkMetrics } from './metrics.js';
 
 /** Partitions are made ahead this often, ms. */
 const PARTITION_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /** What the jobs read from the sink's configuration. */
-export type JobsConfig = Pick<SinkConfig, 'gapWindowMs' | 'gapCheckIntervalMs' | 'sealIntervalMs' | 'sealSettleMs' | 'digestKeyFile'>;
+export type JobsConfig = Pick<SinkConfig, 'gapWindowMs' | 'gapCheckIntervalMs' | 'sealIntervalMs' | 'sealSettleMs' | 'digestKeyFile' | 'outboxWindowMs'>;
 
 /** What the jobs work on, once the database is open and migrated. */
 export interface JobsContext {
   db: Database;
   metrics: SinkMetrics;
   log: Logger;
+  /** Key of the content hashes when rows are encrypted (content-hash.ts). */
+  hashKey?: KeyObject;
 }
 
 /** The sink's periodic jobs, running. */
@@ -37,7 +41,8 @@ export interface PreparedJobs {
 
 /**
  * The sink's periodic work on the database: sequence gap checks (the
- * {@link GapMonitor}), partitions made ahead once a day, and sealing what has
+ * {@link GapMonitor}), the outbox merge window ({@link OutboxWindow}),
+ * partitions made ahead once a day, and sealing what has
  * settled into audit.digests every `sealIntervalMs` (0: never). The digest
  * key is read here, before anything is opened, so that a bad key file fails
  * the start.
@@ -45,8 +50,10 @@ export interface PreparedJobs {
 export function prepareJobs(config: JobsConfig): PreparedJobs {
   const digestKey = config.digestKeyFile ? loadDigestKey(config.digestKeyFile) : undefined;
   return {
-    start({ db, metrics, log }: JobsContext): SinkJobs {
+    start({ db, metrics, log, hashKey }: JobsContext): SinkJobs {
       const gaps = new GapMonitor(db, metrics, log, { windowMs: config.gapWindowMs, intervalMs: config.gapCheckIntervalMs });
+      // Outbox halves without a partner past the merge window: written alone, now (a restart) and every interval.
+      const outbox = new OutboxWindow(db, metrics, log, { windowMs: config.outboxWindowMs, ...(hashKey ? { hashKey } : {}) });
       const partitionTimer = setInterval(() => void ensurePartitions(db).catch((err: unknown) => log.warn({ err }, 'partition maintenance failed')), PARTITION_INTERVAL_MS);
       partitionTimer.unref();
 
@@ -77,6 +84,7 @@ export function prepareJobs(config: JobsConfig): PreparedJobs {
         async close(): Promise<void> {
           stop();
           await sealing;
+          await outbox.close();
           // Only the gap check may still hold a connection: cancel it rather than wait for it.
           await gaps.close();
         },

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { OutboxTotals } from './outbox-merge.js';
 
 /** Prometheus metrics of the sink (own registry: embedding it never collides with an app's). */
 export interface SinkMetrics {
@@ -21,6 +22,11 @@ export interface SinkMetrics {
   oversize: Counter<'transport'>;
   sealedRows: Counter;
   lastSealTime: Gauge;
+  outboxMerged: Counter;
+  outboxPending: Counter;
+  outboxWaiting: Gauge;
+  outboxFlushed: Counter<'origin'>;
+  outboxLate: Counter;
 }
 
 export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
@@ -46,5 +52,19 @@ export function createSinkMetrics(queueDepth: () => number): SinkMetrics {
     oversize: new Counter({ name: 'otel_audit_sink_oversize_requests_total', help: 'OTLP/HTTP requests refused with 413 for exceeding --max-message-bytes (declared, chunked, or after decompression)', labelNames: ['transport'], registers: [registry] }),
     sealedRows: new Counter({ name: 'otel_audit_sink_sealed_records_total', help: 'Records this sink sealed into audit.digests', registers: [registry] }),
     lastSealTime: new Gauge({ name: 'otel_audit_sink_last_seal_timestamp_seconds', help: 'When this sink last appended a seal to audit.digests (Unix time)', registers: [registry] }),
+    outboxMerged: new Counter({ name: 'otel_audit_sink_outbox_merged_total', help: "Records written from both halves of an outbox record (audit.origin 'request+outbox')", registers: [registry] }),
+    outboxPending: new Counter({ name: 'otel_audit_sink_outbox_pending_total', help: 'Halves of outbox records that started waiting for their partner in audit.outbox_pending', registers: [registry] }),
+    outboxWaiting: new Gauge({ name: 'otel_audit_sink_outbox_waiting', help: 'Halves waiting in audit.outbox_pending at the last merge window check (all sinks)', registers: [registry] }),
+    outboxFlushed: new Counter({ name: 'otel_audit_sink_outbox_flushed_total', help: "Records written from one half past the merge window, by audit.origin ('outbox': relay only; 'request': no committed change)", labelNames: ['origin'], registers: [registry] }),
+    outboxLate: new Counter({ name: 'otel_audit_sink_outbox_late_total', help: 'Halves that arrived after the row of their key was written without them (kept in audit.rejected)', registers: [registry] }),
   };
+}
+
+/** Counts what the outbox merge did (a batch's halves, or a merge window check). */
+export function countOutbox(metrics: SinkMetrics, t: OutboxTotals): void {
+  if (t.merged > 0) metrics.outboxMerged.inc(t.merged);
+  if (t.pending > 0) metrics.outboxPending.inc(t.pending);
+  if (t.flushedOutbox > 0) metrics.outboxFlushed.inc({ origin: 'outbox' }, t.flushedOutbox);
+  if (t.flushedRequest > 0) metrics.outboxFlushed.inc({ origin: 'request' }, t.flushedRequest);
+  if (t.late > 0) metrics.outboxLate.inc(t.late);
 }

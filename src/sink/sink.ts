@@ -9,7 +9,7 @@ import { startHttpServer } from './http-server.js';
 import { usableWriteMethod } from './batch-insert.js';
 import { ingest, type IngestContext } from './ingest.js';
 import { prepareJobs } from './jobs.js';
-import { createSinkMetrics, type SinkMetrics } from './metrics.js';
+import { countOutbox, createSinkMetrics, type SinkMetrics } from './metrics.js';
 import { DEFAULT_LIMITS } from './transform-limits.js';
 import type { SinkOptions } from './types.js';
 import { Writer } from './writer.js';
@@ -85,6 +85,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
         metrics.duplicates.inc(b.duplicates);
         metrics.batchSize.observe(b.rows);
         metrics.batchSeconds.observe(b.seconds);
+        if (b.outbox) countOutbox(metrics, b.outbox);
       },
     );
 
@@ -105,7 +106,7 @@ export async function startSink(options: SinkOptions = {}, logger?: Logger): Pro
     });
     cleanups.unshift(() => httpServer.close());
 
-    const jobs = preparedJobs.start({ db, metrics, log });
+    const jobs = preparedJobs.start({ db, metrics, log, ...(encryptor ? { hashKey: encryptor.hashKey } : {}) });
     cleanups.unshift(() => jobs.close());
 
     const healthServer = await startHealthServer({

@@ -55,6 +55,12 @@ export interface SinkOptions {
   sealIntervalMs?: number;
   /** Seal only records received at least this long ago, ms. Default `SINK_DEFAULTS.sealSettleMs`. */
   sealSettleMs?: number;
+  /**
+   * How long a half of an outbox record (`audit.outbox.id`) waits in
+   * audit.outbox_pending for its partner before it is written alone, ms.
+   * Default `SINK_DEFAULTS.outboxWindowMs` (30 s).
+   */
+  outboxWindowMs?: number;
   /** Sign each digest: an Ed25519 private key (PEM) or an HMAC secret file. */
   digestKeyFile?: string;
   /** Encrypt personal fields (src/crypto/): a file holding the 256-bit key-encryption key. Default: no encryption. */

@@ -1,4 +1,5 @@
 /** What the writer takes and reports: submissions, their sources and results, its options. */
+import type { OutboxTotals } from './outbox-merge.js';
 import type { RowEncryptor } from './row-encryption.js';
 
 /** The OTLP signal an export carries. */
@@ -47,6 +48,8 @@ export interface BatchReport {
   rejected: number;
   /** Rows kept as conflicts. */
   conflicts: number;
+  /** What the outbox merge did, when the batch held outbox halves. */
+  outbox?: OutboxTotals;
   seconds: number;
 }
 
@@ -63,6 +66,8 @@ export interface SubmitResult {
   rejected: number;
   /** Rows kept with reason `conflict` (an existing key with other content). */
   conflicts: number;
+  /** Outbox halves kept because the row of their key was written without them (outbox-merge.ts). */
+  late?: number;
   /** Up to three reasons, for the answer's error message. */
   reasons: string[];
 }

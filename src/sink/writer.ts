@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { isBrokenConnection, isConnectionError, type Database } from '../db/database.js';
-import { isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
+import { addTotals, isDataError, keysOf, setAside, writeBatch, type Pending, type WriteTotals } from './batch-store.js';
 import { SINK_DEFAULTS } from './config.js';
 import { RetryableError } from './errors.js';
 import type { AuditRow } from './row.js';
@@ -160,12 +160,7 @@ export class Writer {
   private async write(batch: Pending[]): Promise<void> {
     const started = process.hrtime.bigint();
     const totals: WriteTotals = { inserted: 0, duplicates: 0, conflicts: 0, refused: 0 };
-    const add = (t: WriteTotals): void => {
-      totals.inserted += t.inserted;
-      totals.duplicates += t.duplicates;
-      totals.conflicts += t.conflicts;
-      totals.refused += t.refused;
-    };
+    const add = (t: WriteTotals): void => addTotals(totals, t);
     const retryable = (err: unknown): RetryableError =>
       err instanceof RetryableError
         ? err
@@ -206,6 +201,7 @@ export class Writer {
       duplicates: totals.duplicates,
       rejected: settled.reduce((n, p) => n + p.rejects.length, 0) + totals.conflicts + totals.refused,
       conflicts: totals.conflicts,
+      ...(totals.outbox ? { outbox: totals.outbox } : {}),
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     });
   }

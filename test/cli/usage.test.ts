@@ -6,6 +6,7 @@ import { eraseCommand } from '../../src/cli/erase.js';
 import { exportCommand } from '../../src/cli/export.js';
 import { migrateCommand } from '../../src/cli/migrate.js';
 import { USAGE_EXIT } from '../../src/cli/options.js';
+import { relayCommand } from '../../src/cli/relay.js';
 import { retentionCommand } from '../../src/cli/retention.js';
 import { serveCommand } from '../../src/cli/serve.js';
 import { sinkCommand } from '../../src/cli/sink.js';
@@ -24,6 +25,7 @@ const COMMANDS = {
   demo: demoCommand,
   serve: serveCommand,
   erase: eraseCommand,
+  relay: relayCommand,
 } as const;
 
 const run = runCommand;

@@ -17,6 +17,8 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { startSink } from '../../src/sink/sink.js';
 import { adminQuery, createTestDatabase, roleConnections } from '../helpers/pg.js';
+import { postLogs } from '../helpers/otlp-logs.js';
+import { encodeRecords, outboxHalf, outboxOperation, requestHalf } from '../helpers/outbox-records.js';
 import { waitFor } from '../helpers/processes.js';
 import { seedRecords } from '../helpers/records.js';
 
@@ -188,6 +190,33 @@ describe('the sink as audit_writer', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${sink.metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^otel_audit_sink_sealed_records_total [1-9]/m);
       expect((await verify(owner)).findings).toEqual([]);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('merges the halves of outbox records, and writes a lone half past the window, with the writer role only', async () => {
+    const sink = await startSink(
+      { grpcPort: 0, httpPort: 0, metricsPort: 0, databaseUrl: urlAs(LOGINS.writer), migrate: false, sealIntervalMs: 0, outboxWindowMs: 500 },
+      pino({ level: 'silent' }),
+    );
+    try {
+      const merged = outboxOperation('roles');
+      const alone = outboxOperation('roles');
+      const http = `http://127.0.0.1:${sink.httpPort}`;
+      // The answer's message names a refused privilege, should one be missing.
+      expect(await postLogs(http, encodeRecords([requestHalf(merged, { id: 'e-roles', seq: 1 }), outboxHalf(alone)]))).toEqual({ status: 200, rejected: 0, message: '' });
+      expect(await postLogs(http, encodeRecords([outboxHalf(merged)]))).toEqual({ status: 200, rejected: 0, message: '' });
+      const origins = async () =>
+        (await owner.query<{ trace_id: string; origin: string }>(`SELECT trace_id, attributes->>'audit.origin' AS origin FROM audit.records WHERE service_name = 'roles' ORDER BY trace_id`)).rows;
+      await waitFor(async () => ((await origins()).length === 2 ? true : undefined), 10_000, async () => `rows: ${JSON.stringify(await origins())}`);
+      expect(await origins()).toEqual(
+        [
+          { trace_id: merged.traceId, origin: 'request+outbox' },
+          { trace_id: alone.traceId, origin: 'outbox' },
+        ].sort((x, y) => x.trace_id.localeCompare(y.trace_id)),
+      );
+      expect((await owner.query(`SELECT 1 FROM audit.outbox_pending`)).rows).toEqual([]);
     } finally {
       await sink.close();
     }

@@ -20,12 +20,18 @@ export interface TestSink {
   stop(): Promise<void>;
 }
 
-/** A sink on ephemeral ports over a fresh Postgres database (or a fresh embedded one). */
+/**
+ * A sink on ephemeral ports over a fresh Postgres database (or a fresh
+ * embedded one); with `options.databaseUrl`, over that database, which
+ * `stop()` then leaves in place (another sink of the test owns it).
+ */
 export async function startTestSink(kind: 'postgres' | 'pglite' = 'postgres', options: SinkOptions = {}): Promise<TestSink> {
   let url: string | undefined;
   let drop: () => Promise<void> = () => Promise.resolve();
   let dataDir: string | undefined;
-  if (kind === 'postgres') {
+  if (kind === 'postgres' && options.databaseUrl !== undefined) {
+    url = options.databaseUrl;
+  } else if (kind === 'postgres') {
     const db = await createTestDatabase();
     url = db.url;
     drop = db.drop;
