@@ -33,6 +33,8 @@ const BLOCKS: Record<string, Walk> = {
   'README.md: otel-audit retention --keep 400d [--dry-run] [--require-export] [--force]': { synopsis: true },
   "README.md: cat > tokens.json <<'JSON'": { walk: 'viewer' },
   'README.md: otel-audit erase --subject u-123 --encryption-key-file /etc/otel-audit/kek': { synopsis: true },
+  'README.md: otel-audit migrate --outbox --database-url postgres://app@db.example.com/shop': { synopsis: true },
+  'README.md: otel-audit relay --database-url postgres://app@db.example.com/shop --endpoint http://collector:4317': { synopsis: true },
   'README.md: OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317 otel-audit spool replay --dir /mnt/old-pod/otel-audit-spool': { synopsis: true },
   'collector-config/README.md: OTELCOL=$(npm run --silent collector:build -- collector-config/builder.yaml)': { walk: 'collector' },
   'collector-config/README.md: go install go.opentelemetry.io/collector/cmd/builder@v0.158.0': {
