@@ -77,10 +77,23 @@ export interface ShellResult {
   out: string;
 }
 
+/**
+ * What a reader's shell has besides the variables a walk sets: a home, and
+ * how this machine reaches the package registry (a proxy, an extra CA
+ * bundle), which `npm install` needs and the docs do not mention.
+ */
+const NETWORK_VARIABLES = /^(HOME|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|npm_config_(registry|cafile|ca|strict_ssl|proxy|https_proxy|noproxy))$/;
+
+function readerEnv(env: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = { HOME: '/root' };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && NETWORK_VARIABLES.test(k)) base[k] = v;
+  return { ...base, ...env };
+}
+
 /** Runs shell text with bash (-e: the first failing command fails it), as a reader would paste it. */
 export function sh(text: string, cwd: string, env: Record<string, string>, timeoutMs = 480_000): Promise<ShellResult> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', text], { cwd, env: { HOME: process.env['HOME'] ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', text], { cwd, env: readerEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -100,7 +113,7 @@ export interface Background {
 }
 
 export function background(text: string, cwd: string, env: Record<string, string>): Background {
-  const child = spawn('bash', ['-c', text], { cwd, env: { HOME: process.env['HOME'] ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', text], { cwd, env: readerEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
