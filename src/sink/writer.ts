@@ -23,6 +23,9 @@ const CLOSE_POLL_MS = 5;
  * queue is full it rejects with {@link RetryableError}, so the client retries
  * and nothing accepted is ever dropped.
  */
+/** Broken pooled connections one batch gets past at most before it is answered retryable. */
+const MAX_BROKEN_RETRIES = 8;
+
 export class Writer {
   private readonly queue: Pending[] = [];
   private queuedRows = 0;
@@ -137,16 +140,21 @@ export class Writer {
 
   /**
    * Writes a batch; when the connection it got broke under it (a pooled
-   * connection that a database restart ended), once more at once, on a fresh
-   * one: the first batch after a restart is stored, not answered retryable.
-   * Safe to repeat: a row already committed is a duplicate, not a second row.
+   * connection that a database restart ended), again at once: the pool
+   * drops a broken connection, and it may hold several (the writers' and the
+   * sink's jobs'), so the batch is tried until it gets a connection that
+   * works or the error is another one, at most {@link MAX_BROKEN_RETRIES}
+   * times. The first batch after a restart is stored, not answered
+   * retryable. Safe to repeat: a row already committed is a duplicate, not a
+   * second row.
    */
   private async writeRetryingBroken(batch: Pending[]): Promise<WriteTotals> {
-    try {
-      return await writeBatch(this.db, batch, this.method, this.encryptor);
-    } catch (err) {
-      if (!isBrokenConnection(err)) throw err;
-      return writeBatch(this.db, batch, this.method, this.encryptor);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await writeBatch(this.db, batch, this.method, this.encryptor);
+      } catch (err) {
+        if (!isBrokenConnection(err) || attempt >= MAX_BROKEN_RETRIES) throw err;
+      }
     }
   }
 
