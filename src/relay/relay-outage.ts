@@ -62,9 +62,16 @@ export class RelayOutage {
     }
   }
 
-  /** A batch went through (or there was nothing to send): one line if an outage is over. */
-  recovered(): void {
+  /**
+   * A batch went through (`moved`), or there was nothing to take: one line
+   * if an outage is over. Nothing to take proves the database answers, but
+   * not that the endpoint does: another worker's rows, locked while it
+   * retries them, are skipped (SKIP LOCKED), so an endpoint outage ends only
+   * with rows moved.
+   */
+  recovered(moved: boolean): void {
     if (this.since === undefined) return;
+    if (!moved && this.kind === 'endpoint') return;
     const seconds = ((Date.now() - this.since) / 1000).toFixed(1);
     this.log(`otel-audit relay: working again after ${seconds} s (${this.attempts} failed attempt${this.attempts === 1 ? '' : 's'})`);
     this.since = undefined;

@@ -77,7 +77,7 @@ class Relay implements RelayHandle {
         continue;
       }
       this.backoffMs = this.o.retryInitialMs;
-      this.outage.recovered();
+      this.outage.recovered(moved > 0);
       if (moved < this.o.batchSize) await this.sleep(this.o.pollIntervalMs);
     }
   }

@@ -3,6 +3,7 @@
  * period, one line per outage, a clean stop. Real Postgres, a real sink
  * (in this process) as the receiver.
  */
+import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayCommand } from '../../src/cli/relay.js';
@@ -67,6 +68,26 @@ describe('startRelay', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^otel-audit relay: cannot deliver outbox records to http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); they stay in the outbox`));
     await relay.stop();
+  });
+
+  it('an endpoint that never answers: one line while another worker finds nothing to take (its rows are locked)', async () => {
+    const sockets = new Set<Socket>();
+    const stalled = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const port = (stalled.address() as { port: number }).port;
+    const lines: string[] = [];
+    const relay = await startRelay({ databaseUrl: biz.url, endpoint: `http://127.0.0.1:${port}`, graceMs: 0, concurrency: 2, pollIntervalMs: 20, retryInitialMs: 20, retryMaxMs: 50, exportTimeoutMs: 300, log: (l) => lines.push(l) });
+    relays.push(relay);
+    try {
+      await change('n-3');
+      await waitFor(async () => (relay.stats.failedAttempts >= 3 ? true : undefined), 30_000, () => lines.join('\n'));
+      expect(lines, lines.join('\n')).toHaveLength(1);
+      expect(lines[0]).toMatch(/^otel-audit relay: cannot deliver outbox records to /);
+      await relay.stop();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => stalled.close(() => resolve()));
+    }
   });
 
   it('rejects without a business database, and the command says how to name one', async () => {
