@@ -38,14 +38,14 @@ const ENCODER = new LogsEncoder({ scopeName: AUDIT_SCOPE_NAME, scopeVersion: VER
 /** 2026-12-01T12:00:00Z in Unix nanoseconds, plus `ms`. */
 const at = (ms: number): string => (BigInt(Date.UTC(2026, 11, 1, 12)) * 1_000_000n + BigInt(ms) * 1_000_000n).toString();
 
-/** The SDK's span-derived record: request columns, its emitter id/seq, the outbox id, no change values. */
-export function requestHalf(op: OutboxOperation, emitter: { id: string; seq: number }, extra: Record<string, AuditAttributeValue> = {}): AuditRecord {
+/** What both halves of an operation say alike: its trace, service, action, resource and actor. */
+function half(op: OutboxOperation, atMs: number, observedMs: number, attributes: Record<string, AuditAttributeValue>): AuditRecord {
   return {
     traceId: op.traceId,
     spanId: op.spanId,
     traceFlags: 1,
-    timeUnixNano: at(0),
-    observedTimeUnixNano: at(40),
+    timeUnixNano: at(atMs),
+    observedTimeUnixNano: at(observedMs),
     resource: { 'service.name': op.service },
     attributes: {
       'audit.action': 'order.update',
@@ -54,42 +54,34 @@ export function requestHalf(op: OutboxOperation, emitter: { id: string; seq: num
       'audit.actor.id': 'u-7',
       'audit.actor.type': 'user',
       'audit.outcome': 'success',
-      'http.request.method': 'PUT',
-      'http.route': '/orders/:id',
-      'http.response.status_code': 200,
-      'audit.request': '{"body":{"qty":2}}',
       'audit.outbox.id': op.outboxId,
-      'audit.emitter.id': emitter.id,
-      'audit.emitter.seq': emitter.seq,
-      ...extra,
+      ...attributes,
     },
   };
 }
 
+/** The SDK's span-derived record: request columns, its emitter id/seq, the outbox id, no change values. */
+export function requestHalf(op: OutboxOperation, emitter: { id: string; seq: number }, extra: Record<string, AuditAttributeValue> = {}): AuditRecord {
+  return half(op, 0, 40, {
+    'http.request.method': 'PUT',
+    'http.route': '/orders/:id',
+    'http.response.status_code': 200,
+    'audit.request': '{"body":{"qty":2}}',
+    'audit.emitter.id': emitter.id,
+    'audit.emitter.seq': emitter.seq,
+    ...extra,
+  });
+}
+
 /** The relay's record of the outbox row: the change values, meta, `audit.origin` = `outbox`, no emitter. */
 export function outboxHalf(op: OutboxOperation, change: { before: unknown; after: unknown } = { before: { qty: 1 }, after: { qty: 2 } }): AuditRecord {
-  return {
-    traceId: op.traceId,
-    spanId: op.spanId,
-    traceFlags: 1,
-    // When inTransaction ran: after the request began.
-    timeUnixNano: at(12),
-    observedTimeUnixNano: at(12),
-    resource: { 'service.name': op.service },
-    attributes: {
-      'audit.action': 'order.update',
-      'audit.resource.type': 'order',
-      'audit.resource.id': op.resourceId,
-      'audit.actor.id': 'u-7',
-      'audit.actor.type': 'user',
-      'audit.outcome': 'success',
-      'audit.change.before': JSON.stringify(change.before),
-      'audit.change.after': JSON.stringify(change.after),
-      'audit.meta.reason': 'restock',
-      'audit.outbox.id': op.outboxId,
-      'audit.origin': 'outbox',
-    },
-  };
+  // When inTransaction ran: after the request began.
+  return half(op, 12, 12, {
+    'audit.change.before': JSON.stringify(change.before),
+    'audit.change.after': JSON.stringify(change.after),
+    'audit.meta.reason': 'restock',
+    'audit.origin': 'outbox',
+  });
 }
 
 /** One ExportLogsServiceRequest of the records. */
