@@ -8,7 +8,8 @@
 import { isIP } from 'node:net';
 import { SEALED_COLUMNS } from '../contract/columns.js';
 import { CLIENT_IP_ATTRIBUTE, ENCRYPTABLE } from '../crypto/encryption-config.js';
-import { revealLine, revealRecord, type KeyRing } from '../crypto/record-reader.js';
+import { SEALED_ATTRIBUTE } from '../crypto/record-cipher.js';
+import { revealLine, revealRecord, revealTouchesAttributes, type KeyRing } from '../crypto/record-reader.js';
 import { EXPORT_COLUMNS, type ExportFormat, type ExportLine } from './export-query.js';
 
 /** Every ciphertext, text or JSON (also as CSV-quoted JSON), holds this. */
@@ -26,7 +27,8 @@ export function revealExportLine(format: ExportFormat, row: ExportLine, keys: Ke
  * as JSON text (one more column of the export's query when it reveals).
  */
 export const OCSF_SEALED_SQL = `json_build_object('trace_id', r.trace_id, 'span_id', r.span_id, 'actor_id', r.actor_id, 'actor_name', r.actor_name,
-  'user_agent', r.user_agent, 'url_path', r.url_path, 'attributes', json_build_object('${CLIENT_IP_ATTRIBUTE}', r.attributes -> '${CLIENT_IP_ATTRIBUTE}'))::text`;
+  'user_agent', r.user_agent, 'url_path', r.url_path, 'attributes', json_build_object('${CLIENT_IP_ATTRIBUTE}', r.attributes -> '${CLIENT_IP_ATTRIBUTE}',
+  '${SEALED_ATTRIBUTE}', r.attributes -> '${SEALED_ATTRIBUTE}'))::text`;
 
 // --- CSV -------------------------------------------------------------------
 
@@ -96,18 +98,13 @@ function revealCsvLine(line: string, keys: KeyRing): string {
     record[column] = value !== null && JSON_COLUMNS.has(column) ? (JSON.parse(value) as unknown) : value;
   }
   const before = { ...record };
-  const hadIp = hasClientIp(record);
+  const attributesChange = revealTouchesAttributes(record);
   revealRecord(record, keys);
   for (const column of CHANGED) {
-    const changed = column === 'attributes' ? hadIp : record[column] !== before[column];
+    const changed = column === 'attributes' ? attributesChange : record[column] !== before[column];
     if (changed) (fields[INDEX.get(column) as number] as CsvField).raw = csvField(column, record[column]);
   }
   return `${fields.map((f) => f.raw).join(',')}\r\n`;
-}
-
-function hasClientIp(record: Record<string, unknown>): boolean {
-  const attributes = record['attributes'];
-  return attributes !== null && typeof attributes === 'object' && CLIENT_IP_ATTRIBUTE in attributes;
 }
 
 // --- OCSF ------------------------------------------------------------------

@@ -1,18 +1,21 @@
 /**
- * Encrypted column values: AES-256-GCM under a subject's data key, with the
- * column name, the key id and the record (its trace and span ids) as
- * associated data: a ciphertext moved to another column or record does not
- * decrypt.
+ * Encrypted column values, format v1 (one ciphertext per field), as records
+ * stored before format v2 (record-cipher.ts) hold them; read, no longer
+ * written. AES-256-GCM under a subject's data key, with the column name, the
+ * key id and the record (its trace and span ids) as associated data: a
+ * ciphertext moved to another column or record does not decrypt.
  *
  * - text columns hold `enc:v1:<kid>:<iv>:<ciphertext+tag>` (base64url);
  * - jsonb columns hold `{"enc":"v1","kid":…,"iv":…,"ct":…}`;
  * - an inet column cannot hold ciphertext: it is stored NULL and its text
- *   form goes into the record's attributes (row-encryption.ts).
+ *   form goes into the record's attributes (`audit.client_ip.encrypted`).
+ *
+ * Also what both formats share: the record context and the IVs.
  */
-import { createCipheriv, createDecipheriv, randomFillSync, type CipherKey } from 'node:crypto';
+import { createDecipheriv, randomFillSync, type CipherKey } from 'node:crypto';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
 const TEXT_PREFIX = 'enc:v1:';
 
 export interface Sealed {
@@ -26,7 +29,8 @@ export function recordContext(traceId: unknown, spanId: unknown): string {
   return `${String(traceId)}/${String(spanId)}`;
 }
 
-function aad(column: string, kid: string, context: string): Buffer {
+/** The associated data of a v1 field. */
+export function fieldAad(column: string, kid: string, context: string): Buffer {
   return Buffer.from(`otel-audit field\0${column}\0${kid}\0${context}`);
 }
 
@@ -34,7 +38,7 @@ function aad(column: string, kid: string, context: string): Buffer {
 const ivPool = Buffer.alloc(IV_BYTES * 1024);
 let ivAt = ivPool.length;
 
-function nextIv(): Buffer {
+export function nextIv(): Buffer {
   if (ivAt >= ivPool.length) {
     randomFillSync(ivPool);
     ivAt = 0;
@@ -44,36 +48,13 @@ function nextIv(): Buffer {
   return ivPool.subarray(ivAt - IV_BYTES, ivAt);
 }
 
-/**
- * Encrypts the JSON text of `value` for `column` of the record `context`
- * ({@link recordContext}). `dataKey` may be a KeyObject (cheaper per call
- * than the bytes, which the cipher imports each time).
- */
-export function encryptField(dataKey: CipherKey, kid: string, column: string, value: unknown, context: string): Sealed {
-  const iv = nextIv();
-  const c = createCipheriv('aes-256-gcm', dataKey, iv);
-  c.setAAD(aad(column, kid, context));
-  const head = c.update(JSON.stringify(value), 'utf8');
-  const tail = c.final();
-  const ct = Buffer.concat([head, tail, c.getAuthTag()]);
-  return { kid, iv: iv.toString('base64url'), ct: ct.toString('base64url') };
-}
-
 /** The value back; throws when the ciphertext, key or column do not match. */
 export function decryptField(dataKey: CipherKey, column: string, s: Sealed, context: string): unknown {
   const ct = Buffer.from(s.ct, 'base64url');
   const d = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(s.iv, 'base64url'));
-  d.setAAD(aad(column, s.kid, context));
+  d.setAAD(fieldAad(column, s.kid, context));
   d.setAuthTag(ct.subarray(ct.length - TAG_BYTES));
   return JSON.parse(Buffer.concat([d.update(ct.subarray(0, ct.length - TAG_BYTES)), d.final()]).toString('utf8')) as unknown;
-}
-
-export function sealedToText(s: Sealed): string {
-  return `${TEXT_PREFIX}${s.kid}:${s.iv}:${s.ct}`;
-}
-
-export function sealedToJson(s: Sealed): { enc: 'v1'; kid: string; iv: string; ct: string } {
-  return { enc: 'v1', ...s };
 }
 
 /** The sealed value a stored text or jsonb value holds, if it is one. */

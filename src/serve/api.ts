@@ -18,7 +18,7 @@ import { asViewer, recordView, type Viewer } from './access.js';
 import { parseRecordId, readRow, recordDetail, type RecordDetail } from './detail.js';
 import { describeFilter, parseFilter } from './filters.js';
 import { HttpError } from './http-error.js';
-import { listModules, pageRows, searchRecords, type Page } from './search.js';
+import { listModules, pageRows, searchRecords, withoutEnvelopes, type Page } from './search.js';
 import { revealRecords, viewerKek, withActorIndex } from './reveal.js';
 import { recordStats, type Stats } from './stats.js';
 import { exportForViewer, type ViewerExport } from './viewer-export.js';
@@ -68,7 +68,7 @@ export function listRecords(ctx: ApiContext, viewer: Viewer, params: URLSearchPa
       resourceType: 'records',
       attributes: { kind: 'search', filters: describeFilter(filter), page: cursor ? 'next' : 'first', rows: page.records.length, decrypted: kek !== undefined },
     });
-    return page;
+    return withoutEnvelopes(page);
   });
 }
 

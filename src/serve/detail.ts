@@ -5,8 +5,7 @@
  */
 import { ROW_SELECT, rowValue, type RowText } from '../compliance/digest.js';
 import type { KeyProvider } from '../crypto/kek.js';
-import { parseSealed } from '../crypto/field-cipher.js';
-import { ENCRYPTED, ERASED, UNDECRYPTABLE } from '../crypto/record-reader.js';
+import { ENCRYPTED, ERASED, isEncrypted, UNDECRYPTABLE } from '../crypto/record-reader.js';
 import type { Transaction } from '../db/database.js';
 import { jsonDiff, type Diff } from './diff.js';
 import { HttpError } from './http-error.js';
@@ -45,7 +44,7 @@ export async function readRow(tx: Transaction, id: string): Promise<RowText | un
  */
 export async function recordDetail(tx: Transaction, row: RowText, traceTemplate: string | undefined, kek?: KeyProvider): Promise<RecordDetail> {
   const record = rowValue(row);
-  const sealedChange = parseSealed(record.change_before) !== undefined || parseSealed(record.change_after) !== undefined;
+  const sealedChange = isEncrypted(record.change_before) || isEncrypted(record.change_after);
   await revealRecords(tx, kek, [record]);
   return {
     record,

@@ -4,6 +4,7 @@
  * alone would cost more than every page a person reads).
  */
 import { isoTimestampSql } from '../compliance/iso-timestamp-sql.js';
+import { SEALED_ATTRIBUTE } from '../crypto/record-cipher.js';
 import type { Transaction } from '../db/database.js';
 import { cursorClause, decodeCursor, encodeCursor } from './cursor.js';
 import { filterClauses, type RecordFilter } from './filters.js';
@@ -31,6 +32,8 @@ export interface RecordSummary {
   url_path: string | null;
   trace_id: string;
   span_id: string;
+  /** The record's envelope (format v2 of encrypted fields), read to reveal them; not given out. */
+  attributes?: Record<string, unknown> | null;
 }
 
 const SUMMARY_COLUMNS = [
@@ -39,6 +42,7 @@ const SUMMARY_COLUMNS = [
   ...['tenant_id', 'service_name', 'module', 'actor_id', 'actor_name', 'actor_type', 'action', 'resource_type', 'resource_id', 'outcome', 'status_code', 'http_method', 'url_path', 'trace_id', 'span_id'].map(
     (c) => `r.${c}`,
   ),
+  `CASE WHEN r.attributes ? '${SEALED_ATTRIBUTE}' THEN jsonb_build_object('${SEALED_ATTRIBUTE}', r.attributes -> '${SEALED_ATTRIBUTE}') END AS attributes`,
 ].join(', ');
 
 export interface Page {
@@ -55,7 +59,11 @@ export function pageRows(limit: string | null): number {
   return n;
 }
 
-/** One page of the records matching filter, after cursor (text as given out), newest first. */
+/**
+ * One page of the records matching filter, after cursor (text as given out),
+ * newest first. Records with encrypted fields carry their envelope in
+ * `attributes`: reveal them (reveal.ts), then drop it ({@link withoutEnvelopes}).
+ */
 export async function searchRecords(tx: Transaction, filter: RecordFilter, cursor: string | null, rows: number): Promise<Page> {
   const params: unknown[] = [];
   const clauses = filterClauses(filter, params);
@@ -70,6 +78,12 @@ export async function searchRecords(tx: Transaction, filter: RecordFilter, curso
   const records = more ? found.slice(0, rows) : found;
   const last = records[records.length - 1];
   return { records, next: more && last ? encodeCursor({ at: last.occurred_at, id: last.id }) : null };
+}
+
+/** The page's records without what was read only to reveal them. */
+export function withoutEnvelopes(page: Page): Page {
+  for (const r of page.records) delete r.attributes;
+  return page;
 }
 
 /** Most module names listed (the viewer's tabs). */

@@ -12,6 +12,7 @@
  */
 import { ATTR_AUDIT_META_PREFIX, ATTR_AUDIT_ORIGIN, ATTR_AUDIT_OUTBOX_ID } from '../contract/attributes.js';
 import type { KeyObject } from 'node:crypto';
+import { markerIn, SEALED_ATTRIBUTE, SEALED_OUTBOX_ATTRIBUTE } from '../crypto/record-cipher.js';
 import type { Queryable } from '../db/database.js';
 import { insertRecordsSql } from './batch-sql.js';
 import { recordParams, type HashedRow } from './batch-params.js';
@@ -98,14 +99,23 @@ function holds(origin: string | null, half: Half): boolean {
   return half === 'outbox' ? origin === ORIGIN_OUTBOX : origin !== ORIGIN_OUTBOX;
 }
 
-/** The request's columns, with the outbox's change values and meta, origin `request+outbox`. */
+/**
+ * The request's columns, with the outbox's change values and meta, origin
+ * `request+outbox`. Encrypted halves (record-cipher.ts) each hold their own
+ * envelope: the outbox's is kept as `audit.sealed.outbox`, and the change
+ * values' markers point at it.
+ */
 export function mergedRow(request: AuditRow, outbox: AuditRow): AuditRow {
   const meta = Object.entries(outbox.attributes).filter(([k]) => k.startsWith(ATTR_AUDIT_META_PREFIX));
+  const attributes: AuditRow['attributes'] = { ...request.attributes, ...Object.fromEntries(meta), [ATTR_AUDIT_ORIGIN]: ORIGIN_MERGED };
+  const envelope = outbox.attributes[SEALED_ATTRIBUTE];
+  if (envelope === undefined) return { ...request, changeBefore: outbox.changeBefore, changeAfter: outbox.changeAfter, attributes };
+  attributes[SEALED_OUTBOX_ATTRIBUTE] = envelope;
   return {
     ...request,
-    changeBefore: outbox.changeBefore,
-    changeAfter: outbox.changeAfter,
-    attributes: { ...request.attributes, ...Object.fromEntries(meta), [ATTR_AUDIT_ORIGIN]: ORIGIN_MERGED },
+    changeBefore: markerIn(outbox.changeBefore, SEALED_OUTBOX_ATTRIBUTE),
+    changeAfter: markerIn(outbox.changeAfter, SEALED_OUTBOX_ATTRIBUTE),
+    attributes,
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * Encrypting a batch's rows before they are written (both write methods):
- * each configured column under the data key of the row's subject (its actor,
- * or its tenant), and the blind index of the actor id in the attributes, so
- * that the stored row — what the digest chain hashes — holds no clear
- * personal data. The live key of each subject is looked up once per batch:
+ * the configured columns of a row, together, into one envelope under the
+ * data key of the row's subject (its actor, or its tenant), with markers in
+ * the columns (record-cipher.ts), and the blind index of the actor id in the
+ * attributes, so that the stored row — what the digest chain hashes — holds
+ * no clear personal data. The live key of each subject is looked up once per batch:
  * a subject erased meanwhile gets a new key for its new records. What is
  * kept between batches: what each key (by kid) unwraps to, and the blind
  * indexes of the ids seen, so that neither is computed per record.
@@ -11,7 +12,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { blindIndex, type IndexDomain } from '../crypto/blind-index.js';
 import { ACTOR_INDEX_ATTRIBUTE, CLIENT_IP_ATTRIBUTE, ENCRYPTABLE, type EncryptionConfig } from '../crypto/encryption-config.js';
-import { encryptField, recordContext, sealedToJson, sealedToText } from '../crypto/field-cipher.js';
+import { jsonMarker, recordContext, sealFields, SEALED_ATTRIBUTE, textMarker, type JsonMarker } from '../crypto/record-cipher.js';
 import { liveKeys } from '../crypto/subject-keys.js';
 import type { Queryable } from '../db/types.js';
 import type { AuditRow } from './row.js';
@@ -38,6 +39,8 @@ export class RowEncryptor {
   private readonly unwrapped = new Map<string, Buffer>();
   /** The same keys as KeyObjects (a cipher made from one does not import the key again). */
   private readonly keyObjects = new Map<string, KeyObject>();
+  /** The column markers of each key, by kid (the jsonb one frozen: shared by the rows). */
+  private readonly markers = new Map<string, { text: string; json: Readonly<JsonMarker> }>();
   /** Blind indexes by domain and value. */
   private readonly indexes = new Map<string, string>();
   /** The blind-index key as a KeyObject: keys the blind indexes and the rows' content hashes (content-hash.ts). */
@@ -82,6 +85,7 @@ export class RowEncryptor {
       // Dropped, not overwritten: a batch encrypting at this moment may still hold the buffer.
       this.unwrapped.delete(kid);
       this.keyObjects.delete(kid);
+      this.markers.delete(kid);
       forgotten++;
     }
     return forgotten;
@@ -99,26 +103,29 @@ export class RowEncryptor {
     if (this.unwrapped.size >= CACHE_LIMIT) {
       this.unwrapped.clear();
       this.keyObjects.clear();
+      this.markers.clear();
     }
     const keys = await liveKeys(db, this.config.kek, [...new Set(subjects)], this.unwrapped);
     return rows.map((row, i) => {
       const { kid, key } = keys.get(subjects[i] as string) as { kid: string; key: Buffer };
       const cipherKey = remember(this.keyObjects, kid, () => createSecretKey(key));
+      const markers = remember(this.markers, kid, () => ({ text: textMarker(kid), json: Object.freeze(jsonMarker(kid)) }));
       const out: AuditRow = { ...row, attributes: { ...row.attributes } };
-      const context = recordContext(row.traceId, row.spanId);
       if (row.actorId !== null) out.attributes[ACTOR_INDEX_ATTRIBUTE] = this.index('actor_id', row.actorId);
+      let fields: Record<string, unknown> | undefined;
       for (const column of this.config.columns) {
         const { type, field } = ENCRYPTABLE[column];
         const value: unknown = row[field];
         if (value === null || value === undefined) continue;
-        const sealed = encryptField(cipherKey, kid, column, value, context);
-        if (type === 'jsonb') (out as unknown as Record<string, unknown>)[field] = sealedToJson(sealed);
-        else if (type === 'text') (out as unknown as Record<string, unknown>)[field] = sealedToText(sealed);
+        (fields ??= {})[column] = value;
+        if (type === 'jsonb') (out as unknown as Record<string, unknown>)[field] = markers.json;
+        else if (type === 'text') (out as unknown as Record<string, unknown>)[field] = markers.text;
         else {
           out.clientIp = null;
-          out.attributes[CLIENT_IP_ATTRIBUTE] = sealedToText(sealed);
+          out.attributes[CLIENT_IP_ATTRIBUTE] = markers.text;
         }
       }
+      if (fields) out.attributes[SEALED_ATTRIBUTE] = sealFields(cipherKey, kid, fields, recordContext(row.traceId, row.spanId));
       return out;
     });
   }

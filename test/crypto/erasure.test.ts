@@ -54,9 +54,13 @@ describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)',
     const text = JSON.stringify(stored);
     for (const clear of ['alice', 'bob', '203.0.113.7', '2001:db8::42', 'u-1', 'u-2', 'Mozilla']) expect(text).not.toContain(clear);
     for (const row of stored) {
-      expect(row['actor_name']).toMatch(/^enc:v1:/);
+      // One envelope per record, markers naming its key in the columns.
+      const kid = (row['actor_name'] as string).slice('enc:v2:'.length);
+      expect(row['actor_name']).toMatch(/^enc:v2:[^:]+$/);
+      expect(row['user_agent']).toBe(`enc:v2:${kid}`);
       expect(row['client_ip']).toBeNull();
-      expect(row['request']).toMatchObject({ enc: 'v1' });
+      expect(row['request']).toEqual({ enc: 'v2', kid });
+      expect((row['attributes'] as Record<string, unknown>)['audit.sealed']).toMatch(new RegExp(`^enc:v2:${kid}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]+$`));
       expect(row['action']).toBe('user.update');
     }
     expect(await sink.rejected()).toEqual([]);
@@ -70,9 +74,10 @@ describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)',
     const people = [ALICE, BOB, ALICE];
     clear.forEach((r, i) => expect(r).toMatchObject(expected(people[i] as Person, i + 1)));
     expect((clear[0] as { attributes: Record<string, unknown> }).attributes).not.toHaveProperty('audit.client_ip.encrypted');
+    expect((clear[0] as { attributes: Record<string, unknown> }).attributes).not.toHaveProperty('audit.sealed');
     // Without it: as stored, and no failure.
     const sealed = await exportJsonl('sealed.jsonl');
-    expect(sealed[0]?.['actor_name']).toMatch(/^enc:v1:/);
+    expect(sealed[0]?.['actor_name']).toMatch(/^enc:v2:/);
     // An equality filter on the encrypted actor id, by blind index.
     const alices = await exportJsonl('alice.jsonl', { kek, actors: ['u-1'] });
     expect(alices.map((r) => r['resource_id'])).toEqual(['1', '3']);
@@ -125,15 +130,46 @@ describe.each(['postgres', 'pglite'] as const)('encrypted personal fields (%s)',
     const [a, b] = rows as [Record<string, unknown>, Record<string, unknown>];
     await sink.sink.db.transaction(async (tx) => {
       await tx.query('SET LOCAL session_replication_role = replica');
-      // Bob's name ciphertext moved onto Alice's record: well-formed, but not what was sealed.
+      // Bob's name marker moved onto Alice's record: well-formed, but not what was sealed.
       await tx.query('UPDATE audit.records SET actor_name = $1 WHERE id = $2', [b['actor_name'], a['id']]);
     });
     const report = await verify(sink.sink.db);
     expect(report.ok).toBe(false);
     expect(report.findings.map((f) => [f.kind, f.recordId])).toEqual([['edited_row', String(a['id'])]]);
-    // And it does not decrypt as Bob's name either: the key and the column are bound to it.
+    // And it does not read as anybody's name: the marker names another key than the record's envelope.
     const clear = await exportJsonl('tampered.jsonl', { kek });
     expect(clear[0]?.['actor_name']).toBe('[undecryptable]');
+    expect(clear[0]?.['user_agent']).toBe(ALICE.agent);
+  });
+
+  it('verify detects an envelope that was altered or moved, and it does not decrypt', async () => {
+    const sink = t as TestSink;
+    await postLogs(sink.httpEndpoint, logsRequest([record(ALICE, 1), record(BOB, 2), record(BOB, 3)]));
+    await sealOnce(sink.sink.db, { settleMs: 0 });
+    const rows = await sink.rows("service_name = 'write-path'");
+    const [a, b, c] = rows as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
+    const envelopeOf = (r: Record<string, unknown>): string => (r['attributes'] as Record<string, string>)['audit.sealed'] as string;
+    // One character of the ciphertext changed in Alice's record (still base64url);
+    // Bob's second record gets the envelope of his first (same key, another record).
+    const altered = envelopeOf(a).slice(0, -3) + (envelopeOf(a).at(-3) === 'A' ? 'B' : 'A') + envelopeOf(a).slice(-2);
+    await sink.sink.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      const set = "UPDATE audit.records SET attributes = jsonb_set(attributes, '{audit.sealed}', to_jsonb($1::text)) WHERE id = $2";
+      await tx.query(set, [altered, a['id']]);
+      await tx.query(set, [envelopeOf(b), c['id']]);
+    });
+    const report = await verify(sink.sink.db);
+    expect(report.findings.map((f) => [f.kind, f.recordId]).sort()).toEqual(
+      [
+        ['edited_row', String(a['id'])],
+        ['edited_row', String(c['id'])],
+      ].sort(),
+    );
+    const clear = await exportJsonl('tampered.jsonl', { kek });
+    for (const i of [0, 2]) {
+      for (const column of ['actor_name', 'client_ip', 'user_agent', 'request']) expect(clear[i]?.[column], `${i} ${column}`).toBe('[undecryptable]');
+    }
+    expect(clear[1]).toMatchObject(expected(BOB, 2));
   });
 });
 

@@ -68,6 +68,6 @@ describe('audit-overview over encrypted records', () => {
     expect(live).toMatchObject({ actor_name: '[encrypted]', client_ip: '[encrypted]', user_agent: '[encrypted]' });
     const all = JSON.stringify([fields, parts, live]);
     // url_path is not encrypted by default (it names people in these records).
-    expect(all).not.toMatch(/enc:v1|"enc"|203\.0\.113\.7|curl|Mozilla|alice-old|example\.com/);
+    expect(all).not.toMatch(/enc:v\d|"enc"|203\.0\.113\.7|curl|Mozilla|alice-old|example\.com/);
   });
 });

@@ -1,18 +1,21 @@
 /**
- * audit.readable() (migration 000010) on both backends: a ciphertext reads
+ * audit.readable() (migrations 000010, 000012) on both backends: a
+ * ciphertext of either format (v1 per field; v2 markers and envelopes) reads
  * as "[encrypted]" while its data key lives, "[erased]" once destroyed or
  * unknown; every other value, text or JSON, passes through unchanged. On
  * Postgres every reading role may call it.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptField, sealedToJson, sealedToText } from '../../src/crypto/field-cipher.js';
+import { jsonMarker, sealFields, textMarker } from '../../src/crypto/record-cipher.js';
 import { migrate } from '../../src/db/migrate.js';
 import { openTestBackend, type TestBackend } from '../helpers/pg.js';
+import { encryptFieldV1, sealedToJsonV1, sealedToTextV1 } from '../helpers/v1-cipher.js';
 
 const key = randomBytes(32);
-const text = (kid: string): string => sealedToText(encryptField(key, kid, 'actor_name', 'alice', 't/s'));
-const json = (kid: string): string => JSON.stringify(sealedToJson(encryptField(key, kid, 'request', { body: 1 }, 't/s')));
+const text = (kid: string): string => sealedToTextV1(encryptFieldV1(key, kid, 'actor_name', 'alice', 't/s'));
+const json = (kid: string): string => JSON.stringify(sealedToJsonV1(encryptFieldV1(key, kid, 'request', { body: 1 }, 't/s')));
+const envelope = (kid: string): string => sealFields(key, kid, { actor_name: 'alice', client_ip: '10.0.0.1' }, 't/s');
 
 describe.each(['postgres', 'pglite'] as const)('audit.readable (%s)', (backend) => {
   let b: TestBackend;
@@ -38,10 +41,39 @@ describe.each(['postgres', 'pglite'] as const)('audit.readable (%s)', (backend) 
     expect(await one('audit.readable($1::text)', [null])).toBeNull();
   });
 
+  it('shows format v2 markers and envelopes as encrypted or erased, and passes look-alikes through', async () => {
+    expect(await one('audit.readable($1::text)', [textMarker('live')])).toBe('[encrypted]');
+    expect(await one('audit.readable($1::text)', [textMarker('gone')])).toBe('[erased]');
+    expect(await one('audit.readable($1::text)', [envelope('live')])).toBe('[encrypted]');
+    expect(await one('audit.readable($1::text)', [envelope('gone')])).toBe('[erased]');
+    for (const plain of ['enc:v2:', 'enc:v2:a:b', 'enc:v2:a:b:c:d', 'enc:v3:live']) expect(await one('audit.readable($1::text)', [plain])).toBe(plain);
+    expect(await one('audit.readable($1::jsonb)', [JSON.stringify(jsonMarker('live'))])).toBe('[encrypted]');
+    expect(await one('audit.readable($1::jsonb)', [JSON.stringify(jsonMarker('gone', 'audit.sealed.outbox'))])).toBe('[erased]');
+    for (const plain of [{ enc: 'v2', kid: 'live', note: 'x' }, { enc: 'v2', kid: 3 }, { enc: 'v2' }]) {
+      expect(await one('audit.readable($1::jsonb)', [JSON.stringify(plain)])).toEqual(plain);
+    }
+    const attrs = {
+      'audit.actor.index': 'ab',
+      'audit.client_ip.encrypted': textMarker('live'),
+      'audit.sealed': envelope('live'),
+      'audit.sealed.outbox': envelope('gone'),
+      other: 'enc:v2:live',
+    };
+    expect(await one('audit.readable($1::jsonb)', [JSON.stringify(attrs)])).toEqual({
+      ...attrs,
+      'audit.client_ip.encrypted': '[encrypted]',
+      'audit.sealed': '[encrypted]',
+      'audit.sealed.outbox': '[erased]',
+    });
+    expect(await one('audit.readable_client_ip(NULL, $1::jsonb)', [JSON.stringify(attrs)])).toBe('[encrypted]');
+    const odd = { 'audit.sealed': 3 };
+    expect(await one('audit.readable($1::jsonb)', [JSON.stringify(odd)])).toEqual(odd);
+  });
+
   it('shows JSON ciphertexts and the encrypted client address in attributes, and passes other JSON through', async () => {
     expect(await one('audit.readable($1::jsonb)', [json('live')])).toBe('[encrypted]');
     expect(await one('audit.readable($1::jsonb)', [json('gone')])).toBe('[erased]');
-    const attrs = { 'audit.actor.index': 'ab', 'audit.client_ip.encrypted': sealedToText(encryptField(key, 'gone', 'client_ip', '10.0.0.1', 't/s')) };
+    const attrs = { 'audit.actor.index': 'ab', 'audit.client_ip.encrypted': sealedToTextV1(encryptFieldV1(key, 'gone', 'client_ip', '10.0.0.1', 't/s')) };
     expect(await one('audit.readable($1::jsonb)', [JSON.stringify(attrs)])).toEqual({ ...attrs, 'audit.client_ip.encrypted': '[erased]' });
     expect(await one('audit.readable_client_ip(NULL, $1::jsonb)', [JSON.stringify(attrs)])).toBe('[erased]');
     expect(await one("audit.readable_client_ip('10.0.0.1'::inet, $1::jsonb)", ['{}'])).toBe('10.0.0.1');

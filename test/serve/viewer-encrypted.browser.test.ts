@@ -82,7 +82,7 @@ describe('viewer over encrypted records', () => {
     await expect.poll(() => page.locator('#diff').textContent()).toBe('Before/after values: [erased]');
     expect(await fields(page)).toMatchObject({ actor_name: '[erased]', client_ip: '[erased]', user_agent: '[erased]', action: 'user.update', resource_id: '3' });
     expect(await page.locator('#request').textContent()).toBe('"[erased]"');
-    expect(await page.content()).not.toContain('enc:v1');
+    expect(await page.content()).not.toContain('enc:v');
     await page.context().close();
   });
 

@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealOnce } from '../../src/compliance/seal.js';
+import { loadKeyProvider, type KeyProvider } from '../../src/crypto/kek.js';
+import { kidsOf, revealRecord } from '../../src/crypto/record-reader.js';
+import { readerKeys } from '../../src/crypto/subject-keys.js';
 import { verifyCommand } from '../../src/cli/verify.js';
 import { OtlpTransport } from '../../src/sdk/delivery/otlp-transport.js';
 import { openGaps } from '../../src/sink/gaps.js';
@@ -331,9 +334,10 @@ describe('several sinks, restarts, gaps and the digest chain (postgres)', () => 
 describe('over OTLP/gRPC with the SDK transport, personal fields encrypted (postgres)', () => {
   let t: TestSink;
   let dir: string;
+  let keyFile: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'otel-audit-outbox-'));
-    const keyFile = join(dir, 'kek');
+    keyFile = join(dir, 'kek');
     writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`);
     t = await startTestSink('postgres', { outboxWindowMs: LONG_WINDOW_MS, encryptionKeyFile: keyFile });
   });
@@ -358,6 +362,20 @@ describe('over OTLP/gRPC with the SDK transport, personal fields encrypted (post
       expect(rows[0]?.['change_after']).not.toBeNull();
       expect(JSON.stringify(rows[0]?.['change_after'])).not.toContain('qty');
       expect(await pendingOf(t, op)).toEqual([]);
+
+      // Each half brought its own envelope: the change values point at the outbox record's.
+      const row = { ...(rows[0] as Record<string, unknown>) };
+      const attrs = row['attributes'] as Record<string, unknown>;
+      expect(attrs['audit.sealed']).toMatch(/^enc:v2:/);
+      expect(attrs['audit.sealed.outbox']).toMatch(/^enc:v2:/);
+      expect(row['change_before']).toMatchObject({ enc: 'v2', in: 'audit.sealed.outbox' });
+      expect(row['request']).toEqual({ enc: 'v2', kid: expect.any(String) as string });
+      // Read with the key: the request's fields from the request, the change values from the outbox.
+      const kek = loadKeyProvider({ file: keyFile }) as KeyProvider;
+      revealRecord(row, await readerKeys(t.sink.db, kek, kidsOf([row])));
+      expect(row).toMatchObject({ request: { body: { qty: 2 } }, change_before: { qty: 1 }, change_after: { qty: 2 } });
+      expect(row['attributes']).not.toHaveProperty('audit.sealed');
+      expect(row['attributes']).not.toHaveProperty('audit.sealed.outbox');
     } finally {
       await transport.shutdown();
     }
