@@ -34,15 +34,23 @@ function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
   return v;
 }
 
+interface KeyInUse {
+  key: KeyObject;
+  text: string;
+  json: Readonly<JsonMarker>;
+}
+
 export class RowEncryptor {
   /** Unwrapped data keys by kid. */
   private readonly unwrapped = new Map<string, Buffer>();
-  /** The same keys as KeyObjects (a cipher made from one does not import the key again). */
-  private readonly keyObjects = new Map<string, KeyObject>();
-  /** The column markers of each key, by kid (the jsonb one frozen: shared by the rows). */
-  private readonly markers = new Map<string, { text: string; json: Readonly<JsonMarker> }>();
-  /** Blind indexes by domain and value. */
-  private readonly indexes = new Map<string, string>();
+  /**
+   * What rows use of each key, by kid: the key as a KeyObject (a cipher made
+   * from one does not import the key again) and the column markers naming it
+   * (the jsonb one frozen: shared by the rows).
+   */
+  private readonly inUse = new Map<string, KeyInUse>();
+  /** Blind indexes by domain, then value. */
+  private readonly indexes = new Map<IndexDomain, Map<string, string>>();
   /** The blind-index key as a KeyObject: keys the blind indexes and the rows' content hashes (content-hash.ts). */
   readonly hashKey: KeyObject;
   /** When the caches were last checked against erasures (epoch ms). */
@@ -57,7 +65,9 @@ export class RowEncryptor {
   }
 
   private index(domain: IndexDomain, value: string): string {
-    return remember(this.indexes, `${domain}\0${value}`, () => blindIndex(this.hashKey, domain, value));
+    let cache = this.indexes.get(domain);
+    if (cache === undefined) this.indexes.set(domain, (cache = new Map()));
+    return remember(cache, value, () => blindIndex(this.hashKey, domain, value));
   }
 
   /** The subject index of a row (the blind index of its actor id or tenant id; '' when it has none). */
@@ -84,8 +94,7 @@ export class RowEncryptor {
       if (!this.unwrapped.has(kid)) continue;
       // Dropped, not overwritten: a batch encrypting at this moment may still hold the buffer.
       this.unwrapped.delete(kid);
-      this.keyObjects.delete(kid);
-      this.markers.delete(kid);
+      this.inUse.delete(kid);
       forgotten++;
     }
     return forgotten;
@@ -93,7 +102,7 @@ export class RowEncryptor {
 
   /** Whether this sink holds the data key `kid` in memory. */
   holdsKey(kid: string): boolean {
-    return this.unwrapped.has(kid) || this.keyObjects.has(kid);
+    return this.unwrapped.has(kid) || this.inUse.has(kid);
   }
 
   /** The rows encrypted (new objects; the originals are left as they are). */
@@ -102,14 +111,12 @@ export class RowEncryptor {
     const subjects = rows.map((r) => this.subjectOf(r));
     if (this.unwrapped.size >= CACHE_LIMIT) {
       this.unwrapped.clear();
-      this.keyObjects.clear();
-      this.markers.clear();
+      this.inUse.clear();
     }
     const keys = await liveKeys(db, this.config.kek, [...new Set(subjects)], this.unwrapped);
     return rows.map((row, i) => {
       const { kid, key } = keys.get(subjects[i] as string) as { kid: string; key: Buffer };
-      const cipherKey = remember(this.keyObjects, kid, () => createSecretKey(key));
-      const markers = remember(this.markers, kid, () => ({ text: textMarker(kid), json: Object.freeze(jsonMarker(kid)) }));
+      const use = remember(this.inUse, kid, () => ({ key: createSecretKey(key), text: textMarker(kid), json: Object.freeze(jsonMarker(kid)) }));
       const out: AuditRow = { ...row, attributes: { ...row.attributes } };
       if (row.actorId !== null) out.attributes[ACTOR_INDEX_ATTRIBUTE] = this.index('actor_id', row.actorId);
       let fields: Record<string, unknown> | undefined;
@@ -118,14 +125,14 @@ export class RowEncryptor {
         const value: unknown = row[field];
         if (value === null || value === undefined) continue;
         (fields ??= {})[column] = value;
-        if (type === 'jsonb') (out as unknown as Record<string, unknown>)[field] = markers.json;
-        else if (type === 'text') (out as unknown as Record<string, unknown>)[field] = markers.text;
+        if (type === 'jsonb') (out as unknown as Record<string, unknown>)[field] = use.json;
+        else if (type === 'text') (out as unknown as Record<string, unknown>)[field] = use.text;
         else {
           out.clientIp = null;
-          out.attributes[CLIENT_IP_ATTRIBUTE] = markers.text;
+          out.attributes[CLIENT_IP_ATTRIBUTE] = use.text;
         }
       }
-      if (fields) out.attributes[SEALED_ATTRIBUTE] = sealFields(cipherKey, kid, fields, recordContext(row.traceId, row.spanId));
+      if (fields) out.attributes[SEALED_ATTRIBUTE] = sealFields(use.key, kid, fields, recordContext(row.traceId, row.spanId));
       return out;
     });
   }
