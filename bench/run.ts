@@ -61,6 +61,12 @@ const SCENARIOS: readonly BenchScenario[] = [
     smoke: ['--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100'],
   },
   {
+    name: 'aead-calls',
+    script: 'aead-calls.ts',
+    summary: "one AES-256-GCM message in Node's crypto API, step by step: the floor under the sink's encryption of personal fields",
+    smoke: ['--rounds', '1', '--ms', '20'],
+  },
+  {
     name: 'otlp-decode',
     script: 'otlp-decode.ts',
     summary: "the sink's OTLP decoders (logs, traces; protobuf, JSON): µs per record against the protobufjs schema path",
@@ -108,7 +114,7 @@ Examples:
   npm run bench -- sdk-overhead --duration 5 --rounds 1
   npm run bench -- sdk-overhead --help
   npm run bench -- sink-ingest --rounds 1 --latency-duration 10
-  npm run bench -- sink-encryption --exports 100 --rounds 3
+  npm run bench -- sink-encryption --exports 100 --rounds 5
   npm run bench -- sdk-attack --smoke
 `;
 
