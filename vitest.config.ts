@@ -8,6 +8,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most test files spend their time waiting (Postgres, child processes,
+    // the collector, the browser), not computing: four files at once, whatever
+    // the cores (the default, one fewer than the cores, runs them one by one
+    // on a 2-core machine).
+    maxWorkers: 4,
     globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

@@ -53,6 +53,30 @@ export function describeDbError(err: unknown, db: Database | undefined): string 
   return `${isConnectionError(err) ? `cannot reach the database${where}: ` : ''}${oneLine(err)}`;
 }
 
+/**
+ * Runs a command's work on its database: opened from the flags, closed
+ * afterwards; an error becomes one line on stderr (`otel-audit <command>: …`)
+ * and the exit code `failCode`.
+ */
+export async function withCliDatabase(
+  command: string,
+  url: string | undefined,
+  dataDir: string | undefined,
+  run: (db: Database) => Promise<number>,
+  failCode = 1,
+): Promise<number> {
+  let db: Database | undefined;
+  try {
+    db = await openCliDatabase(url, dataDir);
+    return await run(db);
+  } catch (err) {
+    process.stderr.write(`otel-audit ${command}: ${describeDbError(err, db)}\n`);
+    return failCode;
+  } finally {
+    await db?.close().catch(() => undefined);
+  }
+}
+
 const DB_OPTIONS = {
   'database-url': { type: 'string' },
   'data-dir': { type: 'string' },

@@ -3,8 +3,7 @@ import { userInfo } from 'node:os';
 import { eraseRecords, KEK_RESOURCE, rotateKek } from '../compliance/erase.js';
 import { SUBJECT_MODES, type SubjectMode } from '../crypto/encryption-config.js';
 import { loadKeyProvider, type KeyProvider } from '../crypto/kek.js';
-import type { Database } from '../db/database.js';
-import { DATABASE_HELP, describeDbError, openCliDatabase, parseDbCommand, usageError } from './database.js';
+import { DATABASE_HELP, parseDbCommand, usageError, withCliDatabase } from './database.js';
 import { encryptionKeySource } from './encryption-key.js';
 
 const HELP = `Usage: otel-audit erase --subject ID [options]
@@ -83,9 +82,7 @@ export async function eraseCommand(argv: readonly string[]): Promise<number> {
   if (!kek) return usageError('erase', 'the key-encryption key is needed to find the subject: --encryption-key-file FILE (or OTEL_AUDIT_ENCRYPTION_KEY_FILE)');
   const actor = values.as ?? userInfo().username;
   if (rewrapTo !== undefined) return rewrap(kek, rewrapTo, actor, values['database-url'], values['data-dir'], values.json === true);
-  let db: Database | undefined;
-  try {
-    db = await openCliDatabase(values['database-url'], values['data-dir']);
+  return withCliDatabase('erase', values['database-url'], values['data-dir'], async (db) => {
     const result = await eraseRecords(db, { kek, subject: subject as string, mode, actor });
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (result.erasedKeys.length === 0) {
@@ -97,12 +94,7 @@ export async function eraseCommand(argv: readonly string[]): Promise<number> {
       );
     }
     return 0;
-  } catch (err) {
-    process.stderr.write(`otel-audit erase: ${describeDbError(err, db)}\n`);
-    return 1;
-  } finally {
-    await db?.close().catch(() => undefined);
-  }
+  });
 }
 
 async function rewrap(kek: KeyProvider, file: string, actor: string, url: string | undefined, dataDir: string | undefined, json: boolean): Promise<number> {
@@ -113,9 +105,7 @@ async function rewrap(kek: KeyProvider, file: string, actor: string, url: string
     return usageError('erase', `--rewrap-to: ${(err as Error).message}`);
   }
   if (!next) return usageError('erase', '--rewrap-to needs a key file');
-  let db: Database | undefined;
-  try {
-    db = await openCliDatabase(url, dataDir);
+  return withCliDatabase('erase', url, dataDir, async (db) => {
     const r = await rotateKek(db, { kek, next, actor });
     if (json) process.stdout.write(`${JSON.stringify({ kekId: next.id, previousKekId: kek.id, ...r }, null, 2)}\n`);
     else {
@@ -125,10 +115,5 @@ async function rewrap(kek: KeyProvider, file: string, actor: string, url: string
       );
     }
     return 0;
-  } catch (err) {
-    process.stderr.write(`otel-audit erase: ${describeDbError(err, db)}\n`);
-    return 1;
-  } finally {
-    await db?.close().catch(() => undefined);
-  }
+  });
 }

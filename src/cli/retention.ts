@@ -5,8 +5,7 @@
 import { userInfo } from 'node:os';
 import { loadDigestKey } from '../compliance/digest.js';
 import { parseDuration, runRetention, type RetentionResult } from '../compliance/retention.js';
-import type { Database } from '../db/database.js';
-import { DATABASE_HELP, describeDbError, openCliDatabase, parseDbCommand, usageError } from './database.js';
+import { DATABASE_HELP, parseDbCommand, usageError, withCliDatabase } from './database.js';
 
 /** Shorter --keep windows need --force. */
 const MIN_KEEP_WITHOUT_FORCE_MS = 86_400_000;
@@ -85,9 +84,7 @@ export async function retentionCommand(argv: readonly string[]): Promise<number>
   if (keepMs < MIN_KEEP_WITHOUT_FORCE_MS && values.force !== true) {
     return usageError('retention', `--keep ${keep[0]} keeps less than one day of history: add --force if that is meant`);
   }
-  let db: Database | undefined;
-  try {
-    db = await openCliDatabase(values['database-url'], values['data-dir']);
+  return withCliDatabase('retention', values['database-url'], values['data-dir'], async (db) => {
     const dryRun = values['dry-run'] === true;
     const result = await runRetention(db, {
       keepMs,
@@ -98,10 +95,5 @@ export async function retentionCommand(argv: readonly string[]): Promise<number>
     });
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatRetention(result, dryRun));
     return 0;
-  } catch (err) {
-    process.stderr.write(`otel-audit retention: ${describeDbError(err, db)}\n`);
-    return 1;
-  } finally {
-    await db?.close().catch(() => undefined);
-  }
+  });
 }

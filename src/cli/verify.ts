@@ -5,8 +5,7 @@
 import { userInfo } from 'node:os';
 import { loadDigestKey, type DigestKey } from '../compliance/digest.js';
 import { verify, type VerifyReport } from '../compliance/verify.js';
-import type { Database } from '../db/database.js';
-import { DATABASE_HELP, describeDbError, openCliDatabase, parseDbCommand, usageError } from './database.js';
+import { DATABASE_HELP, parseDbCommand, usageError, withCliDatabase } from './database.js';
 
 const HELP = `Usage: otel-audit verify [options]
 
@@ -95,32 +94,31 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
   } catch (err) {
     return usageError('verify', (err as Error).message);
   }
-  let db: Database | undefined;
-  try {
-    db = await openCliDatabase(values['database-url'], values['data-dir']);
-    const report = await verify(db, { ...(from ? { from } : {}), ...(to ? { to } : {}), keys });
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    if (!values['no-record']) {
-      await db.query(`SELECT audit.log_operation('audit.verify', $1, 'digests', NULL, $2, $3::jsonb)`, [
-        values.as ?? userInfo().username,
-        report.ok ? 'success' : 'failure',
-        JSON.stringify({
-          findings: report.findings.length,
-          digests: report.digests.length,
-          checked_rows: report.checkedRows,
-          unsealed_rows: report.unsealedRows,
-          last_sealed_id: report.lastSealedId,
-          conflicts: report.conflicts,
-          ...(from ? { from: from.toISOString() } : {}),
-          ...(to ? { to: to.toISOString() } : {}),
-        }),
-      ]);
-    }
-    return report.ok ? 0 : 1;
-  } catch (err) {
-    process.stderr.write(`otel-audit verify: ${describeDbError(err, db)}\n`);
-    return 3;
-  } finally {
-    await db?.close().catch(() => undefined);
-  }
+  return withCliDatabase(
+    'verify',
+    values['database-url'],
+    values['data-dir'],
+    async (db) => {
+      const report = await verify(db, { ...(from ? { from } : {}), ...(to ? { to } : {}), keys });
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      if (!values['no-record']) {
+        await db.query(`SELECT audit.log_operation('audit.verify', $1, 'digests', NULL, $2, $3::jsonb)`, [
+          values.as ?? userInfo().username,
+          report.ok ? 'success' : 'failure',
+          JSON.stringify({
+            findings: report.findings.length,
+            digests: report.digests.length,
+            checked_rows: report.checkedRows,
+            unsealed_rows: report.unsealedRows,
+            last_sealed_id: report.lastSealedId,
+            conflicts: report.conflicts,
+            ...(from ? { from: from.toISOString() } : {}),
+            ...(to ? { to: to.toISOString() } : {}),
+          }),
+        ]);
+      }
+      return report.ok ? 0 : 1;
+    },
+    3,
+  );
 }

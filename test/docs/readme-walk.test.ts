@@ -46,6 +46,7 @@ const BLOCKS: Record<string, Walk> = {
   'dashboards/README.md: docker run -p 3000:3000 \\': { skip: 'needs a container daemon and the Grafana image' },
   'bench/README.md: npm run build': { walk: 'benchmarks' },
   'bench/README.md: npm run bench:otlp-decode': { walk: 'benchmarks' },
+  'bench/README.md: npm run bench -- aead-calls --rounds 5 --ms 300 --write': { walk: 'benchmarks' },
   'bench/README.md: npm run bench:sink -- --phases sink,copy,latency --copy-procs 2 \\': { walk: 'benchmarks' },
 };
 
