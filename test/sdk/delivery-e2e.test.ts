@@ -89,7 +89,10 @@ describe('delivery without silent loss', () => {
     expect(dropped).toBe(0);
     expect(spooled).toBeGreaterThan(0);
     const delivered = receiver.auditRecords().slice();
-    expect(delivered.length).toBe(exported);
+    // At least what the SDK saw acknowledged: an export the receiver took in as
+    // it went away may never have been answered, and is spooled as well
+    // (delivery is at least once; the sink keeps one row per record).
+    expect(delivered.length).toBeGreaterThanOrEqual(exported);
 
     // Next start, receiver back: the spool is replayed.
     const back = await startOtlpReceiver({ port });
@@ -99,7 +102,7 @@ describe('delivery without silent loss', () => {
     const emitter = String(delivered[0]!.attributes['audit.emitter.id']);
     await back.waitFor(() => seqsOf(back.auditRecords(), emitter).length >= emitted - exported, 30_000);
     await new Promise((r) => setTimeout(r, 500));
-    const seqs = seqsOf([...delivered, ...back.auditRecords()], emitter).sort((a, b) => a - b);
+    const seqs = [...new Set(seqsOf([...delivered, ...back.auditRecords()], emitter))].sort((a, b) => a - b);
     // Requests served while the process was shutting down were recorded (and spooled) too.
     const last = seqs[seqs.length - 1]!;
     expect(last).toBeGreaterThanOrEqual(emitted);
