@@ -4,18 +4,24 @@
  * data key of the row's subject (its actor, or its tenant), with markers in
  * the columns (record-cipher.ts), and the blind index of the actor id in the
  * attributes, so that the stored row — what the digest chain hashes — holds
- * no clear personal data. The live key of each subject is looked up once per batch:
- * a subject erased meanwhile gets a new key for its new records. What is
- * kept between batches: what each key (by kid) unwraps to, and the blind
- * indexes of the ids seen, so that neither is computed per record.
+ * no clear personal data. What is kept between batches: each subject's live
+ * key, what each key (by kid) unwraps to, and the blind indexes of the ids
+ * seen, so that none is computed or read per record. Every batch checks that
+ * the keys it would use are still live (one query, which returns the erased
+ * ones: usually none): a subject erased meanwhile gets a new key for its new
+ * records.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { blindIndex, type IndexDomain } from '../crypto/blind-index.js';
 import { ACTOR_INDEX_ATTRIBUTE, CLIENT_IP_ATTRIBUTE, ENCRYPTABLE, type EncryptionConfig } from '../crypto/encryption-config.js';
 import { jsonMarker, recordContext, sealFields, SEALED_ATTRIBUTE, textMarker, type JsonMarker } from '../crypto/record-cipher.js';
-import { liveKeys } from '../crypto/subject-keys.js';
+import { liveKeys, type DataKey } from '../crypto/subject-keys.js';
 import type { Queryable } from '../db/types.js';
 import type { AuditRow } from './row.js';
+
+/** Of the given kids, those that are not a live key (erased, or unknown to the database). */
+const NOT_LIVE = `SELECT k.kid FROM unnest($1::text[]) AS k(kid)
+  WHERE NOT EXISTS (SELECT 1 FROM audit.subject_keys s WHERE s.kid = k.kid AND s.erased_at IS NULL)`;
 
 /** Entries a cache holds at most; past that it starts over (a sink seeing ever new actors keeps bounded memory). */
 const CACHE_LIMIT = 100_000;
@@ -41,6 +47,8 @@ interface KeyInUse {
 }
 
 export class RowEncryptor {
+  /** The live data key of each subject (by subject index), as last checked. */
+  private readonly live = new Map<string, DataKey>();
   /** Unwrapped data keys by kid. */
   private readonly unwrapped = new Map<string, Buffer>();
   /**
@@ -81,8 +89,8 @@ export class RowEncryptor {
    * Erasure destroys every copy of a data key, this sink's memory included:
    * at most every {@link FORGET_ERASED_INTERVAL_MS}, the keys erased since the
    * last check are dropped from the caches.
-   * (They were never used again in any case: a subject's live key is looked
-   * up per batch.) Returns how many cached keys were forgotten.
+   * (They were never used again in any case: every batch checks that the
+   * keys it uses are live.) Returns how many cached keys were forgotten.
    */
   async forgetErased(db: Queryable, now = Date.now()): Promise<number> {
     if (now - this.checkedAt < FORGET_ERASED_INTERVAL_MS || this.unwrapped.size === 0) return 0;
@@ -90,14 +98,58 @@ export class RowEncryptor {
     this.checkedAt = now;
     const { rows } = await db.query<{ kid: string }>('SELECT kid FROM audit.subject_keys WHERE erased_at >= $1', [since]);
     let forgotten = 0;
+    const erased = new Set<string>();
     for (const { kid } of rows) {
       if (!this.unwrapped.has(kid)) continue;
-      // Dropped, not overwritten: a batch encrypting at this moment may still hold the buffer.
-      this.unwrapped.delete(kid);
-      this.inUse.delete(kid);
+      erased.add(kid);
+      this.drop(kid);
       forgotten++;
     }
+    if (erased.size > 0) for (const [subject, k] of this.live) if (erased.has(k.kid)) this.live.delete(subject);
     return forgotten;
+  }
+
+  /** Forgets a data key. Dropped, not overwritten: a batch encrypting at this moment may still hold the buffer. */
+  private drop(kid: string): void {
+    this.unwrapped.delete(kid);
+    this.inUse.delete(kid);
+  }
+
+  /**
+   * The live data key of each subject: those remembered from earlier
+   * batches once the database confirms they are still live (the query
+   * returns the ones that are not: erased, usually none), the others looked
+   * up, or created (subject-keys.ts).
+   */
+  private async keysOf(db: Queryable, subjects: readonly string[]): Promise<Map<string, DataKey>> {
+    const out = new Map<string, DataKey>();
+    const unknown: string[] = [];
+    for (const s of subjects) {
+      const k = this.live.get(s);
+      if (k) out.set(s, k);
+      else unknown.push(s);
+    }
+    if (out.size > 0) {
+      const { rows } = await db.query<{ kid: string }>(NOT_LIVE, [[...out.values()].map((k) => k.kid)]);
+      if (rows.length > 0) {
+        const gone = new Set(rows.map((r) => r.kid));
+        for (const [s, k] of out) {
+          if (!gone.has(k.kid)) continue;
+          out.delete(s);
+          this.live.delete(s);
+          this.drop(k.kid);
+          unknown.push(s);
+        }
+      }
+    }
+    if (unknown.length > 0) {
+      if (this.live.size >= CACHE_LIMIT) this.live.clear();
+      for (const [s, k] of await liveKeys(db, this.config.kek, unknown, this.unwrapped)) {
+        out.set(s, k);
+        this.live.set(s, k);
+      }
+    }
+    return out;
   }
 
   /** Whether this sink holds the data key `kid` in memory. */
@@ -112,8 +164,9 @@ export class RowEncryptor {
     if (this.unwrapped.size >= CACHE_LIMIT) {
       this.unwrapped.clear();
       this.inUse.clear();
+      this.live.clear();
     }
-    const keys = await liveKeys(db, this.config.kek, [...new Set(subjects)], this.unwrapped);
+    const keys = await this.keysOf(db, [...new Set(subjects)]);
     return rows.map((row, i) => {
       const { kid, key } = keys.get(subjects[i] as string) as { kid: string; key: Buffer };
       const use = remember(this.inUse, kid, () => ({ key: createSecretKey(key), text: textMarker(kid), json: Object.freeze(jsonMarker(kid)) }));

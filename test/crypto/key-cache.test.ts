@@ -58,7 +58,16 @@ it('a data key erased while the sink runs leaves its memory at the next check; o
   expect(encryptor.holdsKey(aliceKid)).toBe(true);
   expect(encryptor.holdsKey(bobKid)).toBe(true);
 
+  // A second sink's encryptor remembers Alice's key between batches too.
+  const second = new RowEncryptor(encryption, (await loadIndexKey(db, encryption.kek, true)) as Buffer);
+  const [alice1] = await second.encrypt(db, [row(ALICE, 5)]);
+  expect(kidOf(alice1 as AuditRow)).toBe(aliceKid);
+
   await eraseRecords(db, { kek: encryption.kek, subject: ALICE.id, mode: 'actor', actor: 'dpo' });
+  // Its very next batch sees the erasure, before any memory check: a new key for Alice, the old one gone.
+  const [alice6] = await second.encrypt(db, [row(ALICE, 6)]);
+  expect(kidOf(alice6 as AuditRow)).not.toBe(aliceKid);
+  expect(second.holdsKey(aliceKid)).toBe(false);
   // Before the interval has passed nothing is checked; after it, the erased key is gone.
   expect(await encryptor.forgetErased(db, Date.now())).toBe(0);
   expect(await encryptor.forgetErased(db, Date.now() + FORGET_ERASED_INTERVAL_MS + 1)).toBe(1);
