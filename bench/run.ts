@@ -56,7 +56,7 @@ const SCENARIOS: readonly BenchScenario[] = [
   {
     name: 'sink-encryption',
     script: 'sink-ingest.ts',
-    summary: 'sink-ingest with encryption of the personal fields off and on, one after the other: the sink CPU per record encryption adds',
+    summary: 'sink-ingest with encryption of the personal fields off and on, in alternating rounds: the sink CPU per record encryption adds',
     args: ['--encryption'],
     smoke: ['--rounds', '1', '--exports', '4', '--records-per-export', '100', '--warmup', '100'],
   },

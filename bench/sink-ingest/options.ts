@@ -59,8 +59,10 @@ Options:
   --encryption              measure each sink configuration twice, encryption
                             off (--no-encryption) and on (--encryption-key-file:
                             a new key-encryption key in a temp directory, the
-                            default columns), one after the other in this run,
-                            and report the sink CPU per record encryption adds
+                            default columns), in alternating rounds (a fresh,
+                            warmed-up sink each round; one after the other
+                            with --cpu-prof or other phases), and report the
+                            sink CPU per record encryption adds (medians)
                             (goal: at most 5 µs); phases default to sink alone
                             (scaled is refused); --write updates its own
                             section of bench/README.md
