@@ -19,8 +19,12 @@ import { liveKeys, type DataKey } from '../crypto/subject-keys.js';
 import type { Queryable } from '../db/types.js';
 import type { AuditRow } from './row.js';
 
-/** Of the given kids, those that are not a live key (erased, or unknown to the database). */
-const NOT_LIVE = `SELECT k.kid FROM unnest($1::text[]) AS k(kid)
+/**
+ * Of the given kids (hex, comma-separated: one text parameter instead of an
+ * array of hundreds), those that are not a live key (erased, or unknown to
+ * the database).
+ */
+const NOT_LIVE = `SELECT k.kid FROM unnest(string_to_array($1::text, ',')) AS k(kid)
   WHERE NOT EXISTS (SELECT 1 FROM audit.subject_keys s WHERE s.kid = k.kid AND s.erased_at IS NULL)`;
 
 /** Entries a cache holds at most; past that it starts over (a sink seeing ever new actors keeps bounded memory). */
@@ -130,7 +134,7 @@ export class RowEncryptor {
       else unknown.push(s);
     }
     if (out.size > 0) {
-      const { rows } = await db.query<{ kid: string }>(NOT_LIVE, [[...out.values()].map((k) => k.kid)]);
+      const { rows } = await db.query<{ kid: string }>(NOT_LIVE, [[...out.values()].map((k) => k.kid).join(',')]);
       if (rows.length > 0) {
         const gone = new Set(rows.map((r) => r.kid));
         for (const [s, k] of out) {
