@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseDuration } from '../compliance/retention.js';
 import { loadKeyProvider } from '../crypto/kek.js';
 import { startServe } from '../serve/server.js';
 import { parseTokens, type TokenSpec } from '../serve/tokens.js';
@@ -15,6 +16,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'tokens', env: env('TOKENS_FILE'), type: 'string', help: 'JSON file of bearer tokens (or the JSON itself in OTEL_AUDIT_SERVE_TOKENS)' },
   { flag: 'trace-url', env: env('TRACE_URL'), type: 'string', help: 'trace link template, e.g. http://jaeger:16686/trace/{trace_id}' },
   { flag: 'export-dir', env: env('EXPORT_DIR'), type: 'string', help: 'where exports are written', default: 'a temporary directory, removed on exit' },
+  { flag: 'export-ttl', env: env('EXPORT_TTL'), type: 'string', help: 'how long an export can be downloaded before its files are removed (36h, 7d, …)', default: '24h' },
   { flag: 'pool-size', env: env('POOL_SIZE'), type: 'number', help: "the viewer's own database connections", default: String(SERVE_DEFAULTS.poolSize) },
   { flag: 'statement-timeout-ms', env: env('STATEMENT_TIMEOUT_MS'), type: 'number', help: 'longest a query of the viewer may run', default: String(SERVE_DEFAULTS.statementTimeoutMs) },
   {
@@ -60,6 +62,15 @@ Options (each also an environment variable):
 ${flagHelp(SERVE_FLAGS)}
 `;
 
+/** --export-ttl: a duration of whole hours, days or weeks. */
+function parseExportTtl(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new Error(`--export-ttl "${text}" is not a duration like 24h, 7d or 2w`);
+  }
+}
+
 /** The tokens of --tokens FILE, else of OTEL_AUDIT_SERVE_TOKENS. */
 export function loadTokens(file: string | undefined, envText: string | undefined): TokenSpec[] {
   if (file !== undefined) return parseTokens(readFileSync(file, 'utf8'), file);
@@ -84,6 +95,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       ...(str('dataDir') !== undefined ? { dataDir: str('dataDir') } : {}),
       ...(str('traceUrl') !== undefined ? { traceUrl: str('traceUrl') } : {}),
       ...(str('exportDir') !== undefined ? { exportDir: str('exportDir') } : {}),
+      ...(str('exportTtl') !== undefined ? { exportTtlMs: parseExportTtl(str('exportTtl') as string) } : {}),
       ...(num('poolSize') !== undefined ? { poolSize: num('poolSize') } : {}),
       ...(num('statementTimeoutMs') !== undefined ? { statementTimeoutMs: num('statementTimeoutMs') } : {}),
       ...(flags['migrate'] === false ? { migrate: false } : {}),

@@ -15,6 +15,7 @@ import { migrate } from '../db/migrate.js';
 import { checkKek } from '../crypto/subject-keys.js';
 import type { Viewer } from './access.js';
 import { createExport, listRecords, session, showRecord, stats, type ApiContext } from './api.js';
+import { ExportFiles } from './export-files.js';
 import { prepareTokenRoles } from './grants.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { startRollUp } from './roll-up.js';
@@ -47,8 +48,6 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
 };
-
-const EXPORT_FILE = /^audit-\d{8}T\d{6}-[0-9a-f]{12}\.(?:csv|jsonl)(?:\.manifest\.json)?$/;
 
 export async function startServe(options: ServeOptions): Promise<ServeServer> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`otel-audit serve: ${line}\n`));
@@ -85,8 +84,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       kek: options.kek,
     };
     const assetsDir = options.assetsDir ?? packagePath('dist', 'viewer');
-    /** Export files by the token name that made them. */
-    const exportsOf = new Map<string, string>();
+    const exportFiles = new ExportFiles(exportDir, options.exportTtlMs ?? SERVE_DEFAULTS.exportTtlMs, log);
 
     const viewerOf = (req: IncomingMessage): Viewer => {
       const token = authenticate(req.headers.authorization, options.tokens);
@@ -106,14 +104,13 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       if (record && get) return sendJson(res, 200, await showRecord(ctx, viewer, record[1] as string));
       if (path === '/api/exports' && req.method === 'POST') {
         const made = await createExport(ctx, viewer, params);
-        exportsOf.set(made.file, viewer.token.name);
-        exportsOf.set(made.manifestFile, viewer.token.name);
+        exportFiles.add([made.file, made.manifestFile], viewer.token.name);
         return sendJson(res, 201, { ...made, download: `/api/exports/${made.file}`, manifestDownload: `/api/exports/${made.manifestFile}` });
       }
       const file = /^\/api\/exports\/([^/]+)$/.exec(path);
       if (file && get) {
         const name = file[1] as string;
-        if (!EXPORT_FILE.test(name) || exportsOf.get(name) !== viewer.token.name) throw new HttpError(404, 'not_found', 'no such export');
+        if (!exportFiles.ownedBy(name, viewer.token.name)) throw new HttpError(404, 'not_found', 'no such export (or expired)');
         return sendFile(res, join(exportDir, name), name.endsWith('.json') ? 'application/json' : 'application/octet-stream', name);
       }
       throw new HttpError(404, 'not_found', `no route ${req.method ?? ''} ${path}`);
@@ -151,6 +148,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       });
     });
     const rollUp = startRollUp(db, log);
+    exportFiles.start();
     const { port, address } = server.address() as AddressInfo;
     const host = address.includes(':') ? `[${address}]` : address;
     let closing: Promise<void> | undefined;
@@ -164,7 +162,10 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
           server.close(() => ok());
           server.closeAllConnections();
         })
-          .then(() => rollUp.stop())
+          .then(() => {
+            exportFiles.stop();
+            return rollUp.stop();
+          })
           .then(() => (tempExports ? rm(exportDir, { recursive: true, force: true }) : undefined))
           .then(() => (ownDb ? db.close() : undefined));
         return closing;

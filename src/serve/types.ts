@@ -33,6 +33,8 @@ export interface ServeOptions {
   traceUrl?: string;
   /** Where exports are written. Default: a new directory under the system's temporary directory, removed when the server stops. */
   exportDir?: string;
+  /** How long an export can be downloaded before its files are removed, ms. Default 24 hours. */
+  exportTtlMs?: number;
   /**
    * The key-encryption key of encrypted records: tokens with `decrypt` read
    * their encrypted fields in clear and find encrypted actor ids. Default:
@@ -54,4 +56,5 @@ export const SERVE_DEFAULTS = {
   poolSize: 4,
   statementTimeoutMs: 5_000,
   exportStatementTimeoutMs: 60_000,
+  exportTtlMs: 24 * 3_600_000,
 } as const;

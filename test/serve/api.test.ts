@@ -4,6 +4,7 @@
  * database, and the audit records of every read.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealOnce } from '../../src/compliance/seal.js';
@@ -25,6 +26,7 @@ const TOKEN_ALL = `token-all-${suffix}-0123456789`;
 let database: { url: string; name: string; drop(): Promise<void> };
 let owner: Database;
 let server: ServeServer;
+let tokens: TokenSpec[];
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -32,7 +34,7 @@ beforeAll(async () => {
   await migrate(owner);
   await adminQuery(`CREATE ROLE ${ROLE_A} IN ROLE audit_reader; CREATE ROLE ${ROLE_ALL} IN ROLE audit_auditor;`);
   await seedViewerRecords(owner);
-  const tokens: TokenSpec[] = [
+  tokens = [
     { name: 'alice', sha256: tokenHash(TOKEN_A), role: ROLE_A, tenants: ['t-a'] },
     { name: 'auditor', sha256: tokenHash(TOKEN_ALL), role: ROLE_ALL },
   ];
@@ -333,6 +335,29 @@ describe('export', () => {
     expect((await api(res.body.download, TOKEN_ALL)).status).toBe(404);
     const { rows } = await owner.query<{ actor_id: string }>("SELECT actor_id FROM audit.records WHERE action = 'audit.export' ORDER BY id DESC LIMIT 1");
     expect(rows[0]?.actor_id).toBe('alice');
+  });
+
+  it('removes an export once older than the export time-to-live: the download answers 404, both files are gone', async () => {
+    const short = await startServe({ databaseUrl: database.url, env: {}, host: '127.0.0.1', port: 0, tokens, exportTtlMs: 1_500, migrate: false, log: () => undefined });
+    try {
+      const auth = { Authorization: `Bearer ${TOKEN_A}` };
+      const made = (await (await fetch(`${short.url}/api/exports?from=2026-11-19&to=2026-11-21&format=csv`, { method: 'POST', headers: auth })).json()) as {
+        file: string;
+        manifestFile: string;
+        download: string;
+      };
+      expect((await fetch(`${short.url}${made.download}`, { headers: auth })).status).toBe(200);
+      const files = [made.file, made.manifestFile].map((f) => `${short.exportDir}/${f}`);
+      expect(files.every((f) => existsSync(f))).toBe(true);
+      const until = Date.now() + 15_000;
+      while (files.some((f) => existsSync(f)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(files.filter((f) => existsSync(f))).toEqual([]);
+      const gone = await fetch(`${short.url}${made.download}`, { headers: auth });
+      expect(gone.status).toBe(404);
+      expect(await gone.text()).toContain('expired');
+    } finally {
+      await short.close();
+    }
   });
 
   it('refuses filters the export cannot apply, and a missing range', async () => {
