@@ -58,6 +58,10 @@ function ocsfPersonal(p: Person, n: number): Record<string, unknown> {
   };
 }
 
+
+/** The text without its base64url ciphertexts (which may spell anything by chance). */
+const withoutCiphertexts = (text: string): string => text.replace(/enc:v2:[0-9a-f]+:[\w-]+:[\w-]+/g, 'enc:v2:…');
+
 describe.each(['postgres', 'pglite'] as const)('decrypted CSV and OCSF exports (%s)', (backend) => {
   beforeEach(async () => {
     e = await startEncryptedSink(backend, { encryptColumns: ALL_COLUMNS });
@@ -74,7 +78,7 @@ describe.each(['postgres', 'pglite'] as const)('decrypted CSV and OCSF exports (
 
     // CSV: the encrypted columns in clear, every other field as without the key.
     const stored = await exportFile('csv', 'stored.csv', false);
-    expect(stored.lines.join('\n')).not.toContain('alice');
+    expect(withoutCiphertexts(stored.lines.join('\n'))).not.toContain('alice');
     const csv = await exportFile('csv', 'clear.csv', true);
     expect(csv.manifestSha).toBe(csv.sha256);
     const people = [ALICE, BOB];
@@ -98,7 +102,7 @@ describe.each(['postgres', 'pglite'] as const)('decrypted CSV and OCSF exports (
       expect(event).toMatchObject(ocsfPersonal(people[i] as Person, i + 1));
     });
     const ocsfStored = await exportFile('ocsf', 'stored.ocsf.jsonl', false);
-    expect(ocsfStored.lines.join('\n')).not.toContain('alice');
+    expect(withoutCiphertexts(ocsfStored.lines.join('\n'))).not.toContain('alice');
 
     const { rows } = await sink.sink.db.query<{ id: string; attributes: Record<string, unknown> }>(
       "SELECT id::text AS id, attributes FROM audit.records WHERE action = 'audit.export' ORDER BY id",

@@ -187,7 +187,16 @@ describe('viewer', () => {
       for (let pages = 1; pages < 100 && (await status())?.startsWith('End') !== true; pages++) {
         const before = await status();
         await page.locator('#sentinel').scrollIntoViewIfNeeded();
-        await expect.poll(status, { timeout: 15_000 }).not.toBe(before);
+        // As a reader does: while nothing happens, scroll up a little and down to the end again.
+        const scrolled = async (): Promise<string | null> => {
+          const now = await status();
+          if (now === before) {
+            await page.mouse.wheel(0, -400);
+            await page.locator('#sentinel').scrollIntoViewIfNeeded();
+          }
+          return now;
+        };
+        await expect.poll(scrolled, { timeout: 15_000 }).not.toBe(before);
         most = Math.max(most, await rows().count());
       }
       const shown = await rows().count();

@@ -82,6 +82,8 @@ let pageSizes: number[] = [];
 let loaded = 0;
 let dropped = 0;
 let loading = false;
+/** The sentinel came into view while a page was loading: load the next one after it. */
+let wantMore = false;
 let generation = 0;
 let selected: HTMLTableRowElement | null = null;
 let chartGeneration = 0;
@@ -217,8 +219,11 @@ async function loadPage(): Promise<void> {
   } finally {
     loading = false;
   }
-  // A short page may leave the sentinel visible: keep going until it is not.
-  if (mine === generation && next && sentinelVisible()) void loadPage();
+  // A short page may leave the sentinel visible, or it came into view while this page loaded: keep going.
+  if (mine === generation && next && (wantMore || sentinelVisible())) {
+    wantMore = false;
+    void loadPage();
+  }
 }
 
 function sentinelVisible(): boolean {
@@ -230,6 +235,7 @@ function search(): void {
   generation++;
   next = null;
   loading = false;
+  wantMore = false;
   pageSizes = [];
   loaded = 0;
   dropped = 0;
@@ -458,7 +464,9 @@ function wire(): void {
     if (e.key === 'Escape' && !$('panel').hidden) closePanel();
   });
   new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting) && next && !loading) void loadPage();
+    if (!entries.some((e) => e.isIntersecting) || !next) return;
+    if (loading) wantMore = true;
+    else void loadPage();
   }, { rootMargin: '200px' }).observe($('sentinel'));
 }
 
