@@ -115,6 +115,9 @@ describe('otel-audit serve', () => {
     expect(none.err()).toContain('no tokens');
     const bad = run(['--port', 'x'], {});
     expect(await bad.done).toBe(2);
+    const ttl = run(['--export-ttl', '5m'], { OTEL_AUDIT_SERVE_TOKENS: JSON.stringify([{ name: 'a', token: '0123456789abcdef0123', role: 'audit_auditor' }]) });
+    expect(await ttl.done).toBe(2);
+    expect(ttl.err()).toContain('--export-ttl "5m" is not a duration like 24h, 7d or 2w');
   });
 
   it('serves with tokens from the environment until SIGTERM', async () => {
