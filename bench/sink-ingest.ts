@@ -42,7 +42,7 @@ import { parseOptions, USAGE, type Options } from './sink-ingest/options.ts';
 import { makeBatches, makeEmitters, serialize, type Payload } from './sink-ingest/records.ts';
 import { markdown, medianRun, perRecord, printReport, share, type ConfigResult, type Results } from './sink-ingest/report.ts';
 import { scaledRuns } from './sink-ingest/scaled.ts';
-import { exporterWarmup, sinkLatency, sinkThroughput, type SinkRun } from './sink-ingest/through-sink.ts';
+import { exporterWarmup, sinkLatency, sinkThroughput, type SinkRun, type WarmupRun } from './sink-ingest/through-sink.ts';
 
 
 /** Postgres settings the report names: what the figures depend on. */
@@ -175,6 +175,20 @@ function sinkConfigs(opts: Options, tmp: string): SinkConfig[] {
   });
 }
 
+/** A configuration's result before its runs. */
+function configResult(c: SinkConfig): ConfigResult {
+  return { label: c.label, args: c.args, encryption: c.encryption, runs: [], latency: undefined, warmup: undefined, maxProbe: undefined };
+}
+
+/** The warm-up of a fresh sink with the official exporter (`tag` names its emitters), checked. */
+async function warmUp(run: Run, sink: AuditSink, tag: string): Promise<WarmupRun> {
+  const { opts, admin } = run;
+  const warm = makeBatches(makeEmitters(tag, opts.clients), Math.ceil(opts.warmup / opts.recordsPerExport), opts.recordsPerExport);
+  const w = await exporterWarmup(sink, admin, warm);
+  checkStored(w.stored, w.records, 'warm-up');
+  return w;
+}
+
 /**
  * Under --encryption (sink phase only, not profiled): every round starts a
  * fresh sink of each configuration in turn, off, on, off, on, …, each warmed
@@ -184,7 +198,7 @@ function sinkConfigs(opts: Options, tmp: string): SinkConfig[] {
  */
 async function interleavedRounds(run: Run, onSink: (sink: AuditSink | undefined) => void): Promise<void> {
   const { opts, admin } = run;
-  const configs = sinkConfigs(opts, run.tmp).map((c) => ({ c, result: { label: c.label, args: c.args, encryption: c.encryption, runs: [], latency: undefined, warmup: undefined, maxProbe: undefined } as ConfigResult }));
+  const configs = sinkConfigs(opts, run.tmp).map((c) => ({ c, result: configResult(c) }));
   for (const { result } of configs) run.results.configs.push(result);
   for (let round = 1; round <= opts.rounds; round++) {
     for (const [ci, { c, result }] of configs.entries()) {
@@ -192,10 +206,8 @@ async function interleavedRounds(run: Run, onSink: (sink: AuditSink | undefined)
       onSink(sink);
       if (round === 1 && ci === 0) await run.connectAdmin();
       if (opts.warmup > 0) {
-        const warm = makeBatches(makeEmitters(`warm${round}-${ci}`, opts.clients), Math.ceil(opts.warmup / opts.recordsPerExport), opts.recordsPerExport);
-        const w = await exporterWarmup(sink, admin, warm);
+        const w = await warmUp(run, sink, `warm${round}-${ci}`);
         result.warmup ??= w;
-        checkStored(w.stored, w.records, 'warm-up');
       }
       await resetTable(admin);
       const s = await sinkThroughput(sink, admin, run.sinkPayloads, opts);
@@ -217,7 +229,8 @@ async function throughSink(run: Run, onSink: (sink: AuditSink | undefined) => vo
     await interleavedRounds(run, onSink);
     return;
   }
-  for (const [ci, { label, args, launch, encryption }] of sinkConfigs(opts, run.tmp).entries()) {
+  for (const [ci, c] of sinkConfigs(opts, run.tmp).entries()) {
+    const { label, launch } = c;
     const profile = opts.cpuProfDir ? join(opts.cpuProfDir, `sink-${ci + 1}.cpuprofile`) : undefined;
     const sink = await startAuditSink(run.dbUrl, { extra: launch, profile });
     onSink(sink);
@@ -226,15 +239,13 @@ async function throughSink(run: Run, onSink: (sink: AuditSink | undefined) => vo
       // Indexes left out on purpose (what an index costs), once the sink has migrated.
       for (const name of opts.withoutIndex) await admin.query(`DROP INDEX audit.${name}`);
     }
-    const config: ConfigResult = { label, args, encryption, runs: [], latency: undefined, warmup: undefined, maxProbe: undefined };
+    const config = configResult(c);
     run.results.configs.push(config);
     if (opts.warmup > 0) {
-      const warm = makeBatches(makeEmitters(`warm${ci}`, opts.clients), Math.ceil(opts.warmup / opts.recordsPerExport), opts.recordsPerExport);
-      const w = await exporterWarmup(sink, admin, warm);
+      const w = await warmUp(run, sink, `warm${ci}`);
       config.warmup = w;
       console.log(`${label}: warm-up with OTLPLogExporter: ${fmt(w.stored)}/${fmt(w.records)} stored, ${fmt(w.rate)} records/s, ` +
         `client ${fmt(w.clientUsPerRecord, 1)} µs/record`);
-      checkStored(w.stored, w.records, 'warm-up');
     }
     await resetTable(admin);
     await measureConfig(run, sink, config, ci === 0);

@@ -22,9 +22,7 @@
  * Format v1 (one ciphertext per field, field-cipher.ts) stays readable.
  */
 import { createCipheriv, createDecipheriv, type CipherKey } from 'node:crypto';
-import { nextIv, recordContext, IV_BYTES, TAG_BYTES } from './field-cipher.js';
-
-export { recordContext };
+import { nextIv, IV_BYTES, TAG_BYTES } from './field-cipher.js';
 
 /** The attribute holding a record's own envelope. */
 export const SEALED_ATTRIBUTE = 'audit.sealed';
@@ -64,8 +62,7 @@ export function sealFields(dataKey: CipherKey, kid: string, fields: Record<strin
   const c = createCipheriv('aes-256-gcm', dataKey, iv);
   c.setAAD(aad(kid, context));
   const head = c.update(JSON.stringify(fields), 'utf8');
-  const tail = c.final();
-  const ct = tail.length === 0 ? Buffer.concat([head, c.getAuthTag()]) : Buffer.concat([head, tail, c.getAuthTag()]);
+  const ct = Buffer.concat([head, c.final(), c.getAuthTag()]);
   return `${PREFIX}${kid}:${iv.toString('base64url')}:${ct.toString('base64url')}`;
 }
 

@@ -14,7 +14,8 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { blindIndex, type IndexDomain } from '../crypto/blind-index.js';
 import { ACTOR_INDEX_ATTRIBUTE, CLIENT_IP_ATTRIBUTE, ENCRYPTABLE, type EncryptionConfig } from '../crypto/encryption-config.js';
-import { jsonMarker, recordContext, sealFields, SEALED_ATTRIBUTE, textMarker, type JsonMarker } from '../crypto/record-cipher.js';
+import { recordContext } from '../crypto/field-cipher.js';
+import { jsonMarker, sealFields, SEALED_ATTRIBUTE, textMarker, type JsonMarker } from '../crypto/record-cipher.js';
 import { liveKeys, type DataKey } from '../crypto/subject-keys.js';
 import type { Queryable } from '../db/types.js';
 import type { AuditRow } from './row.js';

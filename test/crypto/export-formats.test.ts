@@ -16,6 +16,7 @@ import { ENCRYPTABLE } from '../../src/crypto/encryption-config.js';
 import { validateOcsf } from '../compliance/ocsf/validate.js';
 import { logsRequest, postLogs } from '../helpers/otlp-logs.js';
 import { ALICE, ALL_COLUMNS, BOB, expected, record, startEncryptedSink, type EncryptedSink, type Person } from './people.js';
+import { withoutCiphertexts } from '../helpers/personal-records.js';
 
 let e: EncryptedSink | undefined;
 
@@ -57,10 +58,6 @@ function ocsfPersonal(p: Person, n: number): Record<string, unknown> {
     http_request: { user_agent: p.agent, url: { path: `/users/${n}/${p.name}` } },
   };
 }
-
-
-/** The text without its base64url ciphertexts (which may spell anything by chance). */
-const withoutCiphertexts = (text: string): string => text.replace(/enc:v2:[0-9a-f]+:[\w-]+:[\w-]+/g, 'enc:v2:…');
 
 describe.each(['postgres', 'pglite'] as const)('decrypted CSV and OCSF exports (%s)', (backend) => {
   beforeEach(async () => {

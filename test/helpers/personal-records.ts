@@ -22,6 +22,9 @@ export interface Person {
 export const ALICE: Person = { id: 'u-1', name: 'alice', ip: '203.0.113.7', agent: 'curl/8.5 alice-laptop' };
 export const BOB: Person = { id: 'u-2', name: 'bob', ip: '2001:db8::42', agent: 'Mozilla/5.0 bob' };
 
+/** The text without its base64url ciphertexts (random: they may spell "u-1" or "bob" by chance). */
+export const withoutCiphertexts = (text: string): string => text.replace(/enc:v2:[0-9a-f]+:[\w-]+:[\w-]+/g, 'enc:v2:…');
+
 /** The `n`th record (1 to 255): `p` updates user `n`. */
 export function personalRecord(p: Person, n: number): LogSpec {
   return {
